@@ -1,0 +1,122 @@
+"""Composition root: builds the database, Slack client, Bolt app, handlers and scheduler, and wires them.
+
+Nothing runs at import time; `create_runtime(settings)` builds, `Runtime.start()` starts the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+
+from bot import jobs
+from bot.config import Settings, default_data_dir
+from bot.slack_gateway import SlackGateway, build_web_client
+from handlers import app_home, crisis_command, events, oncall_command, replies
+from handlers.deps import Deps
+from storage import migrate
+from storage.admins import AdminDirectory
+from storage.audit import AuditLog
+from storage.events import ProcessedEvents
+from storage.outbox import Outbox
+from storage.session import Database, sqlite_url
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# A job due while the bot was down still runs once on start-up if it is less than this late.
+MISFIRE_GRACE_S = 6 * 3600
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def database_url(settings: Settings) -> str:
+    """Return DATABASE_URL, or the embedded SQLite file's URL when it is unset."""
+    return settings.database_url or sqlite_url(default_data_dir() / "socialops.db")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    clock: Clock
+    gateway: SlackGateway
+    app: App
+    scheduler: BackgroundScheduler
+    deps: Deps
+    outbox: Outbox
+
+    def start(self) -> None:
+        """Bind the jobs and start the scheduler (missed jobs run once now)."""
+        jobs.bind(jobs.JobContext(
+            clock=self.clock, outbox=self.outbox, slack=self.gateway, audit=self.deps.audit,
+            events=self.deps.events, scheduler=self.scheduler,
+        ))
+        jobs.install_recurring_jobs(self.scheduler)
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        jobs.bind(None)
+        self.database.dispose()
+
+
+def build_scheduler(database: Database) -> BackgroundScheduler:
+    """One APScheduler with jobs persisted in the app's own database, in UTC."""
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=database.engine, tablename="apscheduler_jobs")},
+        executors={"default": ThreadPoolExecutor(4)},
+        job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S, "max_instances": 1},
+        timezone=UTC,
+    )
+
+
+def create_runtime(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    database: Database | None = None,
+    listener_executor: Executor | None = None,
+) -> Runtime:
+    """Build everything the bot needs; migrations are applied here, so every mode starts on the newest schema."""
+    database = database or Database.from_url(database_url(settings))
+    migrate.upgrade(database.engine)
+    client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    gateway = SlackGateway(client)
+    deps = Deps(
+        clock=clock,
+        audit=AuditLog(database),
+        admins=AdminDirectory(database, settings.admins),
+        events=ProcessedEvents(database),
+        slack=gateway,
+    )
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        # Acks are computed inline (fast reads); slow work goes to lazy listeners or the outbox,
+        # so Socket Mode and HTTP ack only after the answer is known, and Bolt's 10 ms ack polling is skipped.
+        process_before_response=True,
+        token_verification_enabled=False,
+        raise_error_for_unhandled_request=False,
+        listener_executor=listener_executor,
+    )
+    replies.register(app)
+    events.register(app, deps)
+    oncall_command.register(app, deps)
+    crisis_command.register(app, deps)
+    app_home.register(app, deps)
+    return Runtime(
+        settings=settings, database=database, clock=clock, gateway=gateway, app=app,
+        scheduler=build_scheduler(database), deps=deps, outbox=Outbox(database),
+    )
+

@@ -1,0 +1,119 @@
+"""Render Block Kit as plain text for console mode: what a person would see in Slack, readably."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_USER = re.compile(r"<@([UW][A-Z0-9]+)>")
+_CHANNEL = re.compile(r"<#([CDG][A-Z0-9]+)(?:\|([^>]*))?>")
+_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)>")
+
+
+@dataclass(frozen=True)
+class Button:
+    """A pressable element: its label and what pressing it sends back."""
+
+    label: str
+    action_id: str
+    value: str | None
+    block_id: str | None
+    url: str | None = None
+
+
+@dataclass
+class Rendered:
+    lines: list[str] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+
+
+def plain(text: str, names: dict[str, str] | None = None) -> str:
+    """Turn Slack markup (mentions, dates, links) into readable text."""
+    names = names or {}
+    text = _USER.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or names.get(m.group(1), m.group(1))), text)
+    text = _DATE.sub(lambda m: m.group(1), text)
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
+    text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _text_of(obj: Any, names: dict[str, str]) -> str:
+    if isinstance(obj, dict):
+        return plain(str(obj.get("text", "")), names)
+    return plain(str(obj or ""), names)
+
+
+def _elements_text(elements: list[dict[str, Any]], names: dict[str, str]) -> str:
+    parts = []
+    for element in elements:
+        if element.get("type") == "image":
+            parts.append(f"[image: {element.get('alt_text', '')}]")
+        else:
+            parts.append(_text_of(element, names))
+    return "  ".join(p for p in parts if p)
+
+
+def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str] | None = None, first_button: int = 1) -> Rendered:
+    """Render blocks as indented lines; buttons are numbered from `first_button` for `press N`."""
+    names = names or {}
+    out = Rendered()
+
+    def add_button(element: dict[str, Any], block_id: str | None) -> str:
+        button = Button(
+            label=_text_of(element.get("text"), names), action_id=element.get("action_id", ""),
+            value=element.get("value"), block_id=block_id, url=element.get("url"),
+        )
+        out.buttons.append(button)
+        number = first_button + len(out.buttons) - 1
+        return f"[{button.label}] (press {number})" if not button.url else f"[{button.label}] → {button.url}"
+
+    for block in blocks:
+        kind = block.get("type")
+        block_id = block.get("block_id")
+        if kind == "header":
+            title = _text_of(block.get("text"), names)
+            out.lines += [title.upper(), "=" * min(len(title), 60)]
+        elif kind == "section":
+            if block.get("text"):
+                out.lines += _text_of(block["text"], names).splitlines()
+            for item in block.get("fields", []):
+                out.lines.append("  • " + _text_of(item, names).replace("\n", " — "))
+            accessory = block.get("accessory")
+            if isinstance(accessory, dict) and accessory.get("type") == "button":
+                out.lines.append("  " + add_button(accessory, block_id))
+        elif kind == "context":
+            out.lines.append("  " + _elements_text(block.get("elements", []), names))
+        elif kind == "divider":
+            out.lines.append("-" * 40)
+        elif kind == "actions":
+            labels = []
+            for element in block.get("elements", []):
+                if element.get("type") == "button":
+                    labels.append(add_button(element, block_id))
+                else:
+                    labels.append(f"<{element.get('type')}>")
+            out.lines.append("  " + "   ".join(labels))
+        elif kind == "markdown":
+            out.lines += plain(str(block.get("text", "")), names).splitlines()
+        elif kind == "image":
+            out.lines.append(f"[image: {block.get('alt_text', '')}]")
+        elif kind == "input":
+            label = _text_of(block.get("label"), names)
+            out.lines.append(f"  {label}: <{block.get('element', {}).get('type', 'input')}> (block {block_id})")
+        else:
+            out.lines.append(f"[{kind} block]")
+    return out
+
+
+def render_view(view: dict[str, Any], names: dict[str, str] | None = None, first_button: int = 1) -> Rendered:
+    """Render a modal or Home view with its title and submit label."""
+    names = names or {}
+    body = render_blocks(view.get("blocks", []), names, first_button)
+    title = _text_of(view.get("title"), names) if view.get("title") else "Home"
+    head = [f"┌─ {title} ({view.get('type', 'view')}) ─"]
+    tail = [f"└─ [{_text_of(view['submit'], names)}] (type: submit)"] if view.get("submit") else ["└─"]
+    return Rendered(lines=head + ["│ " + line for line in body.lines] + tail, buttons=body.buttons)

@@ -1,0 +1,69 @@
+"""Slash-command grammar declared once: it parses the text and also produces help and usage."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from bot.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    summary: str
+    arguments: str = ""  # e.g. "<from> <to> [note]"
+    min_args: int = 0
+    max_args: int | None = 0  # None: any number (free text)
+    aliases: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    name: str
+    args: tuple[str, ...]
+    raw: str
+
+
+@dataclass(frozen=True)
+class Grammar:
+    command: str  # "/oncall"
+    summary: str
+    subcommands: tuple[Subcommand, ...]
+    default: str = "help"  # what an empty text means
+    footer: str = ""
+    _index: dict[str, Subcommand] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for sub in self.subcommands:
+            for key in (sub.name, *sub.aliases):
+                self._index[key] = sub
+
+    def usage(self, name: str) -> str:
+        """Return the one-line usage of a subcommand."""
+        sub = self._index[name]
+        return f"`{self.command} {sub.name}{' ' + sub.arguments if sub.arguments else ''}` — {sub.summary}"
+
+    def help_lines(self) -> list[str]:
+        return [self.usage(sub.name) for sub in self.subcommands]
+
+    def parse(self, text: str) -> ParsedCommand:
+        """Split the command text; raise UsageError (with usage) for unknown or malformed input."""
+        try:
+            words = shlex.split(text or "")
+        except ValueError:
+            # An unbalanced quote is a typo, not a crash: fall back to plain whitespace split.
+            words = (text or "").split()
+        if not words:
+            return ParsedCommand(self.default, (), text or "")
+        name, args = words[0].lower(), tuple(words[1:])
+        sub = self._index.get(name)
+        if sub is None:
+            raise UsageError(
+                f"I don't know `{self.command} {words[0]}`.",
+                usage="\n".join([f"Try one of these ({self.command} help for more):", *self.help_lines()]),
+            )
+        if len(args) < sub.min_args or (sub.max_args is not None and len(args) > sub.max_args):
+            raise UsageError(f"`{self.command} {sub.name}` needs different arguments.", usage="Usage: " + self.usage(sub.name))
+        return ParsedCommand(sub.name, args, text)

@@ -1,0 +1,148 @@
+"""Settings read from the environment (and `.env`, loaded by `__main__` only).
+
+Every variable is documented in `.env.example`; a bad value raises ConfigError with one line
+that says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+SLACK_API_DEFAULT = "https://slack.com/api/"
+SQLITE_DEFAULT_NAME = "socialops.db"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class RunMode(enum.StrEnum):
+    console = "console"
+    socket = "socket"
+    http = "http"
+
+
+def default_data_dir() -> Path:
+    """Return where the embedded SQLite file lives when DATABASE_URL is unset."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "socialops"
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = SLACK_API_DEFAULT
+    database_url: str = ""
+    admins: tuple[str, ...] = ()
+    port: int = 3000
+    host: str = "0.0.0.0"
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def has_socket_credentials(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_app_token)
+
+    def redacted(self) -> dict[str, str]:
+        """Return the settings as text with every secret masked, for start-up logs."""
+        def mask(value: str) -> str:
+            return f"{value[:5]}…(set)" if value else "(unset)"
+
+        return {
+            "SLACK_BOT_TOKEN": mask(self.slack_bot_token),
+            "SLACK_SIGNING_SECRET": "(set)" if self.slack_signing_secret else "(unset)",
+            "SLACK_APP_TOKEN": mask(self.slack_app_token),
+            "SLACK_API_URL": self.slack_api_url,
+            "DATABASE_URL": _mask_password(self.database_url),
+            "SOCIALOPS_ADMINS": ",".join(self.admins) or "(none)",
+            "PORT": str(self.port),
+        }
+
+
+def _mask_password(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check the settings; raise ConfigError on the first problem found."""
+    env = os.environ if environ is None else environ
+    port_text = env.get("PORT", "3000").strip() or "3000"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"PORT must be a number between 1 and 65535, got {port_text!r}; set PORT=3000 or another free port.")
+    admins = tuple(a.strip() for a in env.get("SOCIALOPS_ADMINS", "").split(",") if a.strip())
+    for admin in admins:
+        if not _USER_ID.match(admin):
+            raise ConfigError(
+                f"SOCIALOPS_ADMINS holds {admin!r}, which is not a Slack user ID; use IDs like U012ABCDEF, comma-separated."
+            )
+    api_url = env.get("SLACK_API_URL", "").strip() or SLACK_API_DEFAULT
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}; leave it unset to use Slack's.")
+    if not api_url.endswith("/"):
+        api_url += "/"
+    database_url = env.get("DATABASE_URL", "").strip()
+    if database_url and not database_url.startswith(("sqlite", "postgresql", "postgres://")):
+        raise ConfigError(
+            f"DATABASE_URL must start with sqlite:/// or postgresql://, got {_mask_password(database_url)!r}."
+        )
+    if database_url.startswith("postgres://"):
+        # Heroku-style URLs: SQLAlchemy only knows the postgresql:// spelling.
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    bot_token = env.get("SLACK_BOT_TOKEN", "").strip()
+    if bot_token and not bot_token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb- (OAuth & Permissions page of your app).")
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError(
+            "SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write)."
+        )
+    return Settings(
+        slack_bot_token=bot_token,
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+        slack_app_token=app_token,
+        slack_api_url=api_url,
+        database_url=database_url,
+        admins=admins,
+        port=int(port_text),
+        host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
+        log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
+    )
+
+
+def require_for(mode: RunMode, settings: Settings) -> None:
+    """Raise ConfigError naming what `mode` needs and is missing."""
+    if mode is RunMode.console:
+        return
+    missing = []
+    if not settings.slack_bot_token:
+        missing.append("SLACK_BOT_TOKEN")
+    if mode is RunMode.http and not settings.slack_signing_secret:
+        missing.append("SLACK_SIGNING_SECRET")
+    if mode is RunMode.socket and not settings.slack_app_token:
+        missing.append("SLACK_APP_TOKEN")
+    if missing:
+        how = {
+            RunMode.http: "HTTP mode needs the bot token and the signing secret (Basic Information page)",
+            RunMode.socket: "Socket Mode needs the bot token and an app-level token (xapp-)",
+        }[mode]
+        raise ConfigError(f"missing {', '.join(missing)}: {how}; put them in .env or the environment, or run `socialops console` to try it without Slack.")
+
+
+def choose_mode(settings: Settings) -> RunMode:
+    """Pick the transport when no sub-command names one: Socket Mode with credentials, else console."""
+    if settings.has_socket_credentials:
+        return RunMode.socket
+    if settings.slack_bot_token or settings.slack_app_token:
+        missing = "SLACK_APP_TOKEN" if settings.slack_bot_token else "SLACK_BOT_TOKEN"
+        raise ConfigError(
+            f"missing {missing}: Socket Mode needs both SLACK_BOT_TOKEN and SLACK_APP_TOKEN; use `socialops serve` for HTTP mode or unset both for console mode."
+        )
+    return RunMode.console

@@ -1,0 +1,262 @@
+"""Console mode: the real Bolt app, handlers and database, talking to an in-process Slack stand-in.
+
+A person types what they would type in Slack; each request is signed and dispatched through Bolt
+(signature check included), and everything the bot sends to the stand-in is printed from its Block Kit.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.app import Runtime, create_runtime
+from bot.blocks.text_render import Button, render_blocks, render_view
+from bot.config import Settings, default_data_dir
+from bot.standin.signed_requests import SignedRequests
+from bot.standin.web_api import RecordedCall, RecordedResponse, SlackStandIn
+from bot.standin.workspace import Workspace, demo_workspace
+from storage.session import Database, sqlite_url
+
+CONSOLE_HELP = """Type what you would type in Slack:
+  /oncall help          any slash command (/oncall …, /crisis …)
+  press N               press button N of the messages shown
+  /home                 open the App Home tab
+  as @name              act as another demo person (people lists them)
+  people                the demo workspace's people and channels
+  help                  this text;  quit  leaves (Ctrl-D too)"""
+
+
+class TrackingExecutor(ThreadPoolExecutor):
+    """A thread pool that can wait until every submitted task has finished (so output stays in order)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=4, thread_name_prefix="console-listener")
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs):  # noqa: ANN001, ANN201 - Executor's signature
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            pending = list(self._pending)
+        for future in pending:
+            future.result(timeout=timeout)
+
+
+@dataclass
+class ShownButton:
+    button: Button
+    channel: str | None
+    message: dict[str, Any] | None
+    view: dict[str, Any] | None
+
+
+def console_db_path(explicit: str | None = None) -> Path:
+    return Path(explicit) if explicit else default_data_dir() / "console.db"
+
+
+class Console:
+    """Reads lines, drives the app, prints what Slack would show."""
+
+    def __init__(self, runtime: Runtime, standin: SlackStandIn, workspace: Workspace, out: TextIO, executor: TrackingExecutor) -> None:
+        self.runtime = runtime
+        self.standin = standin
+        self.workspace = workspace
+        self.out = out
+        self.executor = executor
+        admins = [u for u in workspace.people if u.is_admin]
+        self.user = admins[0] if admins else workspace.people[0]
+        self.channel = workspace.channel_by_name("social-team") or workspace.channels[0]
+        self.buttons: list[ShownButton] = []
+        self.names = {u.id: u.name for u in workspace.users} | {c.id: c.name for c in workspace.channels}
+        self.requests = SignedRequests(
+            runtime.settings.slack_signing_secret, team_id=workspace.team_id, response_url_for=standin.response_url
+        )
+        self._print_lock = threading.Lock()
+        standin.on_call.append(self._show_call)
+        standin.on_response.append(self._show_response)
+
+    # ----- output ------------------------------------------------------------------------
+
+    def say(self, *lines: str) -> None:
+        with self._print_lock:
+            for line in lines:
+                print(line, file=self.out)
+            self.out.flush()
+
+    def _register(self, rendered_buttons: list[Button], **where: Any) -> None:
+        for button in rendered_buttons:
+            self.buttons.append(ShownButton(button=button, **where))
+
+    def show_message(self, heading: str, text: str, blocks: list[dict[str, Any]] | None, *, channel: str | None, message: dict[str, Any] | None) -> None:
+        with self._print_lock:
+            rendered = render_blocks(blocks or [], self.names, first_button=len(self.buttons) + 1)
+            self._register(rendered.buttons, channel=channel, message=message, view=None)
+            lines = rendered.lines if blocks else text.splitlines()
+            print(heading, file=self.out)
+            for line in lines:
+                print("  " + line, file=self.out)
+            self.out.flush()
+
+    def show_view(self, heading: str, view: dict[str, Any]) -> None:
+        with self._print_lock:
+            rendered = render_view(view, self.names, first_button=len(self.buttons) + 1)
+            self._register(rendered.buttons, channel=None, message=None, view=view)
+            print(heading, file=self.out)
+            for line in rendered.lines:
+                print("  " + line, file=self.out)
+            self.out.flush()
+
+    def _where(self, channel: str) -> str:
+        if channel.startswith("D"):
+            return "DM"
+        return "#" + self.names.get(channel, channel)
+
+    def _show_call(self, call: RecordedCall) -> None:
+        args = call.args
+        blocks = call.json_arg("blocks")
+        channel = str(args.get("channel", ""))
+        if call.method == "chat.postMessage":
+            thread = " (in thread)" if args.get("thread_ts") else ""
+            self.show_message(f"[{self._where(channel)}{thread}] socialops:", str(args.get("text", "")), blocks, channel=channel, message={"ts": call.response.get("ts") if call.response else None, "blocks": blocks})
+        elif call.method == "chat.update":
+            self.show_message(f"[{self._where(channel)}] socialops (message updated):", str(args.get("text", "")), blocks, channel=channel, message={"ts": args.get("ts"), "blocks": blocks})
+        elif call.method == "chat.postEphemeral":
+            self.show_message(f"[{self._where(channel)}] socialops (only @{self.names.get(str(args.get('user')), args.get('user'))} sees this):", str(args.get("text", "")), blocks, channel=channel, message=None)
+        elif call.method in {"views.open", "views.push", "views.update"}:
+            self.show_view(f"[modal opened for @{self.user.name}]", call.json_arg("view") or {})
+        elif call.method == "views.publish":
+            self.show_view(f"[App Home of @{self.names.get(str(args.get('user_id')), args.get('user_id'))}]", call.json_arg("view") or {})
+        elif call.method == "files.completeUploadExternal":
+            titles = ", ".join(f.get("title", f.get("id", "")) for f in (call.json_arg("files") or []))
+            self.say(f"[{self._where(str(args.get('channel_id', '')))}] socialops uploaded: {titles}")
+
+    def _show_response(self, response: RecordedResponse) -> None:
+        body = response.body
+        self.show_message("socialops (only you):", str(body.get("text", "")), body.get("blocks"), channel=self.channel.id, message=None)
+
+    # ----- input -------------------------------------------------------------------------
+
+    def handle_line(self, line: str) -> bool:
+        """Act on one typed line; return False when the person wants to leave."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        lowered = line.lower()
+        if lowered in {"quit", "exit", "/quit"}:
+            return False
+        if lowered in {"help", "?"}:
+            self.say(CONSOLE_HELP)
+        elif lowered == "people":
+            self.say(*[f"  @{u.name} ({u.real_name}, {u.tz}){' — admin' if u.is_admin else ''}" for u in self.workspace.people],
+                     *[f"  #{c.name}" for c in self.workspace.channels])
+        elif lowered.startswith("as "):
+            self.switch_user(line[3:].strip().lstrip("@"))
+        elif lowered.startswith("press"):
+            self.press(line[5:].strip())
+        elif lowered == "/home":
+            self.dispatch(self.requests.event({"type": "app_home_opened", "user": self.user.id, "channel": "D" + self.user.id[1:], "tab": "home", "event_ts": "1"}))
+        elif line.startswith("/"):
+            command, _, text = line.partition(" ")
+            self.dispatch(self.requests.slash_command(command, text.strip(), user_id=self.user.id, channel_id=self.channel.id,
+                                                      user_name=self.user.name, channel_name=self.channel.name))
+        else:
+            self.say(f"Not a command: {line!r}. Type `help` for what you can do.")
+        return True
+
+    def switch_user(self, name: str) -> None:
+        person = self.workspace.user_by_name(name)
+        if person is None:
+            self.say(f"No demo person called @{name}; try `people`.")
+            return
+        self.user = person
+        self.say(f"You are now @{person.name} ({person.tz}).")
+
+    def press(self, argument: str) -> None:
+        if not argument.isdigit() or not 1 <= int(argument) <= len(self.buttons):
+            self.say(f"Press what? Give a button number between 1 and {len(self.buttons)}." if self.buttons else "There is no button to press yet.")
+            return
+        shown = self.buttons[int(argument) - 1]
+        if shown.button.url:
+            self.say(f"That button opens {shown.button.url}")
+            return
+        message = shown.message or {}
+        request = self.requests.block_action(
+            user_id=self.user.id, action_id=shown.button.action_id, value=shown.button.value, block_id=shown.button.block_id,
+            channel_id=shown.channel, message_ts=message.get("ts"), message=message or None, view=shown.view,
+        )
+        self.dispatch(request)
+
+    def dispatch(self, signed) -> None:  # noqa: ANN001 - a SignedRequest
+        response = self.runtime.app.dispatch(signed.as_bolt_request())
+        if response.status != 200:
+            self.say(f"(Slack would show an error: HTTP {response.status} {response.body})")
+        elif response.body:
+            try:
+                body = json.loads(response.body)
+            except ValueError:
+                body = {"text": response.body}
+            if isinstance(body, dict) and (body.get("text") or body.get("blocks")):
+                self.show_message("socialops (only you):", str(body.get("text", "")), body.get("blocks"), channel=self.channel.id, message=None)
+        # Lazy listeners and their Web API calls finish before the next prompt, so output stays in order.
+        self.executor.wait_idle()
+
+    def run(self, stdin: TextIO) -> int:
+        interactive = stdin.isatty()
+        while True:
+            if interactive:
+                self.out.write(f"@{self.user.name} in #{self.channel.name}> ")
+                self.out.flush()
+            line = stdin.readline()
+            if not line:
+                return 0
+            if not self.handle_line(line):
+                return 0
+
+
+def run_console(settings: Settings, *, reset: bool = False, db_path: str | None = None,
+                stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """Start the demo workspace and read commands until end of input."""
+    path = console_db_path(db_path)
+    if reset:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    workspace = demo_workspace()
+    executor = TrackingExecutor()
+    with SlackStandIn(workspace) as standin:
+        console_settings = replace(
+            settings,
+            slack_bot_token="xoxb-console-demo",
+            slack_app_token="",
+            slack_signing_secret=secrets.token_hex(16),
+            slack_api_url=standin.base_url,
+            admins=tuple(u.id for u in workspace.people if u.is_admin) + settings.admins,
+        )
+        runtime = create_runtime(console_settings, database=Database.from_url(sqlite_url(path)), listener_executor=executor)
+        runtime.start()
+        try:
+            console = Console(runtime, standin, workspace, out, executor)
+            console.say(
+                f"socialops console — demo workspace {workspace.team_name}, no Slack needed.",
+                f"Data: {path}  (start afresh with --reset)",
+                f"You are @{console.user.name} ({console.user.tz}) in #{console.channel.name}. Type `help`, or try /oncall help.",
+            )
+            return console.run(stdin)
+        finally:
+            runtime.stop()
+            executor.shutdown(wait=True)

@@ -1,0 +1,166 @@
+"""The bot's way out to Slack: a retrying WebClient, Block Kit limits, per-channel pacing, typed errors.
+
+An edge module (imports slack_sdk). Everything the bot posts goes through here, so limits and the
+text fallback are enforced in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.blocks.limits import fit_message, fit_view
+
+log = logging.getLogger(__name__)
+
+CHANNEL_INTERVAL_S = 1.0  # chat.postMessage is "about one message per second per channel"
+UPDATE_INTERVAL_S = 1.2  # chat.update is Tier 3 (~50/min); edits of one card are paced a little slower
+
+
+class SlackCallFailed(Exception):
+    """A Web API call that Slack refused or that never got through, keyed by Slack's error code."""
+
+    def __init__(self, method: str, code: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(f"{method}: {code}")
+        self.method = method
+        self.code = code
+        self.retry_after = retry_after
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        """Return whether waiting and trying again may help."""
+        return self.code in {"ratelimited", "rate_limited", "connection_error", "server_error", "service_unavailable",
+                             "fatal_error", "internal_error", "request_timeout"}
+
+
+def build_web_client(*, token: str, base_url: str) -> WebClient:
+    """Return a WebClient that retries 429s (after Retry-After), 5xx and dropped connections."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class _Pacer:
+    """Space calls per key (channel) at least `interval` seconds apart."""
+
+    def __init__(self, interval: float, sleep: Callable[[float], None], monotonic: Callable[[], float]) -> None:
+        self._interval = interval
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, key: str) -> None:
+        with self._lock:
+            now = self._monotonic()
+            slot = max(now, self._next.get(key, now))
+            self._next[key] = slot + self._interval
+        if slot > now:
+            self._sleep(slot - now)
+
+
+class SlackGateway:
+    """Typed, limited, paced calls to the Slack Web API."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        channel_interval: float = CHANNEL_INTERVAL_S,
+        update_interval: float = UPDATE_INTERVAL_S,
+    ) -> None:
+        self.client = client
+        self._post_pacer = _Pacer(channel_interval, sleep, monotonic)
+        self._update_pacer = _Pacer(update_interval, sleep, monotonic)
+
+    def call(self, method: str, **args: Any) -> dict[str, Any]:
+        """Call any Web API method, turning failures into SlackCallFailed."""
+        try:
+            response = self.client.api_call(method, json=args) if method in _JSON_METHODS else self.client.api_call(method, data=args)
+        except SlackApiError as error:
+            headers = error.response.headers or {}
+            retry_after = headers.get("Retry-After") or headers.get("retry-after")
+            if isinstance(retry_after, list):
+                retry_after = retry_after[0]
+            status = error.response.status_code
+            code = error.response.get("error") or ("server_error" if status >= 500 else f"http_{status}")
+            raise SlackCallFailed(method, code, retry_after=float(retry_after) if retry_after else None, status=status) from error
+        except (SlackClientError, OSError) as error:
+            raise SlackCallFailed(method, "connection_error") from error
+        return dict(response.data) if isinstance(response.data, dict) else {"ok": True}
+
+    def post_message(self, *, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None) -> dict[str, Any]:
+        text, blocks = fit_message(text, blocks)
+        args: dict[str, Any] = {"channel": channel, "text": text}
+        if blocks is not None:
+            args["blocks"] = blocks
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        self._post_pacer.wait(channel)
+        return self.call("chat.postMessage", **args)
+
+    def update_message(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        text, blocks = fit_message(text, blocks)
+        args: dict[str, Any] = {"channel": channel, "ts": ts, "text": text}
+        if blocks is not None:
+            args["blocks"] = blocks
+        self._update_pacer.wait(f"{channel}:{ts}")
+        return self.call("chat.update", **args)
+
+    def post_ephemeral(self, *, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        text, blocks = fit_message(text, blocks)
+        args: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if blocks is not None:
+            args["blocks"] = blocks
+        return self.call("chat.postEphemeral", **args)
+
+    def open_dm(self, user: str) -> str:
+        """Return the DM channel id with `user`."""
+        return self.call("conversations.open", users=user)["channel"]["id"]
+
+    def publish_home(self, *, user_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        return self.call("views.publish", user_id=user_id, view=fit_view(view))
+
+    def open_view(self, *, trigger_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        return self.call("views.open", trigger_id=trigger_id, view=fit_view(view))
+
+    def user_info(self, user: str) -> dict[str, Any]:
+        return self.call("users.info", user=user)["user"]
+
+    def upload_file(self, *, channel: str, filename: str, content: bytes, title: str, initial_comment: str | None = None) -> dict[str, Any]:
+        """Upload with Slack's current external-upload flow (never the retired files.upload)."""
+        try:
+            response = self.client.files_upload_v2(
+                channel=channel, filename=filename, content=content, title=title, initial_comment=initial_comment
+            )
+        except SlackApiError as error:
+            raise SlackCallFailed("files.upload_v2", error.response.get("error") or "upload_failed") from error
+        return dict(response.data) if isinstance(response.data, dict) else {"ok": True}
+
+
+# slack_sdk sends these as JSON; everything else as a form, as Slack documents per method.
+_JSON_METHODS = frozenset(
+    {"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.delete", "views.publish", "views.open",
+     "views.update", "views.push"}
+)

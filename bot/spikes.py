@@ -1,0 +1,338 @@
+"""Per-topic streaming spike detector: a robust seasonal baseline in log space, scored scale-free.
+
+Pure (stdlib only); O(1) per bucket, and its whole state is a few dozen numbers that round-trip via to_dict().
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum, StrEnum
+
+from bot.errors import UsageError
+
+# Shipped z threshold for "balanced"; chosen by leave-one-series-out on the NAB realTweets
+# development half (bench/detector.py --loso), not by the best in-sample total.
+BALANCED_THRESHOLD = 7.0
+SENSITIVITY_STEP = 1.5  # "fewer"/"more" move the threshold by this many z units
+SENSITIVITY_PRESETS = {
+    "fewer": BALANCED_THRESHOLD + SENSITIVITY_STEP,
+    "balanced": BALANCED_THRESHOLD,
+    "more": BALANCED_THRESHOLD - SENSITIVITY_STEP,
+}
+CAMPAIGN_FACTOR = 0.75  # campaign windows multiply the threshold by this (more sensitive)
+
+_COUNT_OFFSET = 1.0  # log(x + 1): defined at zero counts, and the Poisson floor below uses the same offset
+_CLIP = 3.0  # residuals are winsorised at this many sigmas before they update the baseline
+_MIN_EXCESS_SD = 0.05  # overdispersion floor in log units, so a flat series does not get a zero variance
+
+
+class Severity(IntEnum):
+    """Crisis severity; a larger value is more severe (SEV1 is the worst)."""
+
+    SEV3 = 1
+    SEV2 = 2
+    SEV1 = 3
+
+    @property
+    def label(self) -> str:
+        """Return the name shown to people, e.g. "SEV1"."""
+        return self.name
+
+
+class Action(StrEnum):
+    """What the product should do with a bucket."""
+
+    OPEN = "open"  # page: a new crisis starts
+    ESCALATE = "escalate"  # the open crisis got worse (higher severity)
+    CONTINUE = "continue"  # still elevated; mentions join the open crisis
+    QUIET = "quiet"  # nothing to do
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Counts for one topic over one bucket starting at `at` (aware UTC)."""
+
+    at: datetime
+    total: float
+    negative: float
+    reach: float  # reach-weighted negative mentions; equal to `negative` when reach is unknown
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The detector's verdict on one bucket."""
+
+    action: Action
+    score: float  # scale-free excess of negative volume over the baseline (robust z); 0 in warm-up
+    expected: float  # baseline negative count for this bucket
+    severity: Severity | None  # severity of the open crisis (None when no crisis is open)
+
+    @property
+    def pages(self) -> bool:
+        """Return True when this bucket opens or escalates a crisis."""
+        return self.action in (Action.OPEN, Action.ESCALATE)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Per-team knobs plus the model's time constants; `threshold` is in robust-z units."""
+
+    threshold: float = BALANCED_THRESHOLD
+    min_count: int = 10  # negative mentions within `min_count_window` before anything pages
+    min_count_window: timedelta = timedelta(minutes=15)
+    cooldown: timedelta = timedelta(hours=1)  # after a crisis closes, no new crisis for this long
+    warmup: timedelta = timedelta(days=1)  # learn before paging: a new topic has no baseline
+    campaign: bool = False
+    quiet_fraction: float = 0.5  # below threshold × this, a bucket counts as quiet
+    level_halflife: timedelta = timedelta(hours=12)
+    season_rate: float = 0.05  # per visit of a time-of-day / day-of-week slot
+    scale_halflife: timedelta = timedelta(days=2)
+    tail_quantile: float = 0.99
+    tail_rate: float = 0.02
+    scale_clip: float = 3.0
+
+    @property
+    def effective_threshold(self) -> float:
+        """Return the z threshold in force, lowered in campaign mode."""
+        return self.threshold * (CAMPAIGN_FACTOR if self.campaign else 1.0)
+
+
+def parse_sensitivity(text: str) -> float:
+    """Return the z threshold for "fewer", "balanced", "more" or a number (higher = fewer alerts)."""
+    key = text.strip().lower()
+    if key in SENSITIVITY_PRESETS:
+        return SENSITIVITY_PRESETS[key]
+    try:
+        value = float(key)
+    except ValueError:
+        raise UsageError(
+            f"unknown sensitivity {text!r}", usage="sensitivity: fewer | balanced | more | a z threshold such as 7"
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"sensitivity must be a positive number, not {text!r}", usage="e.g. 7")
+    return value
+
+
+def team_tuning(*, sensitivity: str = "balanced", min_count: int = 10, campaign: bool = False) -> Tuning:
+    """Return the shipped tuning with a team's sensitivity, minimum count and campaign mode applied."""
+    if min_count < 0:
+        raise UsageError(f"minimum count must be 0 or more, not {min_count}", usage="e.g. 10")
+    return Tuning(threshold=parse_sensitivity(sensitivity), min_count=min_count, campaign=campaign)
+
+
+def _alpha(step: timedelta, halflife: timedelta) -> float:
+    """Return the EWMA weight per step for a given half-life."""
+    return 1.0 - 0.5 ** (step / halflife)
+
+
+def _poisson_var(mean: float) -> float:
+    """Return var(log(X + 1)) for X ~ Poisson(mean), by the delta method; the level-dependent floor."""
+    return (mean + 0.25) / (mean + _COUNT_OFFSET) ** 2
+
+
+@dataclass
+class SpikeDetector:
+    """Streaming detector for one topic; feed every bucket in time order, zero counts included."""
+
+    tuning: Tuning
+    step: timedelta  # bucket size
+    level: float = 0.0  # log(negative + 1), deseasonalised
+    tod: list[float] = field(default_factory=lambda: [0.0] * 24)  # hour-of-day offsets (log)
+    dow: list[float] = field(default_factory=lambda: [0.0] * 7)  # day-of-week offsets (log)
+    excess_var: float = 0.25  # overdispersion beyond Poisson, in log units²; cautious until learned
+    tail: float = 3.0  # running upper quantile of z
+    share: float = 1.0  # baseline negative share
+    reach_per_mention: float = 1.0  # baseline reach per negative mention
+    seen: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    recent: deque[float] = field(default_factory=deque)  # negative counts inside min_count_window
+    crisis: Severity | None = None  # severity of the open crisis
+    quiet_since: datetime | None = None  # first quiet bucket of the open crisis' current lull
+    closed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.step <= timedelta(0):
+            raise ValueError("bucket size must be positive")
+        self._a_level = _alpha(self.step, self.tuning.level_halflife)
+        self._a_scale = _alpha(self.step, self.tuning.scale_halflife)
+        self._window = max(1, math.ceil(self.tuning.min_count_window / self.step))
+
+    @property
+    def crisis_open(self) -> bool:
+        """Return True while a crisis the detector opened (or was told about) is open."""
+        return self.crisis is not None
+
+    def quiet_for(self, at: datetime) -> timedelta:
+        """Return how long the open crisis has been quiet as of bucket `at` (zero if elevated)."""
+        return timedelta(0) if self.quiet_since is None else at - self.quiet_since + self.step
+
+    def close_crisis(self, at: datetime) -> None:
+        """Record that the open crisis was resolved at `at`; the cooldown starts then."""
+        self.crisis, self.quiet_since, self.closed_at = None, None, at
+
+    def mark_open(self, severity: Severity) -> None:
+        """Record a crisis opened elsewhere (e.g. declared by hand), so spikes join it."""
+        self.crisis, self.quiet_since = severity, None
+
+    def observe(self, bucket: Bucket) -> Decision:
+        """Score `bucket` against the baseline, update the baseline and the crisis state, and decide."""
+        at = bucket.at
+        if at.tzinfo is None:
+            raise ValueError("bucket times must be aware UTC datetimes")
+        if self.last_at is not None and at <= self.last_at:
+            raise ValueError(f"buckets must arrive in time order: {at} after {self.last_at}")
+        if min(bucket.total, bucket.negative, bucket.reach) < 0:
+            raise ValueError("counts must not be negative")
+        utc = at.astimezone(UTC)
+        hour, day = utc.hour, utc.weekday()
+        x = bucket.negative
+        y = math.log(x + _COUNT_OFFSET)
+
+        if self.seen == 0:
+            self.level, self.first_at = y, at
+        expected_log = self.level + self.tod[hour] + self.dow[day]
+        expected = max(math.exp(expected_log) - _COUNT_OFFSET, 0.0)
+        var = self.excess_var + _poisson_var(expected)
+        residual = y - expected_log
+        z = residual / math.sqrt(var)
+        if self.tuning.tail_quantile > 0:
+            tail = self.tail
+            tau = self.tuning.tail_quantile
+            rate = self.tuning.tail_rate * (1.0 if self.seen > 2000 else 5.0)
+            self._tail_update(z)
+            z = z / tail
+
+        self.recent.append(x)
+        if len(self.recent) > self._window:
+            self.recent.popleft()
+        warm = at - self.first_at >= self.tuning.warmup
+        score = z if warm else 0.0
+        severity = self._severity(bucket, z, expected) if warm else None
+        action = self._decide(at, score, severity)
+        self._learn(bucket, residual, var, hour, day, elevated=action is not Action.QUIET)
+        self.seen += 1
+        self.last_at = at
+        return Decision(action=action, score=score, expected=expected, severity=self.crisis)
+
+    def _tail_update(self, z: float) -> None:
+        """Track an upper quantile of z by stochastic gradient on the pinball loss, in log space."""
+        tau = self.tuning.tail_quantile
+        rate = self.tuning.tail_rate * (5.0 if self.seen < 2000 else 1.0)
+        self.tail *= math.exp(rate * (tau if z > self.tail else tau - 1.0))
+        self.tail = max(self.tail, 1.0)
+
+    def _decide(self, at: datetime, score: float, severity: Severity | None) -> Action:
+        """Apply the threshold, minimum count, cooldown and open-crisis join rules."""
+        threshold = self.tuning.effective_threshold
+        if self.crisis is not None:
+            if score >= threshold * self.tuning.quiet_fraction:
+                self.quiet_since = None
+                if score >= threshold and severity is not None and severity > self.crisis:
+                    self.crisis = severity
+                    return Action.ESCALATE
+                return Action.CONTINUE
+            if self.quiet_since is None:
+                self.quiet_since = at
+            return Action.CONTINUE  # a lull inside an open crisis still belongs to it
+        if score < threshold or severity is None:
+            return Action.QUIET
+        if sum(self.recent) < self.tuning.min_count:
+            return Action.QUIET
+        if self.closed_at is not None and at - self.closed_at < self.tuning.cooldown:
+            return Action.QUIET
+        self.crisis, self.quiet_since = severity, None
+        return Action.OPEN
+
+    def _severity(self, bucket: Bucket, z: float, expected: float) -> Severity:
+        """Grade from how far negative volume is above baseline, plus negative share and reach rises."""
+        threshold = self.tuning.effective_threshold
+        points = 0
+        # Volume: z is scale-free, the ratio keeps a 10x jump on a quiet brand from staying SEV3.
+        ratio = (bucket.negative + _COUNT_OFFSET) / (expected + _COUNT_OFFSET)
+        if z >= 2 * threshold or ratio >= 10:
+            points += 1
+        if z >= 3 * threshold and ratio >= 10:
+            points += 1
+        # Share and reach count only as a rise over this topic's own baseline, so a volume-only feed
+        # (negative == total == reach) neither gains nor loses severity from them.
+        if bucket.total > 0 and bucket.negative / bucket.total - self.share >= 0.2:
+            points += 1
+        if bucket.negative > 0 and bucket.reach / bucket.negative >= 2.0 * self.reach_per_mention:
+            points += 1
+        return Severity(min(Severity.SEV1, Severity.SEV3 + points))
+
+    def _learn(self, bucket: Bucket, residual: float, var: float, hour: int, day: int, *, elevated: bool) -> None:
+        """Update level, seasonal offsets and scale with winsorised residuals, so spikes barely move them."""
+        sd = math.sqrt(var)
+        clipped = max(-_CLIP * sd, min(_CLIP * sd, residual))
+        sclip = self.tuning.scale_clip * sd
+        sc = max(-sclip, min(sclip, residual))
+        # Faster learning while young, so the first day's level is not stuck at the first bucket.
+        a_level = max(self._a_level, 1.0 / (self.seen + 2))
+        a_scale = max(self._a_scale, 1.0 / (self.seen + 2))
+        self.level += a_level * clipped
+        season_step = self.tuning.season_rate * clipped
+        self.tod[hour] += season_step
+        self.dow[day] += season_step / 4  # day-of-week effects are smaller and partly absorbed by the level
+        expected = max(math.exp(self.level + self.tod[hour] + self.dow[day]) - _COUNT_OFFSET, 0.0)
+        excess = sc * sc - _poisson_var(expected)
+        self.excess_var += a_scale * (excess - self.excess_var)
+        self.excess_var = max(self.excess_var, _MIN_EXCESS_SD**2)
+        if not elevated:
+            a_slow = self._a_scale
+            if bucket.total > 0:
+                self.share += a_slow * (bucket.negative / bucket.total - self.share)
+            if bucket.negative > 0:
+                self.reach_per_mention += a_slow * (bucket.reach / bucket.negative - self.reach_per_mention)
+
+    def to_dict(self) -> dict:
+        """Return the state as plain JSON-able data (the tuning is stored separately, per team)."""
+        iso = lambda value: None if value is None else value.isoformat()  # noqa: E731
+        return {
+            "version": 1,
+            "step_seconds": self.step.total_seconds(),
+            "level": self.level,
+            "tod": list(self.tod),
+            "dow": list(self.dow),
+            "excess_var": self.excess_var,
+            "share": self.share,
+            "reach_per_mention": self.reach_per_mention,
+            "seen": self.seen,
+            "first_at": iso(self.first_at),
+            "last_at": iso(self.last_at),
+            "recent": list(self.recent),
+            "crisis": None if self.crisis is None else self.crisis.name,
+            "quiet_since": iso(self.quiet_since),
+            "closed_at": iso(self.closed_at),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, tuning: Tuning) -> SpikeDetector:
+        """Rebuild a detector from to_dict() output and the team's current tuning."""
+        when = lambda text: None if text is None else datetime.fromisoformat(text)  # noqa: E731
+        detector = cls(
+            tuning=tuning,
+            step=timedelta(seconds=data["step_seconds"]),
+            level=data["level"],
+            tod=list(data["tod"]),
+            dow=list(data["dow"]),
+            excess_var=data["excess_var"],
+            share=data["share"],
+            reach_per_mention=data["reach_per_mention"],
+            seen=data["seen"],
+            first_at=when(data["first_at"]),
+            last_at=when(data["last_at"]),
+            recent=deque(data["recent"]),
+            crisis=None if data["crisis"] is None else Severity[data["crisis"]],
+            quiet_since=when(data["quiet_since"]),
+            closed_at=when(data["closed_at"]),
+        )
+        return detector
+
+    def retune(self, tuning: Tuning) -> SpikeDetector:
+        """Return a copy using new team knobs (e.g. a campaign started) with the learned baseline kept."""
+        return replace(self, tuning=tuning, tod=list(self.tod), dow=list(self.dow), recent=deque(self.recent))

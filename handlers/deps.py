@@ -1,0 +1,21 @@
+"""What the handlers get from the composition root: use-case collaborators, never raw sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.audit import AuditSink
+from bot.slack_gateway import SlackGateway
+from storage.admins import AdminDirectory
+from storage.events import ProcessedEvents
+
+
+@dataclass(frozen=True)
+class Deps:
+    clock: Callable[[], datetime]
+    audit: AuditSink
+    admins: AdminDirectory
+    events: ProcessedEvents
+    slack: SlackGateway

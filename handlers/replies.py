@@ -1,0 +1,37 @@
+"""The one error handler: product errors become ephemeral replies, unknown ones get an error id."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+
+from bot.blocks.help import build_usage
+from bot.errors import SocialopsError, UsageError
+
+log = logging.getLogger(__name__)
+
+
+def ephemeral_body(text: str, blocks: list[dict[str, Any]] | None = None) -> str:
+    body: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+    if blocks:
+        body["blocks"] = blocks
+    return json.dumps(body)
+
+
+def register(app: App) -> None:
+    @app.error
+    def answer_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        if isinstance(error, UsageError):
+            text, blocks = build_usage(str(error), error.usage)
+        elif isinstance(error, SocialopsError):
+            text, blocks = str(error), None
+        else:
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("unhandled error %s while handling a %s request", error_id, body.get("type") or body.get("command"))
+            text, blocks = f"Something went wrong on our side (error id `{error_id}`). Nothing was changed; please try again.", None
+        # Slack shows a 200 body to the person as an ephemeral reply; a 500 would show "failed with the error".
+        return BoltResponse(status=200, body=ephemeral_body(text, blocks), headers={"content-type": "application/json;charset=utf-8"})

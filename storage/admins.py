@@ -1,0 +1,49 @@
+"""Admin directory: who may change teams, rosters and policies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import func, select
+
+from storage.session import Database
+from storage.tables import Admin
+
+
+class AdminDirectory:
+    """Admins stored in the database, with a bootstrap list used until the first one exists."""
+
+    def __init__(self, database: Database, bootstrap: tuple[str, ...] = ()) -> None:
+        self._db = database
+        self._bootstrap = frozenset(bootstrap)
+
+    def is_admin(self, user_id: str) -> bool:
+        with self._db.session_scope() as session:
+            if session.get(Admin, user_id) is not None:
+                return True
+            stored = session.exec(select(func.count()).select_from(Admin)).one()
+        # SOCIALOPS_ADMINS only counts before anyone is stored, so removing an env entry is never needed to revoke.
+        return stored == 0 and user_id in self._bootstrap
+
+    def admin_ids(self) -> list[str]:
+        with self._db.session_scope() as session:
+            stored = list(session.exec(select(Admin.user_id).order_by(Admin.user_id)))
+        return stored or sorted(self._bootstrap)
+
+    def add(self, user_id: str, *, by: str, at: datetime) -> bool:
+        """Store an admin; return False when they already were one."""
+        try:
+            with self._db.session_scope() as session:
+                session.add(Admin(user_id=user_id, added_at=at, added_by=by))
+        except IntegrityError:
+            return False
+        return True
+
+    def remove(self, user_id: str) -> bool:
+        with self._db.session_scope() as session:
+            row = session.get(Admin, user_id)
+            if row is None:
+                return False
+            session.delete(row)
+        return True

@@ -1,0 +1,102 @@
+"""Outbox repository: pending Web API calls survive restarts and outages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
+from sqlmodel import func, select
+
+from bot.outbox import OutboxItem
+from storage.session import Database
+from storage.tables import OutboxMessage
+
+
+class Outbox:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def enqueue(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime, now: datetime) -> int:
+        """Queue a call once per dedupe_key; return its id (the existing one on a repeat)."""
+        try:
+            with self._db.session_scope() as session:
+                row = OutboxMessage(dedupe_key=dedupe_key, method=method, payload=payload, created_at=now, due_at=due_at)
+                session.add(row)
+                session.flush()
+                assert row.id is not None
+                return row.id
+        except IntegrityError:
+            with self._db.session_scope() as session:
+                existing = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).one()
+                assert existing.id is not None
+                return existing.id
+
+    def get(self, item_id: int) -> OutboxItem | None:
+        with self._db.session_scope() as session:
+            row = session.get(OutboxMessage, item_id)
+            return None if row is None else _item(row)
+
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        with self._db.session_scope() as session:
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
+                .order_by(OutboxMessage.due_at, OutboxMessage.id)
+                .limit(limit)
+            )
+            return [_item(row) for row in session.exec(query)]
+
+    def claim(self, item_id: int, *, now: datetime, lease: timedelta) -> OutboxItem | None:
+        """Take a due pending item for sending (one taker wins); the lease expires if the sender dies."""
+        with self._db.session_scope() as session:
+            result = session.exec(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == item_id, OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
+                .values(status="sending", due_at=now + lease)
+            )
+            if result.rowcount != 1:
+                return None
+            return _item(session.get_one(OutboxMessage, item_id))
+
+    def release_expired_leases(self, now: datetime) -> int:
+        """Put items whose sender died mid-send back in the queue (at-least-once beats lost)."""
+        with self._db.session_scope() as session:
+            result = session.exec(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending", OutboxMessage.due_at <= now)
+                .values(status="pending")
+            )
+            return result.rowcount or 0
+
+    def counts(self) -> dict[str, int]:
+        with self._db.session_scope() as session:
+            rows = session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+            return {status: count for status, count in rows}
+
+    def mark_sent(self, item_id: int, *, at: datetime, result: dict[str, Any]) -> None:
+        with self._db.session_scope() as session:
+            row = session.get_one(OutboxMessage, item_id)
+            row.status, row.sent_at, row.result = "sent", at, result
+            row.attempts += 1
+
+    def mark_retry(self, item_id: int, *, error: str, due_at: datetime) -> None:
+        with self._db.session_scope() as session:
+            row = session.get_one(OutboxMessage, item_id)
+            row.attempts += 1
+            row.status, row.last_error, row.due_at = "pending", error[:255], due_at
+
+    def mark_failed(self, item_id: int, *, error: str) -> None:
+        with self._db.session_scope() as session:
+            row = session.get_one(OutboxMessage, item_id)
+            row.attempts += 1
+            row.status, row.last_error = "failed", error[:255]
+
+
+def _item(row: OutboxMessage) -> OutboxItem:
+    assert row.id is not None
+    return OutboxItem(
+        id=row.id, dedupe_key=row.dedupe_key, method=row.method, payload=dict(row.payload),
+        due_at=row.due_at, attempts=row.attempts, status=row.status,
+    )
