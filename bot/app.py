@@ -55,12 +55,16 @@ class Runtime:
     deps: Deps
     outbox: Outbox
 
-    def start(self) -> None:
-        """Bind the jobs and start the scheduler (missed jobs run once now)."""
+    def bind_jobs(self) -> None:
+        """Give the scheduler's job functions this runtime's collaborators."""
         jobs.bind(jobs.JobContext(
             clock=self.clock, outbox=self.outbox, slack=self.gateway, audit=self.deps.audit,
             events=self.deps.events, scheduler=self.scheduler,
         ))
+
+    def start(self) -> None:
+        """Bind the jobs and start the scheduler (missed jobs run once now)."""
+        self.bind_jobs()
         jobs.install_recurring_jobs(self.scheduler)
         self.scheduler.start()
 

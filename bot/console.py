@@ -84,8 +84,8 @@ class Console:
         self.channel = workspace.channel_by_name("social-team") or workspace.channels[0]
         self.buttons: list[ShownButton] = []
         self.names = {u.id: u.name for u in workspace.users} | {c.id: c.name for c in workspace.channels}
-        self.requests = SignedRequests(
-            runtime.settings.slack_signing_secret, team_id=workspace.team_id, response_url_for=standin.response_url
+        self.requests = SignedRequests.for_workspace(
+            runtime.settings.slack_signing_secret, workspace, response_url_for=standin.response_url
         )
         self._print_lock = threading.Lock()
         standin.on_call.append(self._show_call)

@@ -17,4 +17,4 @@ def register(app: App, deps: Deps) -> None:
         query = CRISIS.parse(command.get("text", ""))
         if query.name == "help":
             text, blocks = build_help(CRISIS)
-            ack(text=text, blocks=blocks)
+            ack(text=text, blocks=blocks, response_type="ephemeral")

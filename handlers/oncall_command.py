@@ -17,4 +17,4 @@ def register(app: App, deps: Deps) -> None:
         query = ONCALL.parse(command.get("text", ""))  # UsageError → answered by handlers.replies
         if query.name == "help":
             text, blocks = build_help(ONCALL)
-            ack(text=text, blocks=blocks)
+            ack(text=text, blocks=blocks, response_type="ephemeral")

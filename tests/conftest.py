@@ -105,4 +105,4 @@ def runtime(fake_slack: SlackStandIn, tmp_path: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def signed(fake_slack: SlackStandIn) -> SignedRequests:
-    return SignedRequests(SIGNING_SECRET, team_id=fake_slack.workspace.team_id, response_url_for=fake_slack.response_url)
+    return SignedRequests.for_workspace(SIGNING_SECRET, fake_slack.workspace, response_url_for=fake_slack.response_url)

@@ -31,6 +31,13 @@ DEPRECATED_VERIFICATION_TOKEN = "deprecated-verification-token"
 _sequence = itertools.count(1)
 
 
+def _state_value(leaf: Any) -> Any:
+    """Wrap a bare string as a plain_text_input state value; pass full element states through."""
+    if isinstance(leaf, str) or leaf is None:
+        return {"type": "plain_text_input", "value": leaf}
+    return leaf
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     """A raw inbound request body with the headers Slack would send alongside it."""
@@ -262,10 +269,7 @@ class SignedRequests:
     ) -> SignedRequest:
         """Return a signed view_submission; plain string leaves in `values` become plain_text_input values."""
         state_values = {
-            block_id: {
-                action_id: {"type": "plain_text_input", "value": leaf} if isinstance(leaf, str) or leaf is None else leaf
-                for action_id, leaf in actions.items()
-            }
+            block_id: {action_id: _state_value(leaf) for action_id, leaf in actions.items()}
             for block_id, actions in values.items()
         }
         modal_id = view_id or f"V0SR{next(_sequence):06d}"

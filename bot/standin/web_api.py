@@ -64,6 +64,8 @@ class RecordedResponse:
 
 @dataclass
 class _PlannedFailure:
+    """A scripted failure for one method, used `remaining` more times."""
+
     status: int | None
     error: str | None
     retry_after: int | None
@@ -72,6 +74,8 @@ class _PlannedFailure:
 
 @dataclass
 class _Reply:
+    """An HTTP answer: status, JSON dict or plain text body, extra headers."""
+
     status: int
     body: dict[str, Any] | str
     headers: dict[str, str] = field(default_factory=dict)
@@ -133,6 +137,8 @@ def _dm_channel_id(user_id: str) -> str:
 
 
 class _StandInServer(ThreadingHTTPServer):
+    """The HTTP server, carrying a reference to its stand-in for the request handler."""
+
     daemon_threads = True
 
     def __init__(self, standin: SlackStandIn) -> None:
@@ -141,6 +147,8 @@ class _StandInServer(ThreadingHTTPServer):
 
 
 class _StandInRequestHandler(BaseHTTPRequestHandler):
+    """Routes every GET and POST to `SlackStandIn._handle_http`."""
+
     server: _StandInServer
 
     def do_POST(self) -> None:
@@ -231,8 +239,9 @@ class SlackStandIn:
         if self._server is not None:
             raise RuntimeError("SlackStandIn is already running")
         self._server = _StandInServer(self)
+        # A short poll interval keeps stop() fast; the default 0.5 s adds up over a test suite.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="slack-standin", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="slack-standin", daemon=True
         )
         self._thread.start()
         return self
@@ -249,9 +258,11 @@ class SlackStandIn:
         self._thread = None
 
     def __enter__(self) -> SlackStandIn:
+        """Start serving."""
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
+        """Stop serving."""
         self.stop()
 
     @property
@@ -550,17 +561,20 @@ class SlackStandIn:
     # ----- ID and timestamp generation (callers hold the lock) -------------------------------
 
     def _next_ts(self) -> str:
+        """Return the next message timestamp."""
         micros = self._next_ts_micros
         self._next_ts_micros += MESSAGE_TS_STEP_MICROS
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _next_id(self, prefix: str) -> str:
+        """Return a fresh Slack-style ID with the given type prefix (V, F, S…)."""
         self._id_counter += 1
         return f"{prefix}0SI{self._id_counter:06d}"
 
     # ----- Web API methods (run under the lock; return the body without "ok") -----------------
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer auth.test."""
         workspace = self.workspace
         bot = workspace.user(workspace.bot_user_id)
         return {
@@ -622,6 +636,7 @@ class SlackStandIn:
         raise _SlackErrorReply("message_not_found")
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer chat.postMessage."""
         channel = self._channel_for_posting(args.get("channel"))
         self._require_content(args)
         ts = self._next_ts()
@@ -630,6 +645,7 @@ class SlackStandIn:
         return {"channel": channel, "ts": ts, "message": copy.deepcopy(message)}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer chat.update."""
         channel = self._channel_for_posting(args.get("channel"))
         ts = _required(args, "ts", "message_not_found")
         message = self._find_message(channel, ts)
@@ -648,6 +664,7 @@ class SlackStandIn:
         }
 
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer chat.postEphemeral."""
         channel = self._channel_for_posting(args.get("channel"))
         user = str(_required(args, "user", "user_not_in_channel"))
         if self.workspace.user(user) is None:
@@ -659,6 +676,7 @@ class SlackStandIn:
         return {"message_ts": ts}
 
     def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer chat.delete."""
         channel = self._channel_for_posting(args.get("channel"))
         ts = _required(args, "ts", "message_not_found")
         message = self._find_message(channel, ts)
@@ -666,6 +684,7 @@ class SlackStandIn:
         return {"channel": channel, "ts": message["ts"]}
 
     def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer chat.getPermalink."""
         channel = str(_required(args, "channel", "channel_not_found"))
         message_ts = str(_required(args, "message_ts", "message_not_found"))
         # No existence check: the bot asks for permalinks of inbound posts the stand-in never stored.
@@ -673,6 +692,7 @@ class SlackStandIn:
         return {"channel": channel, "permalink": permalink}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer conversations.open."""
         if args.get("channel"):
             return {"channel": {"id": str(args["channel"])}}
         users = _comma_list(args.get("users"))
@@ -729,11 +749,13 @@ class SlackStandIn:
         raise _SlackErrorReply("channel_not_found")
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer conversations.info."""
         channel_id = str(_required(args, "channel", "channel_not_found"))
         include_num_members = _is_true(args.get("include_num_members"))
         return {"channel": self._channel_json(channel_id, include_num_members=include_num_members)}
 
     def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer conversations.members."""
         channel_id = str(_required(args, "channel", "channel_not_found"))
         described = self._channel_json(channel_id)
         if described.get("is_im"):
@@ -743,6 +765,7 @@ class SlackStandIn:
         return {"members": members, "response_metadata": {"next_cursor": ""}}
 
     def _conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer conversations.join."""
         channel_id = str(_required(args, "channel", "channel_not_found"))
         channel = self.workspace.channel(channel_id)
         if channel is None:
@@ -794,12 +817,14 @@ class SlackStandIn:
         return described
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer users.info."""
         user = self.workspace.user(str(_required(args, "user", "user_not_found")))
         if user is None:
             raise _SlackErrorReply("user_not_found")
         return {"user": self._user_json(user, include_locale=_is_true(args.get("include_locale")))}
 
     def _users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer users.list."""
         include_locale = _is_true(args.get("include_locale"))
         return {
             "members": [self._user_json(user, include_locale=include_locale) for user in self.workspace.users],
@@ -828,6 +853,7 @@ class SlackStandIn:
         }
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer views.open."""
         view_id = self._next_id("V")
         stored = self._stored_view(_required(args, "view", "invalid_arguments"), view_id=view_id,
                                    root_view_id=None, previous_view_id=None)
@@ -836,6 +862,7 @@ class SlackStandIn:
         return {"view": copy.deepcopy(stored)}
 
     def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer views.push."""
         previous = self._views[self._opened_view_ids[-1]] if self._opened_view_ids else None
         view_id = self._next_id("V")
         stored = self._stored_view(
@@ -849,6 +876,7 @@ class SlackStandIn:
         return {"view": copy.deepcopy(stored)}
 
     def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer views.update."""
         if args.get("view_id"):
             current = self._views.get(str(args["view_id"]))
         elif args.get("external_id"):
@@ -874,6 +902,7 @@ class SlackStandIn:
         return {"view": copy.deepcopy(updated)}
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer views.publish."""
         user_id = str(_required(args, "user_id", "invalid_arguments"))
         if self.workspace.user(user_id) is None:
             raise _SlackErrorReply("user_not_found")
@@ -920,6 +949,7 @@ class SlackStandIn:
         return usergroup_id
 
     def _usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer usergroups.list."""
         include_users = _is_true(args.get("include_users"))
         return {
             "usergroups": [
@@ -928,6 +958,7 @@ class SlackStandIn:
         }
 
     def _usergroups_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer usergroups.create."""
         name = str(_required(args, "name", "invalid_name"))
         handle = str(args.get("handle") or name.lower().replace(" ", "-"))
         for group in self._usergroups.values():
@@ -940,6 +971,7 @@ class SlackStandIn:
         return {"usergroup": self._usergroup_json(usergroup_id, include_users=True)}
 
     def _usergroups_users_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer usergroups.users.update."""
         usergroup_id = self._usergroup_id(args)
         users = _comma_list(args.get("users"))
         if not users:
@@ -951,10 +983,12 @@ class SlackStandIn:
         return {"usergroup": self._usergroup_json(usergroup_id, include_users=True)}
 
     def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer usergroups.users.list."""
         usergroup_id = self._usergroup_id(args)
         return {"users": list(self._usergroups[usergroup_id]["users"])}
 
     def _reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer reactions.add."""
         channel = str(_required(args, "channel", "channel_not_found"))
         timestamp = str(_required(args, "timestamp", "message_not_found"))
         name = str(_required(args, "name", "invalid_name"))
@@ -967,6 +1001,7 @@ class SlackStandIn:
         return {}
 
     def _files_get_upload_url_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer files.getUploadURLExternal."""
         filename = str(_required(args, "filename", "invalid_arguments"))
         try:
             length = int(_required(args, "length", "invalid_arguments"))
@@ -983,6 +1018,7 @@ class SlackStandIn:
         return {"upload_url": f"{self.root_url}/upload/{file_id}", "file_id": file_id}
 
     def _files_complete_upload_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer files.completeUploadExternal."""
         files = _decoded(_required(args, "files", "invalid_arguments"))
         if not isinstance(files, list) or not files:
             raise _SlackErrorReply("invalid_arguments")

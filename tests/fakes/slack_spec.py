@@ -24,7 +24,9 @@ SPEC_MISSING_REASON = (
 # Arguments every method may carry although the spec does not declare them.
 ALLOWED_EVERYWHERE = frozenset(
     {
-        "team_id",  # Bolt's per-request WebClient adds team_id to every call (slack_bolt 1.30 app.py).
+        # Bolt's per-request WebClient adds team_id to every call (slack_bolt 1.30 app.py); this also
+        # covers usergroups.*, whose team_id (needed with org tokens) the 2020 spec lacks.
+        "team_id",
     }
 )
 

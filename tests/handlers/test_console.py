@@ -1,0 +1,50 @@
+"""Console mode: the real app against the in-process stand-in, driven by typed lines."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+from bot.config import load_settings
+from bot.console import run_console
+
+
+def _run(lines: str, tmp_path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")} | {"HOME": str(tmp_path)}
+    return subprocess.run([sys.executable, "-m", "bot", "console", "--db", str(tmp_path / "console.db"), *extra],
+                          input=lines, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+
+
+def test_piped_oncall_help_prints_help_and_exits_zero(tmp_path):
+    """`printf '/oncall help\\n' | socialops console` prints the help and exits 0."""
+    result = _run("/oncall help\n", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "/ONCALL HELP" in result.stdout and "`/oncall help` — show this help" in result.stdout
+    assert str(tmp_path / "console.db") in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_console_answers_usage_renders_home_and_switches_people(tmp_path):
+    """Bad commands get usage, /home renders the App Home, `as @name` changes who is typing."""
+    out = io.StringIO()
+    code = run_console(load_settings({}), db_path=str(tmp_path / "c.db"),
+                       stdin=io.StringIO("/oncall nonsense\n/home\nas @marcus\n/home\nas @nobody\npress 1\nquit\n"), out=out)
+    text = out.getvalue()
+    assert code == 0
+    assert "I don't know `/oncall nonsense`" in text
+    assert "[App Home of @giulia]" in text and "[App Home of @marcus]" in text
+    assert "You are now @marcus (America/New_York)." in text
+    assert "No demo person called @nobody" in text
+    assert "There is no button to press yet." in text
+
+
+def test_reset_starts_the_demo_afresh(tmp_path):
+    """--reset deletes the console database before starting."""
+    db = tmp_path / "console.db"
+    _run("/oncall help\n", tmp_path)
+    db.with_name("console.db").write_bytes(b"not a database")
+    result = _run("/oncall help\n", tmp_path, "--reset")
+    assert result.returncode == 0, result.stderr
+    assert db.read_bytes()[:15] == b"SQLite format 3"

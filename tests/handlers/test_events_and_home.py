@@ -1,0 +1,42 @@
+"""Events API: acked at once, work after the ack, re-deliveries ignored; App Home published."""
+
+from __future__ import annotations
+
+import time
+
+
+def test_app_home_opened_publishes_a_valid_home_view(runtime, signed, fake_slack):
+    """Opening the Home tab publishes a home view for that user (spec-validated by the stand-in)."""
+    response = runtime.app.dispatch(signed.event({"type": "app_home_opened", "user": "U0DEMO0001", "channel": "D1", "tab": "home"}, event_id="EvH1").as_bolt_request())
+    assert response.status == 200
+    (call,) = fake_slack.wait_for("views.publish", 1)
+    assert call.args["user_id"] == "U0DEMO0001"
+    assert fake_slack.published_home("U0DEMO0001")["type"] == "home"
+
+
+def test_redelivered_event_does_its_work_once(runtime, signed, fake_slack):
+    """Slack's retry (same event_id, X-Slack-Retry-Num) gets 200 and no second publish."""
+    event = {"type": "app_home_opened", "user": "U0DEMO0003", "channel": "D3", "tab": "home"}
+    first = runtime.app.dispatch(signed.event(event, event_id="EvDup").as_bolt_request())
+    retry = runtime.app.dispatch(signed.event(event, event_id="EvDup", retry_num=1, retry_reason="http_timeout").as_bolt_request())
+    assert first.status == 200 and retry.status == 200
+    fake_slack.wait_for("views.publish", 1)
+    time.sleep(0.3)
+    assert len(fake_slack.calls("views.publish")) == 1
+
+
+def test_event_ack_does_not_wait_for_the_work(runtime, signed, fake_slack):
+    """The 200 for an event comes back before a slow Web API call finishes."""
+    fake_slack.fail("views.publish", status=500, times=1)  # the retry handler will wait before the second try
+    started = time.monotonic()
+    response = runtime.app.dispatch(signed.event({"type": "app_home_opened", "user": "U0DEMO0004", "channel": "D4", "tab": "home"}, event_id="EvSlow").as_bolt_request())
+    assert response.status == 200
+    assert time.monotonic() - started < 0.5
+    fake_slack.wait_for("views.publish", 2, timeout=5)
+
+
+def test_messages_tab_does_not_publish(runtime, signed, fake_slack):
+    """Opening the Messages tab is not a reason to publish the Home view."""
+    runtime.app.dispatch(signed.event({"type": "app_home_opened", "user": "U0DEMO0001", "channel": "D1", "tab": "messages"}, event_id="EvMsg").as_bolt_request())
+    time.sleep(0.3)
+    assert fake_slack.calls("views.publish") == []
