@@ -82,6 +82,17 @@ def fake_slack(slack_spec: SlackSpec | None) -> Iterator[SlackStandIn]:
     with standin:
         yield standin
     assert standin.violations == [], f"Web API calls failed spec validation: {standin.violations}"
+    assert_message_contract(standin)
+
+
+def assert_message_contract(standin: SlackStandIn) -> None:
+    """Every message call carried a text fallback and stayed within Block Kit's block counts (contract §6)."""
+    for call in standin.calls():
+        if call.method in {"chat.postMessage", "chat.update", "chat.postEphemeral"}:
+            assert str(call.args.get("text", "")).strip(), f"{call.method} without a text fallback"
+            assert len(call.json_arg("blocks") or []) <= 50, f"{call.method} with more than 50 blocks"
+        if call.method in {"views.publish", "views.open", "views.update", "views.push"}:
+            assert len((call.json_arg("view") or {}).get("blocks", [])) <= 100, f"{call.method} with more than 100 blocks"
 
 
 def make_settings(fake_slack: SlackStandIn, **overrides: str) -> Settings:

@@ -92,3 +92,10 @@ def test_slash_command_ack_stays_well_inside_three_seconds(server, signed):
     assert response.status_code == 200
     assert time.monotonic() - started < 3.0
     assert json.loads(response.text)["text"]
+
+
+def test_ssl_check_is_answered_without_side_effects(server, signed, fake_slack):
+    """Slack's ssl_check ping gets 200 and touches nothing."""
+    response = post(server, signed.ssl_check())
+    assert response.status_code == 200
+    assert fake_slack.calls() == []

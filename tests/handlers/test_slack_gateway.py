@@ -72,3 +72,15 @@ def test_files_use_the_external_upload_flow(gateway, fake_slack):
     assert len(fake_slack.calls("files.getUploadURLExternal")) == 1
     assert len(fake_slack.calls("files.completeUploadExternal")) == 1
     assert b"\x89PNG fake" in fake_slack.uploaded_files.values()
+
+
+def test_rate_limited_call_waits_at_least_retry_after(fake_slack):
+    """A 429 with Retry-After: 1 is retried no sooner than one second later."""
+    import time
+
+    gateway = SlackGateway(build_web_client(token="xoxb-test", base_url=fake_slack.base_url))
+    fake_slack.fail("chat.postMessage", status=429, retry_after=1)
+    gateway.post_message(channel="C0DEMOCRISIS", text="after the limit")
+    first, second = fake_slack.calls("chat.postMessage")
+    assert first.failed and not second.failed
+    assert second.received_at - first.received_at >= 1.0

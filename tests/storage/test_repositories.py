@@ -88,3 +88,18 @@ def test_job_ledger_claims_a_run_key_once(db):
     assert ledger.claim("handoff:team1:2026-11-23", at=T0)
     assert not ledger.claim("handoff:team1:2026-11-23", at=T0)
     assert ledger.has_run("handoff:team1:2026-11-23")
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    """The embedded database uses WAL (readers beside a writer) and enforces foreign keys."""
+    from sqlalchemy import text
+
+    from storage.session import Database, sqlite_url
+
+    db = Database.from_url(sqlite_url(tmp_path / "wal.db"))
+    try:
+        with db.engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        db.dispose()
