@@ -1,6 +1,6 @@
-"""Per-topic streaming spike detector: a robust seasonal baseline in log space, scored scale-free.
+"""Per-topic streaming spike detector: robust seasonal baseline in log space, scored against the topic's own tail.
 
-Pure (stdlib only); O(1) per bucket, and its whole state is a few dozen numbers that round-trip via to_dict().
+Pure (stdlib only); O(1) per bucket; the state is a few dozen numbers that round-trip through to_dict().
 """
 
 from __future__ import annotations
@@ -13,20 +13,22 @@ from enum import IntEnum, StrEnum
 
 from bot.errors import UsageError
 
-# Shipped z threshold for "balanced"; chosen by leave-one-series-out on the NAB realTweets
-# development half (bench/detector.py --loso), not by the best in-sample total.
-BALANCED_THRESHOLD = 7.0
-SENSITIVITY_STEP = 1.5  # "fewer"/"more" move the threshold by this many z units
-SENSITIVITY_PRESETS = {
-    "fewer": BALANCED_THRESHOLD + SENSITIVITY_STEP,
-    "balanced": BALANCED_THRESHOLD,
-    "more": BALANCED_THRESHOLD - SENSITIVITY_STEP,
-}
-CAMPAIGN_FACTOR = 0.75  # campaign windows multiply the threshold by this (more sensitive)
+# The score is z divided by the z this topic exceeds about once per `tail_every`, so 1.0 means
+# "rarer than anything in a typical week for this topic" whatever its volume. The shipped point was
+# chosen leave-one-series-out on the NAB realTweets development half (bench/detector.py --loso).
+BALANCED_THRESHOLD = 1.0
+SENSITIVITY_PRESETS = {"fewer": 1.25, "balanced": BALANCED_THRESHOLD, "more": 0.8}
+CAMPAIGN_FACTOR = 0.8  # campaign windows multiply the threshold by this (more sensitive)
 
 _COUNT_OFFSET = 1.0  # log(x + 1): defined at zero counts, and the Poisson floor below uses the same offset
 _CLIP = 3.0  # residuals are winsorised at this many sigmas before they update the baseline
 _MIN_EXCESS_SD = 0.05  # overdispersion floor in log units, so a flat series does not get a zero variance
+_TAIL_RATE = 0.01  # log-step of the tail tracker per 5-minute bucket: one exceedance moves it ~1%
+# Never page below this z even when the topic's tail is lower: a well-behaved topic (light-tailed
+# noise) would otherwise page about once per `tail_every` by construction.
+_TAIL_FLOOR = 3.5
+_TAIL_FAST = timedelta(days=7)
+_CRISIS_LEARNING = 0.2  # the tail learns 5x faster in the first week, before it has seen one
 
 
 class Severity(IntEnum):
@@ -66,7 +68,7 @@ class Decision:
     """The detector's verdict on one bucket."""
 
     action: Action
-    score: float  # scale-free excess of negative volume over the baseline (robust z); 0 in warm-up
+    score: float  # robust z of negative volume over baseline, over this topic's weekly z tail; 0 in warm-up
     expected: float  # baseline negative count for this bucket
     severity: Severity | None  # severity of the open crisis (None when no crisis is open)
 
@@ -78,21 +80,19 @@ class Decision:
 
 @dataclass(frozen=True)
 class Tuning:
-    """Per-team knobs plus the model's time constants; `threshold` is in robust-z units."""
+    """Per-team knobs plus the model's time constants; `threshold` applies to Decision.score."""
 
     threshold: float = BALANCED_THRESHOLD
     min_count: int = 10  # negative mentions within `min_count_window` before anything pages
     min_count_window: timedelta = timedelta(minutes=15)
-    cooldown: timedelta = timedelta(hours=1)  # after a crisis closes, no new crisis for this long
+    cooldown: timedelta = timedelta(hours=4)  # after a crisis closes, no new crisis for this long
     warmup: timedelta = timedelta(days=1)  # learn before paging: a new topic has no baseline
     campaign: bool = False
     quiet_fraction: float = 0.5  # below threshold × this, a bucket counts as quiet
     level_halflife: timedelta = timedelta(hours=12)
     season_rate: float = 0.05  # per visit of a time-of-day / day-of-week slot
     scale_halflife: timedelta = timedelta(days=2)
-    tail_quantile: float = 0.99
-    tail_rate: float = 0.02
-    scale_clip: float = 3.0
+    tail_every: timedelta = timedelta(days=14)  # the tail level is the z exceeded about this rarely
 
     @property
     def effective_threshold(self) -> float:
@@ -101,7 +101,7 @@ class Tuning:
 
 
 def parse_sensitivity(text: str) -> float:
-    """Return the z threshold for "fewer", "balanced", "more" or a number (higher = fewer alerts)."""
+    """Return the score threshold for "fewer", "balanced", "more" or a number (higher = fewer alerts)."""
     key = text.strip().lower()
     if key in SENSITIVITY_PRESETS:
         return SENSITIVITY_PRESETS[key]
@@ -109,10 +109,10 @@ def parse_sensitivity(text: str) -> float:
         value = float(key)
     except ValueError:
         raise UsageError(
-            f"unknown sensitivity {text!r}", usage="sensitivity: fewer | balanced | more | a z threshold such as 7"
+            f"unknown sensitivity {text!r}", usage="sensitivity: fewer | balanced | more | a threshold such as 1.2"
         ) from None
     if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"sensitivity must be a positive number, not {text!r}", usage="e.g. 7")
+        raise UsageError(f"sensitivity must be a positive number, not {text!r}", usage="e.g. 1.2")
     return value
 
 
@@ -143,7 +143,7 @@ class SpikeDetector:
     tod: list[float] = field(default_factory=lambda: [0.0] * 24)  # hour-of-day offsets (log)
     dow: list[float] = field(default_factory=lambda: [0.0] * 7)  # day-of-week offsets (log)
     excess_var: float = 0.25  # overdispersion beyond Poisson, in log units²; cautious until learned
-    tail: float = 3.0  # running upper quantile of z
+    tail: float = 4.0  # running upper quantile of z (see Tuning.tail_every)
     share: float = 1.0  # baseline negative share
     reach_per_mention: float = 1.0  # baseline reach per negative mention
     seen: int = 0
@@ -199,31 +199,31 @@ class SpikeDetector:
         var = self.excess_var + _poisson_var(expected)
         residual = y - expected_log
         z = residual / math.sqrt(var)
-        if self.tuning.tail_quantile > 0:
-            tail = self.tail
-            tau = self.tuning.tail_quantile
-            rate = self.tuning.tail_rate * (1.0 if self.seen > 2000 else 5.0)
-            self._tail_update(z)
-            z = z / tail
+        score_now = z / max(self.tail, _TAIL_FLOOR)
+        # Spike buckets inside an open crisis would teach the tail that spikes are normal and mask
+        # the next one; the tail learns only from buckets outside crises.
+        if self.crisis is None:
+            self._tail_update(z, at)
 
         self.recent.append(x)
         if len(self.recent) > self._window:
             self.recent.popleft()
         warm = at - self.first_at >= self.tuning.warmup
-        score = z if warm else 0.0
-        severity = self._severity(bucket, z, expected) if warm else None
+        score = score_now if warm else 0.0
+        severity = self._severity(bucket, score, expected) if warm else None
         action = self._decide(at, score, severity)
         self._learn(bucket, residual, var, hour, day, elevated=action is not Action.QUIET)
         self.seen += 1
         self.last_at = at
         return Decision(action=action, score=score, expected=expected, severity=self.crisis)
 
-    def _tail_update(self, z: float) -> None:
-        """Track an upper quantile of z by stochastic gradient on the pinball loss, in log space."""
-        tau = self.tuning.tail_quantile
-        rate = self.tuning.tail_rate * (5.0 if self.seen < 2000 else 1.0)
-        self.tail *= math.exp(rate * (tau if z > self.tail else tau - 1.0))
-        self.tail = max(self.tail, 1.0)
+    def _tail_update(self, z: float, at: datetime) -> None:
+        """Track the z exceeded once per `tail_every` by stochastic gradient on the pinball loss, in log space."""
+        tau = 1.0 - min(self.step / self.tuning.tail_every, 0.5)
+        rate = min(_TAIL_RATE * (self.step / timedelta(minutes=5)), 0.2)
+        if at - self.first_at < _TAIL_FAST:
+            rate *= 5.0
+        self.tail = max(self.tail * math.exp(rate * (tau if z > self.tail else tau - 1.0)), 1.0)
 
     def _decide(self, at: datetime, score: float, severity: Severity | None) -> Action:
         """Apply the threshold, minimum count, cooldown and open-crisis join rules."""
@@ -247,15 +247,15 @@ class SpikeDetector:
         self.crisis, self.quiet_since = severity, None
         return Action.OPEN
 
-    def _severity(self, bucket: Bucket, z: float, expected: float) -> Severity:
+    def _severity(self, bucket: Bucket, score: float, expected: float) -> Severity:
         """Grade from how far negative volume is above baseline, plus negative share and reach rises."""
         threshold = self.tuning.effective_threshold
         points = 0
-        # Volume: z is scale-free, the ratio keeps a 10x jump on a quiet brand from staying SEV3.
+        # Volume: the score is scale-free; the ratio keeps a 10x jump on a quiet brand from staying SEV3.
         ratio = (bucket.negative + _COUNT_OFFSET) / (expected + _COUNT_OFFSET)
-        if z >= 2 * threshold or ratio >= 10:
+        if score >= 1.5 * threshold or ratio >= 10:
             points += 1
-        if z >= 3 * threshold and ratio >= 10:
+        if score >= 2.5 * threshold and ratio >= 10:
             points += 1
         # Share and reach count only as a rise over this topic's own baseline, so a volume-only feed
         # (negative == total == reach) neither gains nor loses severity from them.
@@ -269,8 +269,10 @@ class SpikeDetector:
         """Update level, seasonal offsets and scale with winsorised residuals, so spikes barely move them."""
         sd = math.sqrt(var)
         clipped = max(-_CLIP * sd, min(_CLIP * sd, residual))
-        sclip = self.tuning.scale_clip * sd
-        sc = max(-sclip, min(sclip, residual))
+        # Inside a crisis learn slowly: a long spike must not become tomorrow's baseline, yet a
+        # lasting shift in volume is still absorbed within days.
+        if elevated:
+            clipped *= _CRISIS_LEARNING
         # Faster learning while young, so the first day's level is not stuck at the first bucket.
         a_level = max(self._a_level, 1.0 / (self.seen + 2))
         a_scale = max(self._a_scale, 1.0 / (self.seen + 2))
@@ -279,8 +281,9 @@ class SpikeDetector:
         self.tod[hour] += season_step
         self.dow[day] += season_step / 4  # day-of-week effects are smaller and partly absorbed by the level
         expected = max(math.exp(self.level + self.tod[hour] + self.dow[day]) - _COUNT_OFFSET, 0.0)
-        excess = sc * sc - _poisson_var(expected)
-        self.excess_var += a_scale * (excess - self.excess_var)
+        excess = clipped * clipped - _poisson_var(expected)
+        if not elevated:
+            self.excess_var += a_scale * (excess - self.excess_var)
         self.excess_var = max(self.excess_var, _MIN_EXCESS_SD**2)
         if not elevated:
             a_slow = self._a_scale
@@ -299,6 +302,7 @@ class SpikeDetector:
             "tod": list(self.tod),
             "dow": list(self.dow),
             "excess_var": self.excess_var,
+            "tail": self.tail,
             "share": self.share,
             "reach_per_mention": self.reach_per_mention,
             "seen": self.seen,
@@ -321,6 +325,7 @@ class SpikeDetector:
             tod=list(data["tod"]),
             dow=list(data["dow"]),
             excess_var=data["excess_var"],
+            tail=data["tail"],
             share=data["share"],
             reach_per_mention=data["reach_per_mention"],
             seen=data["seen"],

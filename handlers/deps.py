@@ -6,10 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.access import AdminDirectory, EventLedger
 from bot.audit import AuditSink
 from bot.slack_gateway import SlackGateway
-from storage.admins import AdminDirectory
-from storage.events import ProcessedEvents
 
 
 @dataclass(frozen=True)
@@ -17,5 +16,5 @@ class Deps:
     clock: Callable[[], datetime]
     audit: AuditSink
     admins: AdminDirectory
-    events: ProcessedEvents
+    events: EventLedger
     slack: SlackGateway

@@ -1,0 +1,146 @@
+"""Behaviour of `socialops backtest` (bot/backtest.py): output format, alert semantics and bad-file errors."""
+
+import csv
+import math
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import backtest, spikes
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "nab-realtweets"
+
+
+def write_series(path: Path, *, days: int = 4, minutes: int = 5, spike_at: int | None = None, iso: bool = False):
+    """Write a seasonal `timestamp,value` CSV (optionally with a 10x spike) and return its rows."""
+    rng = random.Random(3)
+    step = timedelta(minutes=minutes)
+    start = datetime(2015, 3, 2, 0, 2, 53)
+    rows = []
+    for i in range(int(timedelta(days=days) / step)):
+        at = start + i * step
+        mean = 40 * (1 + 0.5 * math.sin(2 * math.pi * at.hour / 24)) * minutes / 5
+        value = max(0, round(rng.gauss(mean, math.sqrt(mean))))
+        if spike_at is not None and spike_at <= i < spike_at + 4:
+            value *= 10
+        text = at.strftime("%Y-%m-%dT%H:%M:%SZ") if iso else at.strftime("%Y-%m-%d %H:%M:%S")
+        rows.append((text, str(value)))
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("timestamp", "value"))
+        writer.writerows(rows)
+    return rows
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Read an output CSV as dicts."""
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_writes_every_input_row_with_exactly_the_four_columns(tmp_path):
+    """The output has the input's rows and timestamps verbatim plus anomaly_score and alert."""
+    rows = write_series(tmp_path / "brand.csv", spike_at=3 * 288 + 100)
+    assert backtest.main([str(tmp_path / "brand.csv"), "--out", str(tmp_path / "out")]) == 0
+    with (tmp_path / "out" / "brand.csv").open() as handle:
+        assert handle.readline().strip() == "timestamp,value,anomaly_score,alert"
+    out = read_rows(tmp_path / "out" / "brand.csv")
+    assert [(row["timestamp"], row["value"]) for row in out] == rows
+    assert {row["alert"] for row in out} <= {"0", "1"}
+    assert all(float(row["anomaly_score"]) >= 0 for row in out)
+
+
+def test_alert_is_one_exactly_where_the_detector_opened_or_escalated(tmp_path):
+    """alert marks open/escalate decisions only, and the spike opens a crisis at its first bucket."""
+    spike_at = 3 * 288 + 100
+    write_series(tmp_path / "brand.csv", spike_at=spike_at)
+    backtest.main([str(tmp_path / "brand.csv"), "--out", str(tmp_path / "out")])
+    alerts = [int(row["alert"]) for row in read_rows(tmp_path / "out" / "brand.csv")]
+    replayed = backtest.replay(backtest.read_series(tmp_path / "brand.csv"), spikes.team_tuning())
+    paged = [int(action in (spikes.Action.OPEN, spikes.Action.ESCALATE)) for action in replayed.actions]
+    assert alerts == paged
+    assert replayed.actions[spike_at] is spikes.Action.OPEN
+    assert spikes.Action.OPEN not in replayed.actions[spike_at + 1 : spike_at + 4]
+
+
+@pytest.mark.parametrize("minutes", [1, 60])
+def test_bucket_size_is_inferred_from_the_rows(tmp_path, minutes):
+    """Any regular bucket size works; the detector is told the inferred size."""
+    write_series(tmp_path / "brand.csv", days=3, minutes=minutes)
+    assert backtest.read_series(tmp_path / "brand.csv").step == timedelta(minutes=minutes)
+    assert backtest.main([str(tmp_path / "brand.csv"), "--out", str(tmp_path / "out")]) == 0
+
+
+def test_iso_timestamps_with_zone_are_accepted_and_echoed_verbatim(tmp_path):
+    """"2015-03-02T00:02:53Z" rows come back unchanged."""
+    rows = write_series(tmp_path / "brand.csv", days=2, iso=True)
+    backtest.main([str(tmp_path / "brand.csv"), "--out", str(tmp_path / "out")])
+    assert [row["timestamp"] for row in read_rows(tmp_path / "out" / "brand.csv")] == [text for text, _ in rows]
+    assert backtest.read_series(tmp_path / "brand.csv").times[0].tzinfo is UTC
+
+
+def test_sensitivity_flag_changes_how_often_it_pages(tmp_path):
+    """--sensitivity more never pages less than fewer on the same file."""
+    write_series(tmp_path / "brand.csv", spike_at=3 * 288 + 100)
+    counts = {}
+    for level in ("fewer", "more"):
+        backtest.main([str(tmp_path / "brand.csv"), "--out", str(tmp_path / level), "--sensitivity", level])
+        counts[level] = sum(int(row["alert"]) for row in read_rows(tmp_path / level / "brand.csv"))
+    assert counts["more"] >= counts["fewer"] >= 1
+
+
+BAD_FILES = {
+    "empty": "",
+    "wrong header": "time,count\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,2\n",
+    "bad timestamp": "timestamp,value\n2015-01-01 00:00:00,1\nyesterday,2\n",
+    "bad value": "timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,lots\n",
+    "negative value": "timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,-4\n",
+    "out of order": "timestamp,value\n2015-01-01 00:05:00,1\n2015-01-01 00:00:00,2\n",
+    "one row": "timestamp,value\n2015-01-01 00:00:00,1\n",
+    "irregular": "timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,1\n"
+    "2015-01-01 00:10:00,1\n2015-01-01 00:13:00,1\n",
+    "short row": "timestamp,value\n2015-01-01 00:00:00\n2015-01-01 00:05:00,2\n",
+}
+
+
+@pytest.mark.parametrize("content", BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_bad_csv_exits_2_with_a_one_line_message(tmp_path, capsys, content):
+    """A malformed file gets exit code 2 and one line on stderr naming the file, no traceback."""
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    assert backtest.main([str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("socialops backtest: error: ")
+    assert "bad.csv" in err and "Traceback" not in err
+
+
+def test_missing_file_and_bad_arguments_exit_2_in_one_line(tmp_path, capsys):
+    """A missing input, a missing --out or an unknown sensitivity is a one-line error with exit 2."""
+    assert backtest.main([str(tmp_path / "nope.csv"), "--out", str(tmp_path)]) == 2
+    assert backtest.main([str(tmp_path / "nope.csv")]) == 2
+    write_series(tmp_path / "brand.csv", days=2)
+    assert backtest.main([str(tmp_path / "brand.csv"), "--out", str(tmp_path / "o"), "--sensitivity", "loud"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and all(line.startswith("socialops backtest: error: ") for line in lines)
+
+
+def test_refuses_to_overwrite_its_input(tmp_path, capsys):
+    """--out pointing at the input's own folder would overwrite it, so it is refused."""
+    write_series(tmp_path / "brand.csv", days=2)
+    before = (tmp_path / "brand.csv").read_text()
+    assert backtest.main([str(tmp_path / "brand.csv"), "--out", str(tmp_path)]) == 2
+    assert (tmp_path / "brand.csv").read_text() == before
+    assert "overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not DATA.exists(), reason="needs ../shared/data/nab-realtweets (the shared benchmark data)")
+def test_dev_series_replays_with_few_pages_per_topic_week(tmp_path):
+    """On a real tweet-volume series the shipped defaults page only a handful of times a week."""
+    source = DATA / "Twitter_volume_FB.csv"
+    assert backtest.main([str(source), "--out", str(tmp_path)]) == 0
+    out = read_rows(tmp_path / source.name)
+    assert len(out) == len(source.read_text().splitlines()) - 1
+    weeks = len(out) * 5 / (60 * 24 * 7)
+    assert 1 <= sum(int(row["alert"]) for row in out) <= 3 * weeks
