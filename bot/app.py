@@ -26,6 +26,7 @@ from storage.admins import AdminDirectory
 from storage.audit import AuditLog
 from storage.events import ProcessedEvents
 from storage.outbox import Outbox
+from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ def create_runtime(
         admins=AdminDirectory(database, settings.admins),
         events=ProcessedEvents(database),
         slack=gateway,
+        rotations=Rotations(database),
     )
     app = App(
         client=client,

@@ -12,15 +12,19 @@ import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import Runtime, create_runtime
 from bot.blocks.text_render import Button, render_blocks, render_view
 from bot.config import Settings, default_data_dir
+from bot.rotation import HandoffRule, next_handoff
 from bot.standin.signed_requests import SignedRequests
 from bot.standin.web_api import RecordedCall, RecordedResponse, SlackStandIn
 from bot.standin.workspace import Workspace, demo_workspace
+from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 
 CONSOLE_HELP = """Type what you would type in Slack:
@@ -64,6 +68,27 @@ class ShownButton:
     channel: str | None
     message: dict[str, Any] | None
     view: dict[str, Any] | None
+
+
+DEMO_TEAM = "social"
+DEMO_TEAM_TZ = "Europe/Rome"
+
+
+def seed_demo_team(rotations: Rotations, workspace: Workspace, now: datetime) -> bool:
+    """Create the demo team (weekly, Monday 09:00 Rome) once; return whether it was created."""
+    if rotations.team_names(workspace.team_id):
+        return False
+    rule = HandoffRule(weekday=0, at=time(9, 0), tz=ZoneInfo(DEMO_TEAM_TZ))
+    epoch = next_handoff(rule, now - timedelta(days=21))  # a rotation already under way
+    people = workspace.people
+    crisis = workspace.channel_by_name("social-crisis")
+    announce = workspace.channel_by_name("social-announcements")
+    rotations.create_team(
+        workspace_id=workspace.team_id, name=DEMO_TEAM, tz=DEMO_TEAM_TZ, epoch=epoch, now=now,
+        roster=[p.id for p in people], member_zones={p.id: p.tz for p in people},
+        crisis_channel=crisis.id if crisis else None, announce_channel=announce.id if announce else None,
+    )
+    return True
 
 
 def console_db_path(explicit: str | None = None) -> Path:
@@ -249,12 +274,13 @@ def run_console(settings: Settings, *, reset: bool = False, db_path: str | None 
         )
         runtime = create_runtime(console_settings, database=Database.from_url(sqlite_url(path)), listener_executor=executor)
         runtime.start()
+        seed_demo_team(Rotations(runtime.database), workspace, runtime.clock())
         try:
             console = Console(runtime, standin, workspace, out, executor)
             console.say(
                 f"socialops console — demo workspace {workspace.team_name}, no Slack needed.",
                 f"Data: {path}  (start afresh with --reset)",
-                f"You are @{console.user.name} ({console.user.tz}) in #{console.channel.name}. Type `help`, or try /oncall help.",
+                f"You are @{console.user.name} ({console.user.tz}) in #{console.channel.name}. Type `help`, or try /oncall, /oncall schedule, /oncall help.",
             )
             return console.run(stdin)
         finally:

@@ -264,6 +264,7 @@ class ScheduleIndex:
         self._epoch = spec.epoch.astimezone(UTC)
         self._epoch_date = spec.epoch.astimezone(spec.tz).date()
         self._days = spec.length.days
+        self._slot_starts: dict[int, datetime] = {}
         self._members = {m.user_id: m for m in spec.members}
         by_user: dict[str, list[tuple[datetime, datetime]]] = {}
         for off in layers.time_off:
@@ -295,6 +296,16 @@ class ScheduleIndex:
         while end < at + HORIZON and self._evaluate(end) == key:
             end = self._next_boundary(end)
         return Shift(start, min(end, at + HORIZON), *key)
+
+    def handoffs(self, start: datetime, end: datetime) -> list[datetime]:
+        """Return the handoff instants in [start, end), in UTC (for announcements and reminders)."""
+        start, end = _require_range(start, end, "handoff range")
+        k = 0 if start < self._epoch else self._slot_index(start) + (self._slot_start(self._slot_index(start)) < start)
+        out = []
+        while (at := self._slot_start(k)) < end:
+            out.append(at)
+            k += 1
+        return out
 
     def final_schedule(self, start: datetime, end: datetime) -> list[Shift]:
         """Return the contiguous, non-overlapping, merged shifts covering [start, end)."""
@@ -348,11 +359,12 @@ class ScheduleIndex:
                 owner, reason = self._owner(self._base, k)
                 rotation = self._base
                 primary = self._first_available(rotation, owner, t, skip=())
-            if primary is None:
-                return (None, None, None, Reason.GAP, window)
-            if primary != owner:
+            if primary != owner and primary is not None:
                 reason = self._absence_reason(owner, t, t + _TICK)
         backup = self._overrides[Role.BACKUP].at(t)
+        if primary is None:
+            # An explicit gap; a backup override still shows, since its holder agreed to be paged.
+            return (None, backup, None, Reason.GAP, window)
         if backup is None or backup == primary:
             anchor = primary if primary in rotation.position else owner
             backup = self._first_available(rotation, anchor, t, skip=(primary,), include_anchor=False)
@@ -362,7 +374,7 @@ class ScheduleIndex:
                 self._cycle(self._shadows, k % len(self._shadows)),
                 lambda m: m not in (primary, backup) and self._available(m, t),
             )
-        return (primary, backup, shadow, reason, rotation.name)
+        return (primary, backup, shadow, reason, window)
 
     def _first_available(
         self, rotation: _Rotation, anchor: str | None, t: datetime, *, skip: Sequence[str | None], include_anchor: bool = True
@@ -421,8 +433,11 @@ class ScheduleIndex:
     # -- slots, the fairness ledger and swaps --
 
     def _slot_start(self, k: int) -> datetime:
-        # Step the local date, not the instant: shifts keep their wall-clock handoff across DST.
-        return _wall_to_utc(self._epoch_date + timedelta(days=k * self._days), self.spec.handoff_at, self.spec.tz)
+        if k not in self._slot_starts:
+            # Step the local date, not the instant: shifts keep their wall-clock handoff across DST.
+            day = self._epoch_date + timedelta(days=k * self._days)
+            self._slot_starts[k] = _wall_to_utc(day, self.spec.handoff_at, self.spec.tz)
+        return self._slot_starts[k]
 
     def _slot_index(self, t: datetime) -> int:
         k = (t - self._epoch) // self.spec.length
@@ -640,11 +655,16 @@ class _OverrideIndex:
                 j += 1
             while heap and heap[0][1] <= left:
                 heapq.heappop(heap)
-            if heap:
+            if not heap:
+                continue
+            if self.ends and self.ends[-1] == left and self.winners[-1] == heap[0][2]:
+                self.ends[-1] = right  # a hidden override starting or ending changes nothing
+            else:
                 self.starts.append(left)
                 self.ends.append(right)
                 self.winners.append(heap[0][2])
-        self.edges = edges
+        # Only instants where the winner changes are boundaries, so walks over a deep pile stay short.
+        self.edges = sorted(set(self.starts) | set(self.ends))
 
     def at(self, t: datetime) -> str | None:
         i = bisect_right(self.starts, t) - 1

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import re
 from zoneinfo import ZoneInfo
 
+from bot.errors import UsageError
+
 FORMS = "2026-12-24 08:00, 2026-12-24, friday, friday 17:00, 17:00, today, tomorrow, next week, +3d, +2h, +90m or now"
 WEEKDAYS = {
     name: i
@@ -40,8 +42,11 @@ _RELATIVE_PART = re.compile(r"(\d+)([wdhm])")
 _MAX_AHEAD = timedelta(days=3660)  # keeps "+99999999d" a usage error rather than an OverflowError
 
 
-class WhenError(ValueError):
+class WhenError(UsageError, ValueError):
     """A phrase we could not read; the message is written for the person who typed it."""
+
+    def __init__(self, message: str, usage: str = f"Dates can be {FORMS}, read in your time zone.") -> None:
+        super().__init__(message, usage)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.access import AdminDirectory, EventLedger
 from bot.audit import AuditSink
+from bot.oncall import RotationStore
 from bot.slack_gateway import SlackGateway
 
 
@@ -18,3 +19,4 @@ class Deps:
     admins: AdminDirectory
     events: EventLedger
     slack: SlackGateway
+    rotations: RotationStore

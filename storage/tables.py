@@ -1,4 +1,4 @@
-"""SQLModel tables of the foundation: audit trail, admins, event dedupe, outbox, job ledger.
+"""SQLModel tables: audit trail, admins, event dedupe, outbox, job ledger, teams and their rotation layers.
 
 Alembic migrations in storage/migrations mirror these; change both together.
 """
@@ -6,7 +6,7 @@ Alembic migrations in storage/migrations mirror these; change both together.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.columns import UtcDateTime
@@ -74,3 +74,71 @@ class JobRun(SQLModel, table=True):
 
     run_key: str = Field(primary_key=True, max_length=255)
     ran_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class Team(SQLModel, table=True):
+    """A rotation: one per brand or region, with its zone, handoff rule and channels."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_teams_workspace_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(max_length=32)
+    name: str = Field(max_length=80)
+    tz: str = Field(max_length=64)
+    handoff_weekday: int = 0
+    handoff_at: str = Field(default="09:00", max_length=5)  # wall-clock HH:MM in the team zone
+    length_days: int = 7
+    epoch: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    announce_channel: str | None = Field(default=None, max_length=32)
+    crisis_channel: str | None = Field(default=None, max_length=32)
+    usergroup_id: str | None = Field(default=None, max_length=32)
+    observe_holidays: bool = False
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class TeamMember(SQLModel, table=True):
+    """A person in a team's ordered roster (or a shadow, who is notified but never paged alone)."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_team_members_team_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=32)
+    position: int
+    tz: str | None = Field(default=None, max_length=64)
+    country: str | None = Field(default=None, max_length=8)
+    paused: bool = False
+    shadow: bool = False
+
+
+class OverrideRow(SQLModel, table=True):
+    """Someone covers a role for a time range; the newest override wins where they overlap."""
+
+    __tablename__ = "overrides"
+    __table_args__ = (Index("ix_overrides_team_end", "team_id", "end_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=32)
+    role: str = Field(default="primary", max_length=16)
+    start_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    end_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    replaces: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    created_by: str = Field(max_length=64)
+
+
+class TimeOffRow(SQLModel, table=True):
+    """A person is away (all their teams skip them) for a time range."""
+
+    __tablename__ = "time_off"
+    __table_args__ = (Index("ix_time_off_user_end", "user_id", "end_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32)
+    start_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    end_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    created_by: str = Field(max_length=64)

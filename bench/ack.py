@@ -1,0 +1,425 @@
+"""Benchmark slash-command ack latency over real, signed HTTP: socialops against bare Bolt apps, side by side.
+
+What is measured: the time from sending a correctly signed `/oncall` slash command (POST /slack/events)
+to receiving the complete HTTP 200 ack, and the requests per second, at several client concurrencies
+(default 1, 10 and 50), for three servers, each a uvicorn with one worker in its own subprocess:
+
+  bare-sync   a bare `slack_bolt.App` acking a fixed string, behind Bolt's ASGI adapter
+  bare-async  a bare `slack_bolt.async_app.AsyncApp` acking a fixed string, behind Bolt's async ASGI adapter
+  socialops   the product (`create_runtime` + `build_asgi_app`, scheduler running, SQLite in a temp dir)
+              answering `/oncall help` (and `/oncall who`, once the grammar has it)
+
+The bare apps use the same Bolt settings as the product (process_before_response=True, no token check at
+start-up), so the comparison isolates what socialops adds. Every server talks to a local Slack stand-in
+started in its own process; response URLs point at a closed local port, so nothing can reach Slack.
+Each server gets a warm-up, then for each concurrency level every row is measured in turn (row order
+rotates between levels). Every response must be HTTP 200 with the expected text; failures are counted,
+printed, and make the run exit 1. The target is socialops' p50 and p99 within 1.3x of the better bare
+app at every level; missing it exits 2.
+
+Run from the checkout with the project's virtualenv active:
+
+    python bench/ack.py                          # 400 requests per row and level, levels 1,10,50
+    python bench/ack.py --requests 1000 --levels 1,50
+
+bare-async needs aiohttp (Bolt's AsyncApp imports it); without it that row is skipped, loudly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout, without installing
+
+SIGNING_SECRET = "bench-signing-secret"
+BOT_TOKEN = "xoxb-bench-token"
+BARE_ACK = "bench: Giulia is on call"
+USER_ID = "U0DEMO0001"
+CHANNEL_ID = "C0DEMOTEAM"
+# Port 9 (discard) has no listener here: a response_url post, should anything try one, fails locally.
+DEAD_RESPONSE_URL = "http://127.0.0.1:9/response/{}"
+TARGET_RATIO = 1.3
+SERVERS = ("bare-sync", "bare-async", "socialops")
+BARE_SERVERS = ("bare-sync", "bare-async")
+READY_TIMEOUT_S = 60
+# Bolt, and so every server, reads these from the environment; a developer's real values must not leak in.
+SCRUBBED_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID",
+                "SLACK_CLIENT_SECRET", "SLACK_SCOPES", "SLACK_API_URL", "DATABASE_URL", "SOCIALOPS_ADMINS", "PORT")
+# Texts that mean the product answered with an error reply (handlers.replies) rather than the command.
+ERROR_MARKERS = ("I don't know", "Something went wrong", "needs different arguments")
+
+
+# ----- servers (run in the subprocess) -------------------------------------------------------
+
+
+def bare_sync_app(api_url: str) -> Any:
+    """Return Bolt's sync ASGI adapter around an App that only acks /oncall."""
+    from slack_bolt import Ack, App
+    from slack_bolt.adapter.asgi import SlackRequestHandler
+    from slack_sdk import WebClient
+
+    app = App(
+        client=WebClient(token=BOT_TOKEN, base_url=api_url),
+        signing_secret=SIGNING_SECRET,
+        process_before_response=True,
+        token_verification_enabled=False,
+    )
+
+    @app.command("/oncall")
+    def oncall(ack: Ack) -> None:
+        ack(BARE_ACK)
+
+    return SlackRequestHandler(app)
+
+
+def bare_async_app(api_url: str) -> Any:
+    """Return Bolt's async ASGI adapter around an AsyncApp that only acks /oncall."""
+    from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler
+    from slack_bolt.async_app import AsyncAck, AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    app = AsyncApp(
+        client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url),
+        signing_secret=SIGNING_SECRET,
+        process_before_response=True,  # AsyncApp never calls auth.test at start-up: no switch needed
+    )
+
+    @app.command("/oncall")
+    async def oncall(ack: AsyncAck) -> None:
+        await ack(BARE_ACK)
+
+    return AsyncSlackRequestHandler(app)
+
+
+def serve(name: str, port: int) -> int:
+    """Run one server on 127.0.0.1:port until SIGTERM/SIGINT, with its own Slack stand-in."""
+    import uvicorn
+
+    from bot.standin.web_api import SlackStandIn
+
+    standin = SlackStandIn().start()
+    runtime = None
+    data_dir = tempfile.TemporaryDirectory(prefix="socialops-bench-")
+    try:
+        if name == "bare-sync":
+            asgi_app = bare_sync_app(standin.base_url)
+        elif name == "bare-async":
+            asgi_app = bare_async_app(standin.base_url)
+        else:
+            from bot.app import create_runtime
+            from bot.config import load_settings
+            from bot.server import build_asgi_app
+            from storage.session import sqlite_url
+
+            settings = load_settings({
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": standin.base_url,
+                "SOCIALOPS_ADMINS": ",".join(user.id for user in standin.workspace.people if user.is_admin),
+                "DATABASE_URL": sqlite_url(Path(data_dir.name) / "socialops.db"),
+                "HOST": "127.0.0.1",
+                "PORT": str(port),
+                "LOG_LEVEL": "WARNING",
+            })
+            runtime = create_runtime(settings)
+            # As in production (bot.server.serve): the scheduler runs alongside the HTTP server.
+            runtime.start()
+            asgi_app = build_asgi_app(runtime)
+        uvicorn.run(asgi_app, host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
+    finally:
+        if runtime is not None:
+            runtime.stop()
+        standin.stop()
+        data_dir.cleanup()
+    return 0
+
+
+# ----- load generator (the main process) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a server and the command text sent to it."""
+
+    label: str
+    server: str
+    text: str
+    expected: str | None  # a substring the ack must contain; None: any non-error ack
+
+    def problem(self, status: int, body: str) -> str | None:
+        """Return why a response is not the expected ack, or None when it is."""
+        if status != 200:
+            return f"HTTP {status}: {body[:200]!r}"
+        if self.expected is not None and self.expected not in body:
+            return f"ack lacks {self.expected!r}: {body[:200]!r}"
+        if not body.strip() or any(marker in body for marker in ERROR_MARKERS):
+            return f"error ack: {body[:200]!r}"
+        return None
+
+
+@dataclass
+class Result:
+    """Latencies (seconds) of the good responses of one row at one level, and what went wrong."""
+
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        done = len(self.latencies) + len(self.failures)
+        return done / self.wall_s if self.wall_s else 0.0
+
+    def percentile_ms(self, p: int) -> float:
+        """Return the p-th percentile in milliseconds (nan without data)."""
+        if len(self.latencies) < 2:
+            return self.latencies[0] * 1000 if self.latencies else float("nan")
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
+
+
+@dataclass
+class Server:
+    """A server subprocess and where it listens."""
+
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def free_port() -> int:
+    """Return a port that was free a moment ago (the server binds it right after)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(name: str, log_dir: Path) -> Server:
+    """Spawn `python bench/ack.py --serve NAME --port P`, its output going to a log file."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED_ENV}
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--serve", name, "--port", str(port)],
+            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=str(ROOT),
+        )
+    return Server(name, port, process, log_path)
+
+
+def stop_servers(servers: list[Server]) -> None:
+    """Terminate every server subprocess, killing any that does not exit within 10 s."""
+    for server in servers:
+        if server.process.poll() is None:
+            server.process.terminate()
+    for server in servers:
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=5)
+
+
+async def wait_ready(servers: list[Server]) -> None:
+    """Poll each server until it answers HTTP at all (bare adapters 404 a GET, which is fine)."""
+    import httpx
+
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    async with httpx.AsyncClient(timeout=2) as client:
+        for server in servers:
+            while True:
+                if server.process.poll() is not None:
+                    raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
+                try:
+                    await client.get(f"http://127.0.0.1:{server.port}/healthz")
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{server.name} not ready after {READY_TIMEOUT_S} s:\n{server.log_tail()}") from None
+                    await asyncio.sleep(0.1)
+
+
+async def run_load(url: str, row: Row, requests: int, concurrency: int) -> Result:
+    """Send `requests` freshly signed commands with `concurrency` in flight; time each to its full response."""
+    import httpx
+
+    from bot.standin.signed_requests import SignedRequests
+
+    signer = SignedRequests(SIGNING_SECRET, response_url_for=DEAD_RESPONSE_URL.format)
+    result = Result()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        # Open the keep-alive connections first, so connection set-up is not counted as ack latency.
+        await _send_batch(client, url, row, signer, concurrency, concurrency, Result())
+        started = time.perf_counter()
+        await _send_batch(client, url, row, signer, requests, concurrency, result)
+        result.wall_s = time.perf_counter() - started
+    return result
+
+
+async def _send_batch(client: Any, url: str, row: Row, signer: Any, requests: int, concurrency: int, result: Result) -> None:
+    """Run `concurrency` workers that share `requests` sends, recording into `result`."""
+    import httpx
+
+    remaining = iter(range(requests))  # shared: each send is taken by exactly one worker
+
+    async def worker() -> None:
+        for _ in remaining:
+            # Signed right before sending, as Slack does, so the timestamp is always fresh.
+            signed = signer.slash_command("/oncall", row.text, user_id=USER_ID, channel_id=CHANNEL_ID)
+            started = time.perf_counter()
+            try:
+                response = await client.post(url, content=signed.body.encode(), headers=signed.headers_for_http())
+            except httpx.HTTPError as error:
+                result.failures.append(f"{type(error).__name__}: {error}")
+                continue
+            elapsed = time.perf_counter() - started
+            problem = row.problem(response.status_code, response.text)
+            if problem is None:
+                result.latencies.append(elapsed)
+            else:
+                result.failures.append(problem)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+def build_rows(servers: list[str]) -> list[Row]:
+    """Return the table rows: the bare apps, `/oncall help`, and `/oncall who` once it exists."""
+    from bot.oncall_query import ONCALL
+
+    rows = [Row(name, name, "help", BARE_ACK) for name in servers if name in BARE_SERVERS]
+    if "socialops" in servers:
+        rows.append(Row("socialops help", "socialops", "help", "/oncall help"))
+        if any(sub.name == "who" for sub in ONCALL.subcommands):
+            rows.append(Row("socialops who", "socialops", "who", None))
+    return rows
+
+
+def print_level(concurrency: int, requests: int, rows: list[Row], results: dict[str, Result]) -> list[str]:
+    """Print one level's table; return the target misses (p50/p99 over TARGET_RATIO x better bare)."""
+    print(f"\nconcurrency {concurrency} ({requests} requests per row)")
+    print(f"{'row':<16}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'fail':>6}   x better bare (p50 / p95 / p99)")
+    bare = [results[row.label] for row in rows if row.server in BARE_SERVERS]
+    misses: list[str] = []
+    for row in rows:
+        result = results[row.label]
+        line = (f"{row.label:<16}{result.rate:>9.0f}{result.percentile_ms(50):>9.2f}"
+                f"{result.percentile_ms(95):>9.2f}{result.percentile_ms(99):>9.2f}{len(result.failures):>6}")
+        if row.server not in BARE_SERVERS and bare:
+            ratios = {p: result.percentile_ms(p) / min(b.percentile_ms(p) for b in bare) for p in (50, 95, 99)}
+            line += "   " + " / ".join(f"{ratios[p]:.2f}x" for p in (50, 95, 99))
+            misses += [f"{row.label} p{p} {ratios[p]:.2f}x at concurrency {concurrency}"
+                       for p in (50, 99) if not ratios[p] <= TARGET_RATIO]
+        print(line)
+    return misses
+
+
+async def benchmark(servers: list[Server], rows: list[Row], levels: list[int], requests: int, warmup: int) -> int:
+    """Warm up, measure every row at every level, print the tables and the verdict; return the exit code."""
+    await wait_ready(servers)
+    by_name = {server.name: server for server in servers}
+    for row in rows:
+        # The first requests pay for imports, auth.test and the first database connection.
+        warm = await run_load(by_name[row.server].url, row, warmup, 1)
+        if warm.failures:
+            print(f"!!! warm-up of {row.label} failed: {warm.failures[0]}\n{by_name[row.server].log_tail()}", file=sys.stderr)
+            return 1
+    misses: list[str] = []
+    failures: list[str] = []
+    for index, concurrency in enumerate(levels):
+        # Rotating the order keeps a slow first or last slot (turbo, cache, scheduler tick) off one row.
+        ordered = rows[index % len(rows):] + rows[:index % len(rows)]
+        results = {row.label: await run_load(by_name[row.server].url, row, requests, concurrency) for row in ordered}
+        misses += print_level(concurrency, requests, rows, results)
+        failures += [f"{label} c={concurrency}: {failure}" for label, result in results.items() for failure in result.failures]
+    print()
+    if failures:
+        print(f"!!! {len(failures)} FAILED REQUESTS: these numbers are not a valid measurement !!!")
+        for failure in failures[:20]:
+            print(f"    {failure}")
+        if len(failures) > 20:
+            print(f"    ... and {len(failures) - 20} more")
+    if not any(row.server in BARE_SERVERS for row in rows) or not any(row.server == "socialops" for row in rows):
+        print("target: not judged (needs socialops and at least one bare app)")
+        return 1 if failures else 0
+    if misses:
+        print(f"target MISSED: socialops is over {TARGET_RATIO}x the better bare app: " + "; ".join(misses))
+    else:
+        print(f"target HOLDS: socialops p50 and p99 within {TARGET_RATIO}x of the better bare app "
+              f"at concurrency {', '.join(map(str, levels))}")
+    if failures:
+        return 1
+    return 2 if misses else 0
+
+
+def parse_levels(text: str) -> list[int]:
+    """Parse "1,10,50" into positive ints."""
+    levels = [int(part) for part in text.split(",") if part.strip()]
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError("levels must be positive integers, e.g. 1,10,50")
+    return levels
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="measured requests per row and level (default 400)")
+    parser.add_argument("--levels", type=parse_levels, default=[1, 10, 50], help="concurrency levels (default 1,10,50)")
+    parser.add_argument("--warmup", type=int, default=50, help="unmeasured requests per row before measuring (default 50)")
+    parser.add_argument("--servers", default=",".join(SERVERS), help=f"which servers to run (default {','.join(SERVERS)})")
+    parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)  # internal: run one server
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        return serve(args.serve, args.port)
+
+    names = [name.strip() for name in args.servers.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(SERVERS))
+    if unknown:
+        parser.error(f"unknown servers {unknown}; choose from {', '.join(SERVERS)}")
+    if "bare-async" in names and importlib.util.find_spec("aiohttp") is None:
+        print("!!! bare-async SKIPPED: Bolt's AsyncApp needs aiohttp, which is not installed; "
+              "the ratios below are against bare-sync only !!!", file=sys.stderr)
+        names.remove("bare-async")
+    # SIGTERM should tidy up like Ctrl-C does: through the finally below.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    servers: list[Server] = []
+    with tempfile.TemporaryDirectory(prefix="socialops-bench-logs-") as log_dir:
+        try:
+            servers = [start_server(name, Path(log_dir)) for name in names]
+            rows = build_rows(names)
+            return asyncio.run(benchmark(servers, rows, args.levels, args.requests, args.warmup))
+        except KeyboardInterrupt:
+            print("\ninterrupted", file=sys.stderr)
+            return 130
+        except RuntimeError as error:  # a server that died or never came up: its log says why
+            print(f"!!! {error}", file=sys.stderr)
+            return 1
+        finally:
+            stop_servers(servers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

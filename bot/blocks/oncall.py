@@ -1,0 +1,74 @@
+"""Block Kit builders for `/oncall` answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.blocks.limits import fit_message
+from bot.oncall import MyShifts, ScheduleAnswer, WhoAnswer
+from bot.rotation import Reason, Shift
+from bot.slack_time import slack_date
+
+_REASON_NOTE = {
+    Reason.OVERRIDE: "override", Reason.SWAP: "swap", Reason.TIME_OFF: "covering time off",
+    Reason.HOLIDAY: "covering a public holiday", Reason.REBALANCE: "paying back a covered shift",
+}
+
+
+def _person(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "_nobody_"
+
+
+def _people(shift: Shift) -> str:
+    text = f"primary {_person(shift.primary)}, backup {_person(shift.backup)}"
+    if shift.shadow:
+        text += f", shadow {_person(shift.shadow)}"
+    note = _REASON_NOTE.get(shift.reason)
+    return text + (f" ({note})" if note else "")
+
+
+def build_who(answer: WhoAnswer) -> tuple[str, list[dict[str, Any]]]:
+    """Return (text, blocks) saying who is on call now, until when, and who is next."""
+    tz = answer.team.tz
+    now = answer.now
+    if now.reason is Reason.GAP or now.primary is None:
+        headline = f"*Nobody is on call for {answer.team.name}* until {slack_date(now.end, tz)} — an admin should add an override."
+    else:
+        headline = f"On call for *{answer.team.name}*: {_people(now)} until {slack_date(now.end, tz)}."
+    fields = [
+        {"type": "mrkdwn", "text": f"*Primary*\n{_person(now.primary)}"},
+        {"type": "mrkdwn", "text": f"*Backup*\n{_person(now.backup)}"},
+    ]
+    if now.shadow:
+        fields.append({"type": "mrkdwn", "text": f"*Shadow*\n{_person(now.shadow)}"})
+    fields.append({"type": "mrkdwn", "text": f"*Until*\n{slack_date(now.end, tz)}"})
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
+        {"type": "section", "fields": fields},
+    ]
+    if answer.next is not None:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Next: {_people(answer.next)} from {slack_date(answer.next.start, tz)}"}]})
+    return fit_message(headline, blocks)
+
+
+def build_schedule(answer: ScheduleAnswer) -> tuple[str, list[dict[str, Any]]]:
+    """Return (text, blocks) listing the final schedule, one line per stretch."""
+    tz = answer.team.tz
+    lines = [f"{slack_date(s.start, tz)} → {slack_date(s.end, tz)}: {_people(s)}" for s in answer.shifts]
+    title = f"{answer.team.name}: the next {answer.weeks} week{'s' if answer.weeks != 1 else ''} ({tz})"
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title}}]
+    for start in range(0, len(lines), 20):
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines[start:start + 20])}})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Read-only preview of the final schedule (overrides, swaps and time off included)."}]})
+    return fit_message(title + "\n" + "\n".join(lines), blocks)
+
+
+def build_my_shifts(answer: MyShifts) -> tuple[str, list[dict[str, Any]]]:
+    """Return (text, blocks) listing the asker's next shifts."""
+    if not answer.shifts:
+        text = "You have no upcoming on-call shifts."
+        return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+    lines = [f"*{team.name}* — {shift.role.value} from {slack_date(shift.start, team.tz)} to {slack_date(shift.end, team.tz)}"
+             for team, shift in answer.shifts]
+    return fit_message("Your next shifts:\n" + "\n".join(lines),
+                       [{"type": "section", "text": {"type": "mrkdwn", "text": "*Your next shifts*\n" + "\n".join(lines)}}])

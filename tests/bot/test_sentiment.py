@@ -1,0 +1,204 @@
+"""Behaviour of bot.sentiment: English scoring, language routing, vendor scales, and a held-out quality check."""
+
+from __future__ import annotations
+
+import ast
+import random
+from pathlib import Path
+
+import pytest
+
+from bot import sentiment
+from bot.sentiment import (
+    EmojiAnalyser,
+    EnglishTweetAnalyser,
+    MentionAnalyser,
+    Sentiment,
+    VaderAnalyser,
+    detect_language,
+    from_upstream,
+    tweet_tokens,
+)
+
+SEMEVAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "sentiment" / "tweeteval_semeval2017_sentiment"
+
+
+@pytest.fixture(scope="module")
+def analyser() -> MentionAnalyser:
+    return MentionAnalyser()
+
+
+@pytest.mark.parametrize("text", [
+    "Worst customer service ever. I am furious and never buying from them again.",
+    "My order arrived broken and support ignored me for a week. Terrible.",
+    "This update is awful, the app crashes every time :(",
+])
+def test_obvious_english_complaints_are_negative(analyser: MentionAnalyser, text: str) -> None:
+    """Plain English complaints are labelled negative with a negative score."""
+    result = analyser.analyse(text)
+    assert result.label == "negative"
+    assert result.score < 0
+    assert result.analyser == "vader+linear"
+
+
+@pytest.mark.parametrize("text", [
+    "I love this phone, best purchase I have made all year!",
+    "Huge thanks to the support team, they were amazing and fixed it in minutes",
+    "Sooooo happy with my new headphones 😍",
+])
+def test_obvious_english_praise_is_positive(analyser: MentionAnalyser, text: str) -> None:
+    """Plain English praise (including elongation and emoji) is labelled positive."""
+    result = analyser.analyse(text)
+    assert result.label == "positive"
+    assert result.score > 0
+
+
+def test_negated_praise_is_not_positive(analyser: MentionAnalyser) -> None:
+    """'not good' reads as worse than 'good'."""
+    plain = analyser.analyse("The new checkout flow is good")
+    negated = analyser.analyse("The new checkout flow is not good")
+    assert negated.label != "positive"
+    assert negated.score < plain.score
+
+
+def test_negation_marks_the_following_words() -> None:
+    """Tokens after a negator carry a NEG_ prefix so the model can learn their flipped weight."""
+    assert tweet_tokens("i don't like it") == ["i", "don't", "NEG_like", "NEG_it"]
+
+
+def test_handles_and_urls_do_not_change_the_reading(analyser: MentionAnalyser) -> None:
+    """Anonymised handles and links are noise, not sentiment."""
+    bare = analyser.analyse("This airline lost my luggage again, unbelievable", "en")
+    noisy = analyser.analyse("@user This airline lost my luggage again, unbelievable https://t.co/x1", "en")
+    assert noisy == bare
+
+
+def test_german_text_is_not_given_an_english_score(analyser: MentionAnalyser) -> None:
+    """A German complaint is detected as German and not scored by the English analyser."""
+    text = "Der Kundenservice ist eine Katastrophe, ich bin total enttäuscht und wütend"
+    assert detect_language(text) == "de"
+    result = analyser.analyse(text)
+    assert result.label == "unknown"
+    assert result.analyser != "vader+linear"
+    assert result.confidence <= sentiment.UNKNOWN_CONFIDENCE
+
+
+def test_declared_language_skips_detection(analyser: MentionAnalyser) -> None:
+    """A language the source declares ("de-DE") is trusted over detection."""
+    result = analyser.analyse("I love it", language="de-DE")
+    assert result.analyser != "vader+linear"
+
+
+def test_unknown_language_gets_unknown_label_with_low_confidence(analyser: MentionAnalyser) -> None:
+    """Text in a language we have no analyser for, without emoji, is an honest unknown."""
+    result = analyser.analyse("Wszystko jest w porządku, dziękuję bardzo za szybką odpowiedź")
+    assert result == Sentiment("unknown", 0.0, sentiment.UNKNOWN_CONFIDENCE, "none")
+
+
+def test_text_without_letters_is_unknown(analyser: MentionAnalyser) -> None:
+    """A bare link or number gives no language and no sentiment."""
+    assert analyser.analyse("https://t.co/abc 123").label == "unknown"
+
+
+def test_emoji_in_other_languages_give_a_low_confidence_reading(analyser: MentionAnalyser) -> None:
+    """Emoji read the same in any language, so they give a hint, capped well below a model's confidence."""
+    result = analyser.analyse("Das neue Update ist endlich da 😍😍😍")
+    assert result.label == "positive"
+    assert result.analyser == "emoji"
+    assert result.confidence <= sentiment.EMOJI_CONFIDENCE_CAP
+
+
+def test_emoji_analyser_without_emoji_is_unknown() -> None:
+    """No emoji and no emoticon means no reading."""
+    assert EmojiAnalyser().analyse("rien à signaler").label == "unknown"
+
+
+def test_every_reading_stays_in_range(analyser: MentionAnalyser) -> None:
+    """Scores stay in -1..1 and confidences in 0..1 for odd inputs."""
+    odd = ["", " ", "!!!!!!!!", "NOOOOOOOOO", "😂" * 50, "a" * 5000, "\ud800 broken surrogate", "nul\x00byte in a tweet"]
+    for text in odd:
+        result = analyser.analyse(text)
+        assert -1 <= result.score <= 1 and 0 <= result.confidence <= 1
+
+
+def test_sentiment_rejects_out_of_range_values() -> None:
+    """A score outside -1..1 is a programming error, not data."""
+    with pytest.raises(ValueError, match="outside -1..1"):
+        Sentiment("positive", 1.5, 0.5, "test")
+
+
+@pytest.mark.parametrize(("vendor", "value", "label", "score"), [
+    ("brandwatch", "positive", "positive", 1.0),
+    ("brandwatch", "neutral", "neutral", 0.0),
+    ("Brandwatch", "Negative", "negative", -1.0),
+    ("talkwalker", 5, "positive", 1.0),
+    ("talkwalker", -3, "negative", -0.6),
+    ("talkwalker", "0", "neutral", 0.0),
+    ("mention", -1, "negative", -1.0),
+    ("mention", 0, "neutral", 0.0),
+    ("mention", 1, "positive", 1.0),
+    ("meltwater", "positive", "positive", 1.0),
+    ("meltwater", "negative", "negative", -1.0),
+    ("meltwater", "neutral", "neutral", 0.0),
+    ("sprinklr", "NEGATIVE", "negative", -1.0),
+    ("sprinklr", "Uncategorized", "unknown", 0.0),
+])
+def test_vendor_sentiment_maps_to_our_scale(vendor: str, value: object, label: str, score: float) -> None:
+    """Each listening tool's scale lands on -1..1 and is recorded as upstream."""
+    result = from_upstream(vendor, value)
+    assert (result.label, result.score) == (label, pytest.approx(score))
+    assert result.analyser == f"upstream:{vendor.lower()}"
+
+
+def test_uncategorized_vendor_sentiment_has_no_confidence() -> None:
+    """Sprinklr's Uncategorized says nothing, so it carries no weight."""
+    assert from_upstream("sprinklr", "Uncategorized").confidence == 0.0
+
+
+@pytest.mark.parametrize(("vendor", "value"), [
+    ("talkwalker", 6), ("talkwalker", 2.5), ("talkwalker", True), ("talkwalker", None),
+    ("mention", 2), ("mention", "positive"), ("brandwatch", "great"), ("brandwatch", 1), ("hootsuite", "positive"),
+])
+def test_vendor_values_off_their_scale_are_rejected(vendor: str, value: object) -> None:
+    """A value outside the vendor's scale (or an unknown vendor) raises instead of guessing."""
+    with pytest.raises(ValueError):
+        from_upstream(vendor, value)
+
+
+def test_sentiment_module_stays_pure() -> None:
+    """bot/sentiment.py imports no Slack, database or scheduler library."""
+    tree = ast.parse(Path(sentiment.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert not imported & {"slack_bolt", "slack_sdk", "sqlmodel", "sqlalchemy", "apscheduler"}
+
+
+def _macro_f1(gold: list[int], predicted: list[int]) -> float:
+    scores = []
+    for c in range(3):
+        tp = sum(1 for g, p in zip(gold, predicted) if g == c and p == c)
+        wrong = sum(1 for g, p in zip(gold, predicted) if (g == c) != (p == c))
+        scores.append(2 * tp / (2 * tp + wrong) if tp else 0.0)
+    return sum(scores) / 3
+
+
+@pytest.mark.skipif(not SEMEVAL.is_dir(), reason=f"SemEval-2017 test set absent ({SEMEVAL}): needs ../shared")
+def test_macro_f1_on_semeval_sample_is_not_below_vader_alone(analyser: MentionAnalyser) -> None:
+    """On 1,500 held-out SemEval-2017 test tweets our analyser scores at least VADER's macro-F1."""
+    labels = [int(x) for x in (SEMEVAL / "test_labels.txt").read_text().split()]
+    texts = (SEMEVAL / "test_text.txt").read_text(encoding="utf-8").split("\n")[: len(labels)]
+    sample = random.Random(2017).sample(range(len(labels)), 1500)
+    classes = {"negative": 0, "neutral": 1, "positive": 2, "unknown": 1}
+    gold = [labels[i] for i in sample]
+    ours = [classes[analyser.analyse(texts[i]).label] for i in sample]
+    vader = VaderAnalyser()
+    baseline = [classes[vader.analyse(texts[i]).label] for i in sample]
+    assert _macro_f1(gold, ours) >= _macro_f1(gold, baseline)
+
+
+def test_english_analyser_accepts_injected_weights() -> None:
+    """Weights can be passed in, so a retrained layer drops in without touching the file."""
+    flat = sentiment.LinearWeights(bias=(0.0, 5.0, 0.0), dense=((0.0, 0.0, 0.0),) * 8, tokens={})
+    assert EnglishTweetAnalyser(flat).analyse("I hate this").label == "neutral"
