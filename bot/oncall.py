@@ -22,6 +22,8 @@ class TeamInfo:
     tz: str
     announce_channel: str | None = None
     crisis_channel: str | None = None
+    workspace_id: str = ""
+    usergroup_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def _config(connection) -> Config:  # noqa: ANN001 - a SQLAlchemy Connection
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema up to `revision` (default: the newest)."""
     with engine.begin() as connection:
         command.upgrade(_config(connection), revision)

@@ -65,17 +65,28 @@ class Rotations:
                      .where(Team.workspace_id == workspace_id, TeamMember.user_id == user_id).order_by(Team.name))
             return list(session.exec(query))
 
+    def all_teams(self) -> list[TeamInfo]:
+        """Return every team of every workspace (for scheduled jobs)."""
+        with self._db.session_scope() as session:
+            return [_info(team) for team in session.exec(select(Team).order_by(Team.id))]
+
     def load_rotation(self, workspace_id: str, name: str) -> TeamRotation | None:
         """Return the team's rules and layers, or None when there is no such team."""
         with self._db.session_scope() as session:
             team = session.exec(select(Team).where(Team.workspace_id == workspace_id, Team.name == name)).first()
-            if team is None:
-                return None
-            assert team.id is not None
-            members = list(session.exec(select(TeamMember).where(TeamMember.team_id == team.id).order_by(TeamMember.position)))
-            overrides = list(session.exec(select(OverrideRow).where(OverrideRow.team_id == team.id)))
-            people = [m.user_id for m in members]
-            time_off = list(session.exec(select(TimeOffRow).where(col(TimeOffRow.user_id).in_(people)))) if people else []
+            return None if team is None else self._load(session, team)
+
+    def load_rotation_by_id(self, team_id: int) -> TeamRotation | None:
+        with self._db.session_scope() as session:
+            team = session.get(Team, team_id)
+            return None if team is None else self._load(session, team)
+
+    @staticmethod
+    def _load(session, team: Team) -> TeamRotation:  # noqa: ANN001 - a sqlmodel Session
+        members = list(session.exec(select(TeamMember).where(TeamMember.team_id == team.id).order_by(TeamMember.position)))
+        overrides = list(session.exec(select(OverrideRow).where(OverrideRow.team_id == team.id)))
+        people = [m.user_id for m in members]
+        time_off = list(session.exec(select(TimeOffRow).where(col(TimeOffRow.user_id).in_(people)))) if people else []
         hour, minute = (int(part) for part in team.handoff_at.split(":"))
         spec = RotationSpec(
             tz=ZoneInfo(team.tz),
@@ -92,5 +103,10 @@ class Rotations:
             time_off=tuple(TimeOff(r.user_id, r.start_at, r.end_at) for r in time_off),
             overrides=tuple(Override(r.user_id, r.start_at, r.end_at, r.created_at, Role(r.role), r.replaces) for r in overrides),
         )
-        info = TeamInfo(id=team.id, name=team.name, tz=team.tz, announce_channel=team.announce_channel, crisis_channel=team.crisis_channel)
-        return TeamRotation(team=info, spec=spec, layers=layers)
+        return TeamRotation(team=_info(team), spec=spec, layers=layers)
+
+
+def _info(team: Team) -> TeamInfo:
+    assert team.id is not None
+    return TeamInfo(id=team.id, name=team.name, tz=team.tz, announce_channel=team.announce_channel,
+                    crisis_channel=team.crisis_channel, workspace_id=team.workspace_id, usergroup_id=team.usergroup_id)
