@@ -7,7 +7,7 @@ to receiving the complete HTTP 200 ack, and the requests per second, at several 
   bare-sync   a bare `slack_bolt.App` acking a fixed string, behind Bolt's ASGI adapter
   bare-async  a bare `slack_bolt.async_app.AsyncApp` acking a fixed string, behind Bolt's async ASGI adapter
   socialops   the product (`create_runtime` + `build_asgi_app`, scheduler running, SQLite in a temp dir)
-              answering `/oncall help` (and `/oncall who`, once the grammar has it)
+              answering `/oncall help` (and `/oncall who` against a seeded team, once the grammar has it)
 
 The bare apps use the same Bolt settings as the product (process_before_response=True, no token check at
 start-up), so the comparison isolates what socialops adds. Every server talks to a local Slack stand-in
@@ -19,7 +19,7 @@ app at every level; missing it exits 2.
 
 Run from the checkout with the project's virtualenv active:
 
-    python bench/ack.py                          # 400 requests per row and level, levels 1,10,50
+    python bench/ack.py                          # 500 requests per row and level, levels 1,10,50
     python bench/ack.py --requests 1000 --levels 1,50
 
 bare-async needs aiohttp (Bolt's AsyncApp imports it); without it that row is skipped, loudly.
@@ -57,6 +57,7 @@ TARGET_RATIO = 1.3
 SERVERS = ("bare-sync", "bare-async", "socialops")
 BARE_SERVERS = ("bare-sync", "bare-async")
 READY_TIMEOUT_S = 60
+REQUEST_TIMEOUT_S = 30
 # Bolt, and so every server, reads these from the environment; a developer's real values must not leak in.
 SCRUBBED_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID",
                 "SLACK_CLIENT_SECRET", "SLACK_SCOPES", "SLACK_API_URL", "DATABASE_URL", "SOCIALOPS_ADMINS", "PORT")
@@ -106,6 +107,25 @@ def bare_async_app(api_url: str) -> Any:
     return AsyncSlackRequestHandler(app)
 
 
+def seed_team(runtime: Any, standin: Any) -> None:
+    """Create one team with a roster and a shadow, so `/oncall who` answers from real rotation data."""
+    if not hasattr(runtime.deps, "rotations"):
+        return  # an older build without rotations: only `/oncall help` is measured
+    from datetime import UTC, datetime, time as clock_time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.rotation import HandoffRule, next_handoff
+
+    now = datetime.now(UTC)
+    # The epoch must itself be a handoff (Monday 09:00 in the team's zone), two weeks back.
+    epoch = next_handoff(HandoffRule(0, clock_time(9), ZoneInfo("Europe/Rome")), now - timedelta(days=15))
+    people = [user.id for user in standin.workspace.people]
+    runtime.deps.rotations.create_team(
+        workspace_id=standin.workspace.team_id, name="social", tz="Europe/Rome", epoch=epoch, now=now,
+        roster=people[:3], shadows=tuple(people[3:4]),
+    )
+
+
 def serve(name: str, port: int) -> int:
     """Run one server on 127.0.0.1:port until SIGTERM/SIGINT, with its own Slack stand-in."""
     import uvicorn
@@ -137,6 +157,7 @@ def serve(name: str, port: int) -> int:
                 "LOG_LEVEL": "WARNING",
             })
             runtime = create_runtime(settings)
+            seed_team(runtime, standin)
             # As in production (bot.server.serve): the scheduler runs alongside the HTTP server.
             runtime.start()
             asgi_app = build_asgi_app(runtime)
@@ -159,13 +180,13 @@ class Row:
     label: str
     server: str
     text: str
-    expected: str | None  # a substring the ack must contain; None: any non-error ack
+    expected: str  # a substring the ack must contain
 
     def problem(self, status: int, body: str) -> str | None:
         """Return why a response is not the expected ack, or None when it is."""
         if status != 200:
             return f"HTTP {status}: {body[:200]!r}"
-        if self.expected is not None and self.expected not in body:
+        if self.expected not in body:
             return f"ack lacks {self.expected!r}: {body[:200]!r}"
         if not body.strip() or any(marker in body for marker in ERROR_MARKERS):
             return f"error ack: {body[:200]!r}"
@@ -200,10 +221,6 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/slack/events"
 
     def log_tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -244,66 +261,132 @@ def stop_servers(servers: list[Server]) -> None:
 
 
 async def wait_ready(servers: list[Server]) -> None:
-    """Poll each server until it answers HTTP at all (bare adapters 404 a GET, which is fine)."""
-    import httpx
-
+    """Poll each server until it accepts connections (uvicorn listens only once the app is built)."""
     deadline = time.monotonic() + READY_TIMEOUT_S
-    async with httpx.AsyncClient(timeout=2) as client:
-        for server in servers:
-            while True:
-                if server.process.poll() is not None:
-                    raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
-                try:
-                    await client.get(f"http://127.0.0.1:{server.port}/healthz")
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"{server.name} not ready after {READY_TIMEOUT_S} s:\n{server.log_tail()}") from None
-                    await asyncio.sleep(0.1)
+    for server in servers:
+        while True:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{server.name} not ready after {READY_TIMEOUT_S} s:\n{server.log_tail()}") from None
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            break
 
 
-async def run_load(url: str, row: Row, requests: int, concurrency: int) -> Result:
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection on asyncio streams.
+
+    Not httpx.AsyncClient: on this 2-core machine it spends ~4 ms of client CPU per request, ten times
+    what a bare ack costs the server, which would bury the differences this benchmark is after.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        """Send one POST and return (status, body text); reconnects when the last one was closed."""
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self._reader is not None
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Length: {len(body)}\r\n"
+                   f"{head}\r\n").encode("latin-1") + body
+        try:
+            # One write per request: header and body in separate segments would meet Nagle/delayed ACK.
+            self._writer.write(request)
+            await self._writer.drain()
+            status_line, *header_lines = (await self._reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            fields = {}
+            for line in header_lines:
+                name, _, value = line.partition(":")
+                fields[name.strip().lower()] = value.strip()
+            if "content-length" in fields:
+                payload = await self._reader.readexactly(int(fields["content-length"]))
+            elif fields.get("transfer-encoding", "").lower() == "chunked":
+                payload = await self._read_chunked()
+            else:
+                payload = await self._reader.read()
+                fields["connection"] = "close"
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            await self.close()  # the next request starts on a fresh connection
+            raise
+        if fields.get("connection", "").lower() == "close":
+            await self.close()
+        return int(status_line.split()[1]), payload.decode("utf-8", errors="replace")
+
+    async def _read_chunked(self) -> bytes:
+        """Read a chunked body (uvicorn uses it when the app sets no Content-Length)."""
+        assert self._reader is not None
+        chunks = []
+        while True:
+            size = int((await self._reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            chunk = await self._reader.readexactly(size + 2)  # the chunk and its CRLF
+            if size == 0:
+                return b"".join(chunks)
+            chunks.append(chunk[:-2])
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            writer, self._writer, self._reader = self._writer, None, None
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass  # already reset by the server: closed either way
+
+
+async def run_load(port: int, row: Row, requests: int, concurrency: int) -> Result:
     """Send `requests` freshly signed commands with `concurrency` in flight; time each to its full response."""
-    import httpx
-
     from bot.standin.signed_requests import SignedRequests
 
     signer = SignedRequests(SIGNING_SECRET, response_url_for=DEAD_RESPONSE_URL.format)
+    connections = [HttpConnection(port) for _ in range(concurrency)]
     result = Result()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    try:
         # Open the keep-alive connections first, so connection set-up is not counted as ack latency.
-        await _send_batch(client, url, row, signer, concurrency, concurrency, Result())
+        await _send_batch(connections, row, signer, concurrency, Result())
         started = time.perf_counter()
-        await _send_batch(client, url, row, signer, requests, concurrency, result)
+        await _send_batch(connections, row, signer, requests, result)
         result.wall_s = time.perf_counter() - started
+    finally:
+        for connection in connections:
+            await connection.close()
     return result
 
 
-async def _send_batch(client: Any, url: str, row: Row, signer: Any, requests: int, concurrency: int, result: Result) -> None:
-    """Run `concurrency` workers that share `requests` sends, recording into `result`."""
-    import httpx
-
+async def _send_batch(connections: list[HttpConnection], row: Row, signer: Any, requests: int, result: Result) -> None:
+    """Run one worker per connection, the workers sharing `requests` sends, recording into `result`."""
     remaining = iter(range(requests))  # shared: each send is taken by exactly one worker
 
-    async def worker() -> None:
+    async def worker(connection: HttpConnection) -> None:
         for _ in remaining:
             # Signed right before sending, as Slack does, so the timestamp is always fresh.
             signed = signer.slash_command("/oncall", row.text, user_id=USER_ID, channel_id=CHANNEL_ID)
+            body = signed.body.encode()
             started = time.perf_counter()
             try:
-                response = await client.post(url, content=signed.body.encode(), headers=signed.headers_for_http())
-            except httpx.HTTPError as error:
+                status, text = await asyncio.wait_for(
+                    connection.post("/slack/events", body, signed.headers_for_http()), REQUEST_TIMEOUT_S)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as error:
+                await connection.close()
                 result.failures.append(f"{type(error).__name__}: {error}")
                 continue
             elapsed = time.perf_counter() - started
-            problem = row.problem(response.status_code, response.text)
+            problem = row.problem(status, text)
             if problem is None:
                 result.latencies.append(elapsed)
             else:
                 result.failures.append(problem)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(connection) for connection in connections))
 
 
 def build_rows(servers: list[str]) -> list[Row]:
@@ -314,7 +397,8 @@ def build_rows(servers: list[str]) -> list[Row]:
     if "socialops" in servers:
         rows.append(Row("socialops help", "socialops", "help", "/oncall help"))
         if any(sub.name == "who" for sub in ONCALL.subcommands):
-            rows.append(Row("socialops who", "socialops", "who", None))
+            # Every answer names the people on call; an error reply (no team, crash) names nobody.
+            rows.append(Row("socialops who", "socialops", "who", "<@U0DEMO"))
     return rows
 
 
@@ -343,7 +427,7 @@ async def benchmark(servers: list[Server], rows: list[Row], levels: list[int], r
     by_name = {server.name: server for server in servers}
     for row in rows:
         # The first requests pay for imports, auth.test and the first database connection.
-        warm = await run_load(by_name[row.server].url, row, warmup, 1)
+        warm = await run_load(by_name[row.server].port, row, warmup, 1)
         if warm.failures:
             print(f"!!! warm-up of {row.label} failed: {warm.failures[0]}\n{by_name[row.server].log_tail()}", file=sys.stderr)
             return 1
@@ -352,7 +436,7 @@ async def benchmark(servers: list[Server], rows: list[Row], levels: list[int], r
     for index, concurrency in enumerate(levels):
         # Rotating the order keeps a slow first or last slot (turbo, cache, scheduler tick) off one row.
         ordered = rows[index % len(rows):] + rows[:index % len(rows)]
-        results = {row.label: await run_load(by_name[row.server].url, row, requests, concurrency) for row in ordered}
+        results = {row.label: await run_load(by_name[row.server].port, row, requests, concurrency) for row in ordered}
         misses += print_level(concurrency, requests, rows, results)
         failures += [f"{label} c={concurrency}: {failure}" for label, result in results.items() for failure in result.failures]
     print()
@@ -385,7 +469,7 @@ def parse_levels(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400, help="measured requests per row and level (default 400)")
+    parser.add_argument("--requests", type=int, default=500, help="measured requests per row and level (default 500)")
     parser.add_argument("--levels", type=parse_levels, default=[1, 10, 50], help="concurrency levels (default 1,10,50)")
     parser.add_argument("--warmup", type=int, default=50, help="unmeasured requests per row before measuring (default 50)")
     parser.add_argument("--servers", default=",".join(SERVERS), help=f"which servers to run (default {','.join(SERVERS)})")

@@ -31,6 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "downgrade", "current"], help="upgrade to the newest schema, go back one step, or show the revision")
     backtest = sub.add_parser("backtest", help="replay historical counts through the spike detector", add_help=False)
     backtest.add_argument("rest", nargs=argparse.REMAINDER)
+    importer = sub.add_parser("import", help="import mentions from a CSV or JSON Lines export: import mentions FILE --source NAME", add_help=False)
+    importer.add_argument("rest", nargs=argparse.REMAINDER)
+    sources = sub.add_parser("sources", help="listening sources that may post mentions (add prints the token once)")
+    sources.add_argument("action", choices=["list", "add", "rotate", "remove", "topic"],
+                         help="list; add NAME; rotate NAME (new token); remove NAME; topic NAME 'keyword, #hashtag' (create or update a topic)")
+    sources.add_argument("name", nargs="?")
+    sources.add_argument("terms", nargs="?", help="for topic: comma-separated keywords and #hashtags")
+    sources.add_argument("--vendor", default="generic", choices=["generic", "brandwatch", "talkwalker", "mention", "meltwater"])
+    sources.add_argument("--workspace", default="", help="Slack workspace (team) ID the source or topic belongs to")
+    sources.add_argument("--topic", help="for add: the topic mentions go to when no keyword matches")
     return parser
 
 
@@ -50,6 +60,51 @@ def _run_db(settings: Settings, action: str) -> int:
         elif action == "downgrade":
             migrate.downgrade(database.engine)
         print(f"database at revision {migrate.current_revision(database.engine) or '(empty)'}; newest is {migrate.head_revision()}")
+    finally:
+        database.dispose()
+    return 0
+
+
+def _run_sources(settings: Settings, args: argparse.Namespace) -> int:
+    """Administer listening sources and topics from the shell; a new token is printed once and stored hashed."""
+    from datetime import UTC, datetime
+
+    from bot import mentions
+    from bot.app import database_url
+    from bot.errors import SocialopsError
+    from storage import migrate
+    from storage.mentions import Mentions
+    from storage.session import Database
+
+    if args.action != "list" and not args.name:
+        print(f"socialops sources {args.action}: a NAME is needed", file=sys.stderr)
+        return 2
+    database = Database.from_url(database_url(settings))
+    try:
+        migrate.upgrade(database.engine)
+        store, now = Mentions(database), datetime.now(UTC)
+        if args.action == "list":
+            for source in store.sources():
+                print(f"{source.name}\t{source.vendor}\tworkspace {source.workspace_id or '-'}")
+        elif args.action == "topic":
+            keywords, hashtags = mentions.parse_terms(args.terms or args.name)
+            topic = store.save_topic(workspace_id=args.workspace, name=args.name, keywords=keywords, hashtags=hashtags, now=now)
+            print(f"topic {topic.name}: keywords {', '.join(topic.keywords) or '-'}; hashtags {', '.join('#' + h for h in topic.hashtags) or '-'}")
+        elif args.action == "remove":
+            store.remove_source(args.name)
+            print(f"source {args.name} removed; its token no longer works")
+        else:
+            token = mentions.new_token()
+            if args.action == "add":
+                topic_id = store.topic_by_name(workspace_id=args.workspace, name=args.topic).id if args.topic else None
+                store.add_source(name=args.name, vendor=args.vendor, workspace_id=args.workspace,
+                                 token_hash=mentions.hash_token(token), now=now, default_topic_id=topic_id)
+            else:
+                store.update_source(name=args.name, token_hash=mentions.hash_token(token))
+            print(f"source {args.name}: token {token}\n(shown once; send it as Authorization: Bearer <token> to POST /api/mentions)")
+    except SocialopsError as error:
+        print(f"socialops sources: {error}", file=sys.stderr)
+        return 2
     finally:
         database.dispose()
     return 0
@@ -85,9 +140,15 @@ def run(argv: Sequence[str]) -> int:
         from bot.backtest import main as backtest_main
 
         return backtest_main(list(args.rest))
+    if args.command == "import":
+        from bot.mention_import import main as import_main
+
+        return import_main(list(args.rest))
     settings = load_settings()
     if args.command == "db":
         return _run_db(settings, args.action)
+    if args.command == "sources":
+        return _run_sources(settings, args)
     mode = {"console": RunMode.console, "serve": RunMode.http, "socket": RunMode.socket}.get(args.command) or choose_mode(settings)
     require_for(mode, settings)
     _setup_logging(settings)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
+from concurrent.futures import ThreadPoolExecutor as WorkPool
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,14 +19,22 @@ from slack_bolt import App
 
 from bot import jobs
 from bot.config import Settings, default_data_dir
+from bot.rotation_messages import NothingOpen
 from bot.slack_gateway import SlackGateway, build_web_client
-from handlers import app_home, crisis_command, events, oncall_command, replies
+from handlers import (
+    app_home, crisis_command, events, mention_events, oncall_actions, oncall_command, oncall_setup, replies,
+)
 from handlers.deps import Deps
 from storage import migrate
 from storage.admins import AdminDirectory
 from storage.audit import AuditLog
 from storage.events import ProcessedEvents
+from storage.job_runs import JobLedger
+from storage.mentions import Mentions
 from storage.outbox import Outbox
+from storage.rotation_messages import RotationMessageState
+from storage.calendar_tokens import CalendarTokens
+from storage.people import People
 from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 
@@ -61,6 +70,10 @@ class Runtime:
         jobs.bind(jobs.JobContext(
             clock=self.clock, outbox=self.outbox, slack=self.gateway, audit=self.deps.audit,
             events=self.deps.events, scheduler=self.scheduler,
+            rotations=Rotations(self.database), admins=self.deps.admins, ledger=JobLedger(self.database),
+            message_state=RotationMessageState(self.database),
+            # No crisis store exists yet. Cover requests: storage.rotations.RotationChanges fits the port (lead wires it).
+            crises=NothingOpen(), cover_requests=NothingOpen(),
         ))
 
     def start(self) -> None:
@@ -86,6 +99,17 @@ def build_scheduler(database: Database) -> BackgroundScheduler:
     )
 
 
+def _logged(work: Callable[[], None]) -> Callable[[], None]:
+    """Wrap after-the-ack work so a failure is logged with its traceback instead of vanishing in a Future."""
+    def run() -> None:
+        try:
+            work()
+        except Exception:
+            log.exception("background work failed")
+            raise
+    return run
+
+
 def create_runtime(
     settings: Settings,
     *,
@@ -98,6 +122,8 @@ def create_runtime(
     migrate.upgrade(database.engine)
     client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     gateway = SlackGateway(client)
+    # One pool runs Bolt's lazy listeners and our after-the-ack work (console mode waits on it).
+    executor = listener_executor or WorkPool(max_workers=8, thread_name_prefix="socialops-work")
     deps = Deps(
         clock=clock,
         audit=AuditLog(database),
@@ -105,6 +131,11 @@ def create_runtime(
         events=ProcessedEvents(database),
         slack=gateway,
         rotations=Rotations(database),
+        mentions=Mentions(database),
+        people=People(database),
+        calendar_tokens=CalendarTokens(database),
+        run_later=lambda work: executor.submit(_logged(work)),
+        public_url=settings.public_url,
     )
     app = App(
         client=client,
@@ -114,13 +145,16 @@ def create_runtime(
         process_before_response=True,
         token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
-        listener_executor=listener_executor,
+        listener_executor=executor,
     )
     replies.register(app)
     events.register(app, deps)
     oncall_command.register(app, deps)
+    oncall_actions.register(app, deps)
+    oncall_setup.register(app, deps)
     crisis_command.register(app, deps)
     app_home.register(app, deps)
+    mention_events.register(app, deps)
     return Runtime(
         settings=settings, database=database, clock=clock, gateway=gateway, app=app,
         scheduler=build_scheduler(database), deps=deps, outbox=Outbox(database),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -17,6 +18,17 @@ class Subcommand:
     max_args: int | None = 0  # None: any number (free text)
     aliases: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+
+
+_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def parse_user(word: str, usage: str) -> str:
+    """Return the user ID of a Slack mention as Slack escapes it in command text (`<@U123|name>`)."""
+    match = _USER_MENTION.match(word)
+    if match is None:
+        raise UsageError(f"{word!r} is not a person: mention them with @.", usage=usage)
+    return match.group(1)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class Settings:
     port: int = 3000
     host: str = "0.0.0.0"
     log_level: str = "INFO"
+    public_url: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -104,7 +105,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             "SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write)."
         )
+    public_url = env.get("SOCIALOPS_PUBLIC_URL", "").strip().rstrip("/")
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"SOCIALOPS_PUBLIC_URL must be an http(s) URL, got {public_url!r}; it is where calendar links point.")
     return Settings(
+        public_url=public_url or f"http://localhost:{int(port_text)}",
         slack_bot_token=bot_token,
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
         slack_app_token=app_token,

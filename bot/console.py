@@ -7,6 +7,7 @@ A person types what they would type in Slack; each request is signed and dispatc
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sys
 import threading
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import Runtime, create_runtime
-from bot.blocks.text_render import Button, render_blocks, render_view
+from bot.blocks.text_render import Button, plain, render_blocks, render_view
 from bot.config import Settings, default_data_dir
 from bot.rotation import HandoffRule, next_handoff
 from bot.standin.signed_requests import SignedRequests
@@ -34,6 +35,10 @@ CONSOLE_HELP = """Type what you would type in Slack:
   as @name              act as another demo person (people lists them)
   people                the demo workspace's people and channels
   help                  this text;  quit  leaves (Ctrl-D too)"""
+
+
+_PERSON_NAME = re.compile(r"(?<![<\w])@([a-z0-9._-]+)")
+_CHANNEL_NAME = re.compile(r"(?<![<\w])#([a-z0-9_-]+)")
 
 
 class TrackingExecutor(ThreadPoolExecutor):
@@ -132,7 +137,7 @@ class Console:
         with self._print_lock:
             rendered = render_blocks(blocks or [], self.names, first_button=len(self.buttons) + 1)
             self._register(rendered.buttons, channel=channel, message=message, view=None)
-            lines = rendered.lines if blocks else text.splitlines()
+            lines = rendered.lines if blocks else plain(text, self.names).splitlines()
             print(heading, file=self.out)
             for line in lines:
                 print("  " + line, file=self.out)
@@ -198,11 +203,23 @@ class Console:
             self.dispatch(self.requests.event({"type": "app_home_opened", "user": self.user.id, "channel": "D" + self.user.id[1:], "tab": "home", "event_ts": "1"}))
         elif line.startswith("/"):
             command, _, text = line.partition(" ")
-            self.dispatch(self.requests.slash_command(command, text.strip(), user_id=self.user.id, channel_id=self.channel.id,
+            self.dispatch(self.requests.slash_command(command, self.escape_mentions(text.strip()), user_id=self.user.id, channel_id=self.channel.id,
                                                       user_name=self.user.name, channel_name=self.channel.name))
         else:
             self.say(f"Not a command: {line!r}. Type `help` for what you can do.")
         return True
+
+    def escape_mentions(self, text: str) -> str:
+        """Turn `@name` into `<@U…|name>` and `#channel` into `<#C…|channel>`, as Slack does for escaped commands."""
+        def person(match: re.Match[str]) -> str:
+            user = self.workspace.user_by_name(match.group(1))
+            return f"<@{user.id}|{user.name}>" if user else match.group(0)
+
+        def channel(match: re.Match[str]) -> str:
+            found = self.workspace.channel_by_name(match.group(1))
+            return f"<#{found.id}|{found.name}>" if found else match.group(0)
+
+        return _CHANNEL_NAME.sub(channel, _PERSON_NAME.sub(person, text))
 
     def switch_user(self, name: str) -> None:
         person = self.workspace.user_by_name(name)

@@ -8,19 +8,45 @@ jobs their collaborators; the composition root calls it before starting the sche
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 
+from bot.access import AdminDirectory
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
+from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
+from bot.oncall import TeamInfo
 from bot.outbox import next_attempt_at, should_give_up
+from bot.rotation import ScheduleIndex
+from bot.rotation_messages import (
+    USERGROUP_NOT_ALLOWED,
+    EventKind,
+    MemberCheck,
+    MemberState,
+    OpenCoverRequests,
+    OpenCrises,
+    TeamHealth,
+    compose_announcement,
+    compose_reminder,
+    find_event,
+    parse_event_key,
+    people_at,
+    planned_events,
+    scheduled_people,
+    team_health,
+    usergroup_update,
+)
 from bot.slack_gateway import SlackCallFailed, SlackGateway
 from storage.events import EVENT_MEMORY, ProcessedEvents
+from storage.job_runs import JobLedger
 from storage.outbox import Outbox
+from storage.rotation_messages import RotationMessageState
+from storage.rotations import Rotations
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +62,12 @@ class JobContext:
     audit: AuditSink
     events: ProcessedEvents
     scheduler: BaseScheduler
+    rotations: Rotations
+    admins: AdminDirectory
+    ledger: JobLedger
+    message_state: RotationMessageState
+    crises: OpenCrises
+    cover_requests: OpenCoverRequests
 
 
 _context: JobContext | None = None
@@ -129,3 +161,164 @@ def install_recurring_jobs(scheduler: BaseScheduler) -> None:
     """Add the housekeeping jobs with fixed IDs (replace_existing keeps one copy across restarts)."""
     scheduler.add_job("bot.jobs:sweep_outbox", "interval", seconds=SWEEP_EVERY_S, id="outbox:sweep", replace_existing=True)
     scheduler.add_job("bot.jobs:purge_processed_events", "interval", hours=1, id="events:purge", replace_existing=True)
+    scheduler.add_job("bot.jobs:plan_rotation_messages", "interval", seconds=PLAN_EVERY_S, id="rotation:plan", replace_existing=True)
+    # A fixed UTC hour (not an interval) so restarts, which re-add the job, never push the check back a day.
+    scheduler.add_job("bot.jobs:run_health_check", "cron", hour=HEALTH_CHECK_HOUR_UTC, minute=0, timezone=UTC,
+                      id="rotation:health", replace_existing=True)
+
+
+# --- automatic rotation messages (issue 4) ---------------------------------------------------------
+
+PLAN_EVERY_S = 300
+# The planner looks back so a restart catches up what it missed (events past their expiry are dropped),
+# and ahead a little further than its own period so every event has its date job before it is due.
+PLAN_LOOKBACK = timedelta(hours=24)
+PLAN_LOOKAHEAD = timedelta(hours=3)
+HEALTH_CHECK_HOUR_UTC = 7
+# The change-instant job and the planner's catch-up may both sync one group; one process runs the scheduler.
+_usergroup_lock = threading.Lock()
+
+
+def _schedule_once(scheduler: BaseScheduler, func: str, job_id: str, when: datetime, args: list[Any]) -> None:
+    scheduler.add_job(func, trigger=DateTrigger(run_date=when), args=args, id=job_id, replace_existing=True)
+
+
+def plan_rotation_messages() -> None:
+    """Give every due or soon-due announcement, shift DM and user-group sync a date job (missed ones run now)."""
+    ctx = _ctx()
+    now = ctx.clock()
+    for team in ctx.rotations.all_teams():
+        rotation = ctx.rotations.load_rotation_by_id(team.id)
+        if rotation is None:
+            continue  # deleted since all_teams()
+        index = ScheduleIndex(rotation.spec, rotation.layers)
+        events = [e for e in planned_events(index, rotation.team, now - PLAN_LOOKBACK, now + PLAN_LOOKAHEAD) if now < e.expires_at]
+        done = ctx.message_state.ran_keys(e.key for e in events if e.kind is not EventKind.USERGROUP)
+        for event in events:
+            if event.kind is EventKind.USERGROUP:
+                if event.at > now:  # past changes are covered by the catch-up sync below
+                    _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", event.key, event.at, [team.id])
+            elif event.key not in done:
+                _schedule_once(ctx.scheduler, "bot.jobs:run_rotation_event", event.key, max(event.at, now), [event.key])
+        if usergroup_update(rotation.team, ctx.message_state.usergroup_state(team.id), people_at(index, now)) is not None:
+            # Never synced, or a change was missed while the bot was down.
+            _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", f"usergroup:{team.id}:catch-up", now, [team.id])
+
+
+def run_rotation_event(key: str) -> None:
+    """Post one handoff announcement or shift DM, if the schedule still plans it and it is not stale; once per key."""
+    ctx = _ctx()
+    now = ctx.clock()
+    if ctx.ledger.has_run(key):
+        return
+    rotation = ctx.rotations.load_rotation_by_id(parse_event_key(key).team_id)
+    if rotation is None:
+        return
+    team = rotation.team
+    index = ScheduleIndex(rotation.spec, rotation.layers)
+    event = find_event(index, team, key)
+    if event is None or now >= event.expires_at:
+        log.info("rotation event %s dropped: %s", key, "no longer planned" if event is None else "stale")
+        return
+    if now < event.at:
+        _schedule_once(ctx.scheduler, "bot.jobs:run_rotation_event", key, event.at, [key])
+        return
+    if event.kind is EventKind.ANNOUNCE:
+        assert team.announce_channel is not None  # planned_events only announces to teams with a channel
+        announcement = compose_announcement(
+            index, team, event.change_at, crises=ctx.crises.open_crises(team.id),
+            cover_requests=ctx.cover_requests.open_cover_requests(team.id), now=now,
+        )
+        text, blocks = build_announcement(announcement)
+        enqueue_call(dedupe_key=key, method="chat.postMessage", payload={"channel": team.announce_channel, "text": text, "blocks": blocks})
+    else:
+        text, blocks = build_reminder(compose_reminder(index, team, event, now=now))
+        enqueue_call(dedupe_key=key, method="dm", payload={"user": event.user_id, "text": text, "blocks": blocks})
+    # Claimed after queueing: a crash in between re-queues under the same dedupe key (one message), where
+    # claiming first could lose the message.
+    ctx.ledger.claim(key, at=now)
+
+
+def sync_usergroup(team_id: int) -> None:
+    """Make the team's user group exactly its current primary and backup, when that changed since the last sync."""
+    ctx = _ctx()
+    with _usergroup_lock:
+        rotation = ctx.rotations.load_rotation_by_id(team_id)
+        if rotation is None:
+            return
+        now = ctx.clock()
+        team = rotation.team
+        index = ScheduleIndex(rotation.spec, rotation.layers)
+        users = usergroup_update(team, ctx.message_state.usergroup_state(team_id), people_at(index, now))
+        if users is None or team.usergroup_id is None:
+            return
+        try:
+            # `users` is the group's entire new membership, not an addition.
+            ctx.slack.call("usergroups.users.update", usergroup=team.usergroup_id, users=",".join(users))
+        except SlackCallFailed as failure:
+            if failure.code in USERGROUP_NOT_ALLOWED:
+                if ctx.message_state.disable(team_id=team_id, usergroup_id=team.usergroup_id, error=failure.code, at=now):
+                    _tell_admins_usergroup_disabled(ctx, rotation.team, failure.code, now)
+                return
+            if failure.transient:
+                # The client already retried; the planner's next pass sees the group out of date and tries again.
+                log.warning("user group %s of team %s: %s, will retry", team.usergroup_id, team_id, failure.code)
+                return
+            raise
+        ctx.message_state.record_synced(team_id=team_id, usergroup_id=team.usergroup_id, users=users, at=now)
+
+
+def _tell_admins_usergroup_disabled(ctx: JobContext, team: TeamInfo, error: str, now: datetime) -> None:
+    assert team.usergroup_id is not None
+    text, blocks = build_usergroup_disabled(team, usergroup_id=team.usergroup_id, error=error)
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    for admin in ctx.admins.admin_ids():
+        enqueue_call(dedupe_key=f"usergroup-off:{team.id}:{team.usergroup_id}:{stamp}:{admin}", method="dm",
+                     payload={"user": admin, "text": text, "blocks": blocks})
+
+
+def run_health_check() -> None:
+    """DM the admins, once a day, the next 14 days' gaps and members who left, are deactivated or cannot get DMs."""
+    ctx = _ctx()
+    now = ctx.clock()
+    run_key = f"health:{now:%Y-%m-%d}"
+    if ctx.ledger.has_run(run_key):
+        return
+    checks: dict[str, MemberCheck] = {}
+    reports: list[TeamHealth] = []
+    for team in ctx.rotations.all_teams():
+        rotation = ctx.rotations.load_rotation_by_id(team.id)
+        if rotation is None:
+            continue
+        for user_id in scheduled_people(rotation.spec):
+            if user_id not in checks:
+                checks[user_id] = _check_member(ctx.slack, user_id)
+        health = team_health(ScheduleIndex(rotation.spec, rotation.layers), rotation.team, checks, now=now)
+        if not health.ok:
+            reports.append(health)
+    if reports:
+        text, blocks = build_health_report(reports)
+        for admin in ctx.admins.admin_ids():
+            enqueue_call(dedupe_key=f"{run_key}:{admin}", method="dm", payload={"user": admin, "text": text, "blocks": blocks})
+    ctx.ledger.claim(run_key, at=now)
+
+
+def _check_member(slack: SlackGateway, user_id: str) -> MemberCheck:
+    """Ask Slack whether a scheduled person still exists, is active, and can be sent a DM."""
+    try:
+        info = slack.user_info(user_id)
+    except SlackCallFailed as failure:
+        if failure.code == "user_not_found":
+            return MemberCheck(MemberState.LEFT)
+        if failure.transient:
+            return MemberCheck(MemberState.UNKNOWN, failure.code)
+        raise
+    if info.get("deleted"):
+        return MemberCheck(MemberState.DEACTIVATED)
+    try:
+        slack.open_dm(user_id)
+    except SlackCallFailed as failure:
+        if failure.transient:
+            return MemberCheck(MemberState.UNKNOWN, failure.code)
+        return MemberCheck(MemberState.CANNOT_DM, failure.code)
+    return MemberCheck(MemberState.OK)

@@ -1,4 +1,4 @@
-"""HTTP mode: Bolt behind an ASGI app (Starlette) — Slack at POST /slack/events, GET /healthz."""
+"""HTTP mode: Bolt behind an ASGI app (Starlette) — Slack at POST /slack/events, GET /healthz, mentions at POST /api/mentions."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.routing import Route
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
 from bot.app import Runtime
+from handlers import calendar_feed, listening_webhook
 
 
 def build_asgi_app(runtime: Runtime) -> Starlette:
@@ -34,6 +35,8 @@ def build_asgi_app(runtime: Runtime) -> Starlette:
     return Starlette(routes=[
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *listening_webhook.routes(runtime.deps),
+        *calendar_feed.routes(runtime.deps),
     ])
 
 

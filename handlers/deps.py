@@ -5,11 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from bot.access import AdminDirectory, EventLedger
 from bot.audit import AuditSink
-from bot.oncall import RotationStore
+from bot.mentions import MentionRepository
+from bot.offboarding import OffboardingStore
+from bot.oncall import RotationWriter
 from bot.slack_gateway import SlackGateway
+from bot.team_setup import TeamSetupStore
+
+
+class RotationRepository(RotationWriter, OffboardingStore, TeamSetupStore, Protocol):
+    """Everything /oncall needs from storage (storage/rotations.py implements it)."""
+
+
+class PeopleDirectory(Protocol):
+    def tz(self, workspace_id: str, user_id: str) -> str | None: ...
+    def remember(self, *, workspace_id: str, user_id: str, tz: str | None, deleted: bool, now: datetime) -> None: ...
+
+
+class CalendarTokenStore(Protocol):
+    def token_for(self, *, workspace_id: str, user_id: str, now: datetime) -> str: ...
+    def owner(self, token: str) -> tuple[str, str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -19,4 +37,9 @@ class Deps:
     admins: AdminDirectory
     events: EventLedger
     slack: SlackGateway
-    rotations: RotationStore
+    rotations: RotationRepository
+    people: PeopleDirectory
+    calendar_tokens: CalendarTokenStore
+    run_later: Callable[[Callable[[], None]], object]
+    public_url: str
+    mentions: MentionRepository

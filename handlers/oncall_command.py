@@ -1,20 +1,33 @@
-"""`/oncall` adapter: parse the text, call the use case, render the answer."""
+"""`/oncall` adapter: parse the text, call the use case, render the answer (ephemeral)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import oncall
+from bot import jobs, oncall
+from bot.access import require_admin
+from bot.audit import Via
 from bot.blocks.help import build_help
-from bot.blocks.oncall import build_my_shifts, build_schedule, build_who
-from bot.command_grammar import ParsedCommand
+from bot.blocks.oncall import build_confirmation, build_cover_card, build_my_shifts, build_schedule, build_swap_request, build_who
+from bot.command_grammar import ParsedCommand, parse_user
 from bot.errors import UsageError
 from bot.oncall_query import ONCALL
+from bot.slack_gateway import SlackCallFailed
+from bot.when import describe_range, parse_range, parse_when, split_range
+from handlers import offboarding
+from handlers.asker import asker_zone
+from handlers.calendar_feed import CalendarLinks
 from handlers.deps import Deps
+from handlers.offboarding import Offboarding
+from handlers.oncall_setup import TeamSetup
 
+log = logging.getLogger(__name__)
 DEFAULT_SCHEDULE_WEEKS = 2
+Answer = tuple[str, list[dict[str, Any]]]
 
 
 def _schedule_args(query: ParsedCommand) -> tuple[str | None, int]:
@@ -28,18 +41,118 @@ def _schedule_args(query: ParsedCommand) -> tuple[str | None, int]:
     return (args[0] if args else None), weeks
 
 
+class OncallCommand:
+    """One instance per app; each method answers one subcommand."""
+
+    def __init__(self, deps: Deps, *, setup: TeamSetup, calendar: CalendarLinks, offboarding: Offboarding) -> None:
+        self.deps = deps
+        self.setup = setup
+        self.calendar = calendar
+        self.offboarding = offboarding
+
+    def answer(self, command: dict[str, Any]) -> Answer:
+        query = ONCALL.parse(command.get("text", ""))  # UsageError → answered by handlers.replies
+        handler: Callable[[ParsedCommand, dict[str, Any]], Answer] = getattr(self, f"_{query.name}")
+        return handler(query, command)
+
+    def _zone(self, command: dict[str, Any]):  # noqa: ANN202 - ZoneInfo
+        return asker_zone(self.deps, workspace_id=command["team_id"], user_id=command["user_id"])
+
+    def _who(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        return build_who(oncall.who(self.deps.rotations, workspace_id=command["team_id"], team=query.args[0] if query.args else None, now=self.deps.clock()))
+
+    def _schedule(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        team, weeks = _schedule_args(query)
+        return build_schedule(oncall.schedule(self.deps.rotations, workspace_id=command["team_id"], team=team, weeks=weeks, now=self.deps.clock()))
+
+    def _me(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        return build_my_shifts(oncall.my_shifts(self.deps.rotations, workspace_id=command["team_id"], user_id=command["user_id"], now=self.deps.clock()))
+
+    def _help(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        return build_help(ONCALL)
+
+    def _cover(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        tz, now = self._zone(command), self.deps.clock()
+        start, end, note_words = split_range(query.args, tz=tz, now=now)
+        request = oncall.request_cover(self.deps.rotations, self.deps.audit, workspace_id=command["team_id"], team=None,
+                                       user_id=command["user_id"], start=start, end=end, note=" ".join(note_words), now=now, via=Via.slash_command)
+        channel = request.team.announce_channel or command["channel_id"]
+        self.deps.run_later(lambda: self._post_cover_card(request.id, channel, command["user_id"]))
+        return build_confirmation(f"Cover request posted in <#{channel}> for {describe_range(request.start, request.end, tz)}. I'll tell you who takes it.")
+
+    def _post_cover_card(self, request_id: int, channel: str, requester: str) -> None:
+        request = self.deps.rotations.get_cover_request(request_id)
+        assert request is not None
+        text, blocks = build_cover_card(request)
+        try:
+            posted = self.deps.slack.post_message(channel=channel, text=text, blocks=blocks)
+        except SlackCallFailed as failure:
+            jobs.enqueue_call(dedupe_key=f"cover-failed:{request_id}", method="dm", payload={
+                "user": requester, "text": f"I could not post your cover request in <#{channel}> ({failure.code}). Invite me to the channel and ask again."})
+            return
+        self.deps.rotations.set_cover_message(request_id=request_id, channel=posted["channel"], ts=posted["ts"])
+
+    def _swap(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        other = parse_user(query.args[0], "Usage: " + ONCALL.usage("swap"))
+        tz, now = self._zone(command), self.deps.clock()
+        at = parse_when(" ".join(query.args[1:]), tz=tz, now=now)
+        swap = oncall.request_swap(self.deps.rotations, self.deps.audit, workspace_id=command["team_id"], team=None,
+                                   requester=command["user_id"], other=other, other_at=at, now=now, via=Via.slash_command)
+        text, blocks = build_swap_request(swap)
+        jobs.enqueue_call(dedupe_key=f"swap-request:{swap.id}", method="dm", payload={"user": other, "text": text, "blocks": blocks})
+        return build_confirmation(f"Asked <@{other}> to swap; I'll tell you their answer.")
+
+    def _away(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        tz, now = self._zone(command), self.deps.clock()
+        start, end = parse_range(query.args, tz=tz, now=now)
+        oncall.go_away(self.deps.rotations, self.deps.audit, user_id=command["user_id"], workspace_id=command["team_id"],
+                       start=start, end=end, now=now, via=Via.slash_command)
+        return build_confirmation(f"Time off recorded: {describe_range(start, end, tz)}. Every rotation skips you then; `/oncall back` ends it early.")
+
+    def _back(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        ended = oncall.come_back(self.deps.rotations, self.deps.audit, user_id=command["user_id"], workspace_id=command["team_id"], now=self.deps.clock(), via=Via.slash_command)
+        return build_confirmation("Welcome back: your time off ended now." if ended else "You are not on time off right now.")
+
+    def _pause(self, query: ParsedCommand, command: dict[str, Any], paused: bool = True) -> Answer:
+        target = parse_user(query.args[0], "Usage: " + ONCALL.usage("pause" if paused else "resume")) if query.args else command["user_id"]
+        if target != command["user_id"]:
+            require_admin(self.deps.admins, command["user_id"], action=f"{'pause' if paused else 'resume'} someone else")
+        teams = oncall.set_paused(self.deps.rotations, self.deps.audit, actor=command["user_id"], workspace_id=command["team_id"],
+                                  user_id=target, paused=paused, now=self.deps.clock(), via=Via.slash_command)
+        state = "paused (kept in the roster, skipped)" if paused else "back in the rotation"
+        return build_confirmation(f"<@{target}> is {state} in {', '.join(teams)}.")
+
+    def _resume(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        return self._pause(query, command, paused=False)
+
+    def _override(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        require_admin(self.deps.admins, command["user_id"], action="add overrides")
+        who = parse_user(query.args[0], "Usage: " + ONCALL.usage("override"))
+        tz, now = self._zone(command), self.deps.clock()
+        start, end, rest = split_range(query.args[1:], tz=tz, now=now)
+        if len(rest) > 1:
+            raise UsageError("Too many words after the dates.", usage="Usage: " + ONCALL.usage("override"))
+        team = oncall.add_override(self.deps.rotations, self.deps.audit, actor=command["user_id"], workspace_id=command["team_id"],
+                                   team=rest[0] if rest else None, user_id=who, start=start, end=end, now=now, via=Via.slash_command)
+        return build_confirmation(f"<@{who}> is primary for *{team.name}* {describe_range(start, end, tz)}.")
+
+    def _setup(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        require_admin(self.deps.admins, command["user_id"], action="set up teams")
+        return self.setup.open(command, team=query.args[0] if query.args else None)
+
+    def _calendar(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        return self.calendar.answer(command, team=query.args[0] if query.args else None)
+
+    def _offboard(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        require_admin(self.deps.admins, command["user_id"], action="offboard people")
+        who = parse_user(query.args[0], "Usage: " + ONCALL.usage("offboard"))
+        return self.offboarding.offboard(actor=command["user_id"], workspace_id=command["team_id"], user_id=who, via=Via.slash_command)
+
+
 def register(app: App, deps: Deps) -> None:
+    command_handler = OncallCommand(deps, setup=TeamSetup(deps), calendar=CalendarLinks(deps), offboarding=offboarding.register(app, deps))
+
     @app.command(ONCALL.command)
     def handle_oncall(ack: Ack, command: dict[str, Any]) -> None:
-        query = ONCALL.parse(command.get("text", ""))  # UsageError → answered by handlers.replies
-        workspace = command["team_id"]
-        if query.name == "who":
-            text, blocks = build_who(oncall.who(deps.rotations, workspace_id=workspace, team=query.args[0] if query.args else None, now=deps.clock()))
-        elif query.name == "schedule":
-            team, weeks = _schedule_args(query)
-            text, blocks = build_schedule(oncall.schedule(deps.rotations, workspace_id=workspace, team=team, weeks=weeks, now=deps.clock()))
-        elif query.name == "me":
-            text, blocks = build_my_shifts(oncall.my_shifts(deps.rotations, workspace_id=workspace, user_id=command["user_id"], now=deps.clock()))
-        else:
-            text, blocks = build_help(ONCALL)
+        text, blocks = command_handler.answer(command)
         ack(text=text, blocks=blocks, response_type="ephemeral")

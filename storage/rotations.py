@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dataclasses import asdict
+
+from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.oncall import TeamInfo, TeamRotation
-from bot.rotation import Layers, Member, Override, Role, RotationSpec, TimeOff
+from bot.errors import Conflict
+from bot.offboarding import OffboardingTaskInfo
+from bot.oncall import CoverRequestInfo, SwapRequestInfo, TeamInfo, TeamRotation
+from bot.team_setup import TeamForm, WindowForm
+from bot.rotation import Layers, Member, Override, RegionalWindow, Role, RotationSpec, Swap, TimeOff
 from storage.session import Database
-from storage.tables import OverrideRow, Team, TeamMember, TimeOffRow
+from storage.tables import (
+    CoverRequest, OffboardingTask, OverrideRow, SwapRequest, Team, TeamAccount, TeamMember, TeamWindow, TimeOffRow,
+)
 
 
 
@@ -85,28 +93,275 @@ class Rotations:
     def _load(session, team: Team) -> TeamRotation:  # noqa: ANN001 - a sqlmodel Session
         members = list(session.exec(select(TeamMember).where(TeamMember.team_id == team.id).order_by(TeamMember.position)))
         overrides = list(session.exec(select(OverrideRow).where(OverrideRow.team_id == team.id)))
+        swaps = list(session.exec(select(SwapRequest).where(SwapRequest.team_id == team.id, SwapRequest.status == "accepted")))
+        windows = list(session.exec(select(TeamWindow).where(TeamWindow.team_id == team.id).order_by(TeamWindow.position)))
         people = [m.user_id for m in members]
         time_off = list(session.exec(select(TimeOffRow).where(col(TimeOffRow.user_id).in_(people)))) if people else []
-        hour, minute = (int(part) for part in team.handoff_at.split(":"))
         spec = RotationSpec(
             tz=ZoneInfo(team.tz),
             roster=tuple(m.user_id for m in members if not m.shadow),
             shadows=tuple(m.user_id for m in members if m.shadow),
             epoch=team.epoch,
             handoff_weekday=team.handoff_weekday,
-            handoff_at=time(hour, minute),
+            handoff_at=_clock(team.handoff_at),
             length=timedelta(days=team.length_days),
             members=tuple(Member(user_id=m.user_id, tz=m.tz or team.tz, country=m.country, paused=m.paused) for m in members),
             observe_holidays=team.observe_holidays,
+            windows=tuple(RegionalWindow(w.name, ZoneInfo(w.tz), _clock(w.start), _clock(w.end), tuple(w.roster)) for w in windows),
         )
         layers = Layers(
             time_off=tuple(TimeOff(r.user_id, r.start_at, r.end_at) for r in time_off),
             overrides=tuple(Override(r.user_id, r.start_at, r.end_at, r.created_at, Role(r.role), r.replaces) for r in overrides),
+            swaps=tuple(Swap(r.requester, r.requester_at, r.other, r.other_at) for r in swaps),
         )
         return TeamRotation(team=_info(team), spec=spec, layers=layers)
+
+
+    # --- the write side used by the /oncall use cases ---
+
+    def end_time_off(self, *, user_id: str, now: datetime) -> int:
+        with self._db.session_scope() as session:
+            rows = list(session.exec(select(TimeOffRow).where(TimeOffRow.user_id == user_id, TimeOffRow.start_at <= now, TimeOffRow.end_at > now)))
+            for row in rows:
+                row.end_at = now
+            return len(rows)
+
+    def set_paused(self, *, workspace_id: str, user_id: str, paused: bool) -> list[str]:
+        with self._db.session_scope() as session:
+            query = (select(TeamMember, Team.name).join(Team, col(Team.id) == col(TeamMember.team_id))
+                     .where(Team.workspace_id == workspace_id, TeamMember.user_id == user_id))
+            names = []
+            for member, name in session.exec(query):
+                member.paused = paused
+                names.append(name)
+            return sorted(names)
+
+    def create_cover_request(self, *, team_id: int, requester: str, start: datetime, end: datetime, note: str, now: datetime) -> int:
+        with self._db.session_scope() as session:
+            row = CoverRequest(team_id=team_id, requester=requester, start_at=start, end_at=end, note=note[:500], created_at=now)
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            return row.id
+
+    def get_cover_request(self, request_id: int) -> CoverRequestInfo | None:
+        with self._db.session_scope() as session:
+            row = session.get(CoverRequest, request_id)
+            if row is None:
+                return None
+            return _cover(row, _info(session.get_one(Team, row.team_id)))
+
+    def take_cover_request(self, *, request_id: int, user_id: str, role: str, now: datetime) -> bool:
+        """Claim an open request and create the override in one transaction; only one taker can win."""
+        with self._db.session_scope() as session:
+            claimed = session.exec(
+                update(CoverRequest)
+                .where(CoverRequest.id == request_id, CoverRequest.status == "open")
+                .values(status="taken", taken_by=user_id, taken_at=now)
+            )
+            if claimed.rowcount != 1:
+                return False
+            request = session.get_one(CoverRequest, request_id)
+            override = OverrideRow(team_id=request.team_id, user_id=user_id, role=role, start_at=request.start_at,
+                                   end_at=request.end_at, replaces=request.requester, created_at=now, created_by=user_id)
+            session.add(override)
+            session.flush()
+            request.override_id = override.id
+            return True
+
+    def set_cover_message(self, *, request_id: int, channel: str, ts: str) -> None:
+        with self._db.session_scope() as session:
+            row = session.get_one(CoverRequest, request_id)
+            row.channel, row.message_ts = channel, ts
+
+    def open_cover_requests(self, team_id: int) -> list[CoverRequestInfo]:
+        with self._db.session_scope() as session:
+            team = _info(session.get_one(Team, team_id))
+            query = select(CoverRequest).where(CoverRequest.team_id == team_id, CoverRequest.status == "open").order_by(CoverRequest.start_at)
+            return [_cover(row, team) for row in session.exec(query)]
+
+    def create_swap_request(self, *, team_id: int, requester: str, requester_at: datetime, other: str, other_at: datetime, now: datetime) -> int:
+        with self._db.session_scope() as session:
+            row = SwapRequest(team_id=team_id, requester=requester, requester_at=requester_at, other=other, other_at=other_at, created_at=now)
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            return row.id
+
+    def get_swap_request(self, swap_id: int) -> SwapRequestInfo | None:
+        with self._db.session_scope() as session:
+            row = session.get(SwapRequest, swap_id)
+            if row is None:
+                return None
+            assert row.id is not None
+            return SwapRequestInfo(id=row.id, team=_info(session.get_one(Team, row.team_id)), requester=row.requester,
+                                   requester_at=row.requester_at, other=row.other, other_at=row.other_at, status=row.status)
+
+    def decide_swap_request(self, *, swap_id: int, accept: bool, now: datetime) -> bool:
+        with self._db.session_scope() as session:
+            result = session.exec(
+                update(SwapRequest).where(SwapRequest.id == swap_id, SwapRequest.status == "pending")
+                .values(status="accepted" if accept else "declined", decided_at=now)
+            )
+            return result.rowcount == 1
+
+    # --- setup ---
+
+    def team_form(self, workspace_id: str, name: str) -> tuple[int, TeamForm] | None:
+        """Return (team id, the setup form as stored) for editing."""
+        with self._db.session_scope() as session:
+            team = session.exec(select(Team).where(Team.workspace_id == workspace_id, Team.name == name)).first()
+            if team is None or team.id is None:
+                return None
+            return team.id, _form(session, team)
+
+    def save_team(self, *, workspace_id: str, team_id: int | None, form: TeamForm, epoch: datetime, now: datetime) -> tuple[int, dict | None]:
+        """Create or update a team from the setup form; return (id, the form before as a dict or None)."""
+        with self._db.session_scope() as session:
+            clash = session.exec(select(Team).where(Team.workspace_id == workspace_id, Team.name == form.name)).first()
+            if clash is not None and clash.id != team_id:
+                raise Conflict(f"A team called {form.name!r} already exists.")
+            team = session.get(Team, team_id) if team_id else None
+            before = asdict(_form(session, team)) if team else None
+            if team is None:
+                team = Team(workspace_id=workspace_id, name=form.name, tz=form.tz, epoch=epoch, created_at=now)
+                session.add(team)
+            elif (team.tz, team.handoff_weekday, team.handoff_at, team.length_days) != (form.tz, form.handoff_weekday, form.handoff_at, form.length_days):
+                team.epoch = epoch  # a new handoff rule restarts the count from its latest handoff
+            team.name, team.tz, team.handoff_weekday, team.handoff_at = form.name, form.tz, form.handoff_weekday, form.handoff_at
+            team.length_days, team.announce_channel, team.crisis_channel = form.length_days, form.announce_channel, form.crisis_channel
+            team.usergroup_id, team.observe_holidays = form.usergroup_id, form.observe_holidays
+            session.flush()
+            assert team.id is not None
+            old = {m.user_id: m for m in session.exec(select(TeamMember).where(TeamMember.team_id == team.id))}
+            for member in old.values():
+                session.delete(member)
+            session.flush()
+            for position, (user_id, shadow) in enumerate([(u, False) for u in form.roster] + [(u, True) for u in form.shadows]):
+                kept = old.get(user_id)
+                session.add(TeamMember(team_id=team.id, user_id=user_id, position=position, shadow=shadow,
+                                       tz=kept.tz if kept else None, country=kept.country if kept else None, paused=kept.paused if kept else False))
+            for window in session.exec(select(TeamWindow).where(TeamWindow.team_id == team.id)):
+                session.delete(window)
+            for position, window in enumerate(form.windows):
+                session.add(TeamWindow(team_id=team.id, name=window.name, tz=window.tz, start=window.start, end=window.end,
+                                       roster=list(window.roster), position=position))
+            for account in session.exec(select(TeamAccount).where(TeamAccount.team_id == team.id)):
+                session.delete(account)
+            for account_name in form.accounts:
+                session.add(TeamAccount(team_id=team.id, name=account_name[:120]))
+            return team.id, before
+
+    # --- offboarding ---
+
+    def remove_member_everywhere(self, *, workspace_id: str, user_id: str) -> list[tuple[int, str]]:
+        """Delete the person from every roster of the workspace; return the (id, name) of those teams."""
+        with self._db.session_scope() as session:
+            rows = list(session.exec(select(TeamMember, Team).join(Team, col(Team.id) == col(TeamMember.team_id))
+                                     .where(Team.workspace_id == workspace_id, TeamMember.user_id == user_id)))
+            for member, _ in rows:
+                session.delete(member)
+            teams = [(team.id, team.name) for _, team in rows]
+            for window in session.exec(select(TeamWindow).where(col(TeamWindow.team_id).in_([t for t, _ in teams]))):
+                if user_id in window.roster:
+                    window.roster = [u for u in window.roster if u != user_id]
+            return [(team_id, name) for team_id, name in teams if team_id is not None]
+
+    def cancel_requests_of(self, *, user_id: str, team_ids: list[int]) -> tuple[int, int]:
+        with self._db.session_scope() as session:
+            swaps = session.exec(update(SwapRequest).where(col(SwapRequest.team_id).in_(team_ids), col(SwapRequest.status).in_(["pending", "accepted"]),
+                                                           (SwapRequest.requester == user_id) | (SwapRequest.other == user_id)).values(status="cancelled"))
+            covers = session.exec(update(CoverRequest).where(col(CoverRequest.team_id).in_(team_ids), CoverRequest.status == "open",
+                                                             CoverRequest.requester == user_id).values(status="cancelled"))
+            return swaps.rowcount or 0, covers.rowcount or 0
+
+    def delete_future_overrides_of(self, *, user_id: str, team_ids: list[int], now: datetime) -> int:
+        """Drop overrides the person holds that have not ended; a running one is cut at `now`."""
+        with self._db.session_scope() as session:
+            count = 0
+            for row in session.exec(select(OverrideRow).where(col(OverrideRow.team_id).in_(team_ids), OverrideRow.user_id == user_id, OverrideRow.end_at > now)):
+                if row.start_at < now:
+                    row.end_at = now
+                else:
+                    session.delete(row)
+                count += 1
+            return count
+
+    def set_team_accounts(self, *, team_id: int, names: list[str]) -> None:
+        with self._db.session_scope() as session:
+            for row in session.exec(select(TeamAccount).where(TeamAccount.team_id == team_id)):
+                session.delete(row)
+            for name in names:
+                session.add(TeamAccount(team_id=team_id, name=name[:120]))
+
+    def team_accounts(self, team_id: int) -> list[str]:
+        with self._db.session_scope() as session:
+            return list(session.exec(select(TeamAccount.name).where(TeamAccount.team_id == team_id).order_by(TeamAccount.id)))
+
+    def create_offboarding_tasks(self, *, workspace_id: str, user_id: str, team_ids: list[int], now: datetime) -> list[OffboardingTaskInfo]:
+        with self._db.session_scope() as session:
+            rows = []
+            for team_id in team_ids:
+                for name in session.exec(select(TeamAccount.name).where(TeamAccount.team_id == team_id).order_by(TeamAccount.id)):
+                    row = OffboardingTask(workspace_id=workspace_id, user_id=user_id, team_id=team_id, item=name, created_at=now)
+                    session.add(row)
+                    rows.append(row)
+            session.flush()
+            return [_task(row, session.get_one(Team, row.team_id).name) for row in rows]
+
+    def get_offboarding_task(self, task_id: int) -> OffboardingTaskInfo | None:
+        with self._db.session_scope() as session:
+            row = session.get(OffboardingTask, task_id)
+            return None if row is None else _task(row, _team_name(session, row.team_id))
+
+    def confirm_offboarding_task(self, *, task_id: int, user_id: str, now: datetime) -> bool:
+        with self._db.session_scope() as session:
+            result = session.exec(update(OffboardingTask).where(OffboardingTask.id == task_id, col(OffboardingTask.confirmed_by).is_(None))
+                                  .values(confirmed_by=user_id, confirmed_at=now))
+            return result.rowcount == 1
+
+    def offboarding_tasks_of(self, *, workspace_id: str, user_id: str) -> list[OffboardingTaskInfo]:
+        with self._db.session_scope() as session:
+            rows = session.exec(select(OffboardingTask).where(OffboardingTask.workspace_id == workspace_id, OffboardingTask.user_id == user_id).order_by(OffboardingTask.id))
+            return [_task(row, _team_name(session, row.team_id)) for row in rows]
+
+
+def _form(session, team: Team) -> TeamForm:  # noqa: ANN001 - a sqlmodel Session
+    members = list(session.exec(select(TeamMember).where(TeamMember.team_id == team.id).order_by(TeamMember.position)))
+    windows = session.exec(select(TeamWindow).where(TeamWindow.team_id == team.id).order_by(TeamWindow.position))
+    accounts = session.exec(select(TeamAccount.name).where(TeamAccount.team_id == team.id).order_by(TeamAccount.id))
+    return TeamForm(
+        name=team.name, tz=team.tz, handoff_weekday=team.handoff_weekday, handoff_at=team.handoff_at, length_days=team.length_days,
+        roster=tuple(m.user_id for m in members if not m.shadow), shadows=tuple(m.user_id for m in members if m.shadow),
+        announce_channel=team.announce_channel, crisis_channel=team.crisis_channel, usergroup_id=team.usergroup_id,
+        observe_holidays=team.observe_holidays, windows=tuple(WindowForm(w.name, w.tz, w.start, w.end, tuple(w.roster)) for w in windows),
+        accounts=tuple(accounts),
+    )
+
+
+def _team_name(session, team_id: int | None) -> str:  # noqa: ANN001 - a sqlmodel Session
+    team = session.get(Team, team_id) if team_id is not None else None
+    return team.name if team else "(deleted team)"
+
+
+def _task(row: OffboardingTask, team_name: str) -> OffboardingTaskInfo:
+    assert row.id is not None
+    return OffboardingTaskInfo(id=row.id, user_id=row.user_id, team_name=team_name, item=row.item,
+                               confirmed_by=row.confirmed_by, confirmed_at=row.confirmed_at)
 
 
 def _info(team: Team) -> TeamInfo:
     assert team.id is not None
     return TeamInfo(id=team.id, name=team.name, tz=team.tz, announce_channel=team.announce_channel,
                     crisis_channel=team.crisis_channel, workspace_id=team.workspace_id, usergroup_id=team.usergroup_id)
+
+
+def _cover(row: CoverRequest, team: TeamInfo) -> CoverRequestInfo:
+    assert row.id is not None
+    return CoverRequestInfo(id=row.id, team=team, requester=row.requester, start=row.start_at, end=row.end_at, note=row.note,
+                            status=row.status, taken_by=row.taken_by, taken_at=row.taken_at, channel=row.channel, message_ts=row.message_ts)
+
+
+def _clock(text: str) -> time:
+    hour, minute = (int(part) for part in text.split(":"))
+    return time(hour, minute)

@@ -6,7 +6,7 @@ Alembic migrations in storage/migrations mirror these; change both together.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.columns import UtcDateTime
@@ -142,3 +142,195 @@ class TimeOffRow(SQLModel, table=True):
     end_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     created_by: str = Field(max_length=64)
+
+
+class TeamWindow(SQLModel, table=True):
+    """A follow-the-sun regional window of a team: a local time range with its own roster."""
+
+    __tablename__ = "team_windows"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    name: str = Field(max_length=40)
+    tz: str = Field(max_length=64)
+    start: str = Field(max_length=5)  # HH:MM wall clock in tz
+    end: str = Field(max_length=5)
+    roster: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    position: int = 0
+
+
+class SwapRequest(SQLModel, table=True):
+    """One member asks another to exchange shifts; it becomes part of the schedule once accepted."""
+
+    __tablename__ = "swap_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    requester: str = Field(max_length=32)
+    requester_at: datetime = Field(sa_type=UtcDateTime, nullable=False)  # an instant inside the requester's shift
+    other: str = Field(max_length=32)
+    other_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    status: str = Field(default="pending", max_length=16)  # pending, accepted, declined, cancelled
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+
+
+class CoverRequest(SQLModel, table=True):
+    """A member asks the team to cover a time range; the first to press Take gets an override."""
+
+    __tablename__ = "cover_requests"
+    __table_args__ = (Index("ix_cover_requests_team_status", "team_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    requester: str = Field(max_length=32)
+    start_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    end_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    note: str = Field(default="", max_length=500)
+    status: str = Field(default="open", max_length=16)  # open, taken, cancelled
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    taken_by: str | None = Field(default=None, max_length=32)
+    taken_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    override_id: int | None = None
+    channel: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+
+
+class CalendarToken(SQLModel, table=True):
+    """The secret in a member's personal iCal subscription URL."""
+
+    __tablename__ = "calendar_tokens"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", name="uq_calendar_tokens_user"),)
+
+    token: str = Field(primary_key=True, max_length=64)
+    workspace_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class TeamAccount(SQLModel, table=True):
+    """A brand social account or tool whose access must be revoked when someone leaves the team."""
+
+    __tablename__ = "team_accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    name: str = Field(max_length=120)
+
+
+class OffboardingTask(SQLModel, table=True):
+    """One revoke-access item of an offboarding checklist, with who confirmed it and when."""
+
+    __tablename__ = "offboarding_tasks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)  # the person who left
+    team_id: int | None = Field(default=None)
+    item: str = Field(max_length=120)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    confirmed_by: str | None = Field(default=None, max_length=32)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+
+
+class Person(SQLModel, table=True):
+    """What the bot knows of a Slack user: their zone (for reading dates) and whether they left."""
+
+    __tablename__ = "people"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    tz: str | None = Field(default=None, max_length=64)
+    deleted: bool = False
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class TopicRow(SQLModel, table=True):
+    """A brand, product or campaign a workspace watches, with the keywords and hashtags that find its mentions."""
+
+    __tablename__ = "topics"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_topics_workspace_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(max_length=32)
+    name: str = Field(max_length=80)
+    keywords: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    hashtags: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class ListeningSource(SQLModel, table=True):
+    """A listening tool allowed to post mentions; only the SHA-256 of its bearer token is kept."""
+
+    __tablename__ = "listening_sources"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    vendor: str = Field(max_length=16)  # generic, brandwatch, talkwalker, mention, meltwater
+    workspace_id: str = Field(max_length=32)
+    token_hash: str = Field(max_length=64)
+    default_topic_id: int | None = Field(default=None, foreign_key="topics.id", ondelete="SET NULL")
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class ListeningChannelRow(SQLModel, table=True):
+    """A Slack channel where a listening tool already posts; its messages become mentions."""
+
+    __tablename__ = "listening_channels"
+
+    channel_id: str = Field(primary_key=True, max_length=32)
+    workspace_id: str = Field(max_length=32)
+    topic_id: int | None = Field(default=None, foreign_key="topics.id", ondelete="SET NULL")
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class MentionRow(SQLModel, table=True):
+    """One raw mention, unique per (source, source_id); purged after the retention, its counts stay."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_mentions_source_id"),
+        Index("ix_mentions_received_at", "received_at"),
+        Index("ix_mentions_topic_created", "topic_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    source_id: str = Field(max_length=255)
+    topic_id: int = Field(foreign_key="topics.id", ondelete="CASCADE")
+    text: str
+    author: str | None = Field(default=None, max_length=255)
+    reach: int | None = Field(default=None, sa_type=BigInteger)
+    url: str | None = None
+    language: str | None = Field(default=None, max_length=8)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    received_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    sentiment_label: str = Field(max_length=8)
+    sentiment_score: float
+    sentiment_confidence: float
+    analyser: str = Field(max_length=64)
+
+
+class MentionCount(SQLModel, table=True):
+    """Per-topic, per-minute counters, updated in the transaction that stores the mentions."""
+
+    __tablename__ = "mention_counts"
+
+    topic_id: int = Field(primary_key=True, foreign_key="topics.id", ondelete="CASCADE")
+    minute: datetime = Field(sa_type=UtcDateTime, primary_key=True)
+    total: int = 0
+    negative: int = 0
+    reach_negative: float = 0.0
+
+
+class UsergroupSync(SQLModel, table=True):
+    """A team's on-call user group as the bot last set it, or why syncing it stopped (told to admins once)."""
+
+    __tablename__ = "usergroup_sync"
+
+    team_id: int = Field(primary_key=True, foreign_key="teams.id", ondelete="CASCADE")
+    usergroup_id: str = Field(max_length=32)
+    synced_users: str | None = Field(default=None, max_length=512)  # comma list, primary first
+    synced_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    disabled_error: str | None = Field(default=None, max_length=64)  # e.g. plan_upgrade_required
+    disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)

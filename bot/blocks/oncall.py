@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from bot.blocks.limits import fit_message
-from bot.oncall import MyShifts, ScheduleAnswer, WhoAnswer
+from bot.oncall import CoverRequestInfo, MyShifts, ScheduleAnswer, SwapRequestInfo, WhoAnswer
 from bot.rotation import Reason, Shift
 from bot.slack_time import slack_date
 
@@ -72,3 +73,64 @@ def build_my_shifts(answer: MyShifts) -> tuple[str, list[dict[str, Any]]]:
              for team, shift in answer.shifts]
     return fit_message("Your next shifts:\n" + "\n".join(lines),
                        [{"type": "section", "text": {"type": "mrkdwn", "text": "*Your next shifts*\n" + "\n".join(lines)}}])
+
+
+class OncallActions(StrEnum):
+    """action_ids of /oncall buttons (one place, so builders and handlers agree)."""
+
+    cover_take = "oncall-cover-take"
+    swap_accept = "oncall-swap-accept"
+    swap_decline = "oncall-swap-decline"
+    offboard_confirm = "oncall-offboard-confirm"
+
+
+def build_cover_card(request: CoverRequestInfo) -> tuple[str, list[dict[str, Any]]]:
+    """Return the cover request card: open with a Take button, or the taken state in its place."""
+    tz = request.team.tz
+    span = f"{slack_date(request.start, tz)} → {slack_date(request.end, tz)}"
+    headline = f"<@{request.requester}> needs cover for *{request.team.name}*: {span}"
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": headline}}]
+    if request.note:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Note: {request.note}"}]})
+    if request.status == "open":
+        blocks.append({"type": "actions", "block_id": f"cover-{request.id}", "elements": [
+            {"type": "button", "action_id": OncallActions.cover_take, "value": str(request.id), "style": "primary",
+             "text": {"type": "plain_text", "text": "Take"}},
+        ]})
+        text = f"Cover needed for {request.team.name}: {span}"
+    else:
+        taken = f"Taken by <@{request.taken_by}>" + (f" at {slack_date(request.taken_at, tz)}" if request.taken_at else "")
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":white_check_mark: {taken}"}]})
+        text = f"Cover for {request.team.name} {span}: {taken}"
+    return fit_message(text, blocks)
+
+
+def build_cover_taken_note(request: CoverRequestInfo) -> str:
+    """Return the DM telling the requester who covers them."""
+    tz = request.team.tz
+    return f"<@{request.taken_by}> took your cover request for *{request.team.name}* ({slack_date(request.start, tz)} → {slack_date(request.end, tz)})."
+
+
+def build_swap_request(swap: SwapRequestInfo) -> tuple[str, list[dict[str, Any]]]:
+    """Return the DM asking `other` to accept or decline a swap."""
+    tz = swap.team.tz
+    text = (f"<@{swap.requester}> asks to swap on *{swap.team.name}*: you take their shift at {slack_date(swap.requester_at, tz)}, "
+            f"they take yours at {slack_date(swap.other_at, tz)}.")
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "block_id": f"swap-{swap.id}", "elements": [
+            {"type": "button", "action_id": OncallActions.swap_accept, "value": str(swap.id), "style": "primary", "text": {"type": "plain_text", "text": "Accept"}},
+            {"type": "button", "action_id": OncallActions.swap_decline, "value": str(swap.id), "text": {"type": "plain_text", "text": "Decline"}},
+        ]},
+    ]
+    return fit_message(text, blocks)
+
+
+def build_swap_decided(swap: SwapRequestInfo) -> str:
+    """Return the note telling the requester how their swap request ended."""
+    return f"<@{swap.other}> {swap.status} your swap request on *{swap.team.name}*."
+
+
+def build_confirmation(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """Return a one-section ephemeral confirmation."""
+    return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])

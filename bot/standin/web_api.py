@@ -405,14 +405,15 @@ class SlackStandIn:
             reply, recorded_response = self._receive_response_post(name, body)
         else:
             reply = _Reply(404, "not found")
-        self._write(request, reply)
-        # Subscribers run after the answer is sent so a slow printer never delays the client.
+        # Subscribers run before the answer is sent: when the bot's call returns, whatever it caused has
+        # already been shown, so console output stays in the order things happened.
         if recorded_call is not None:
             for subscriber in list(self.on_call):
                 subscriber(recorded_call)
         if recorded_response is not None:
             for subscriber in list(self.on_response):
                 subscriber(recorded_response)
+        self._write(request, reply)
 
     @staticmethod
     def _write(request: _StandInRequestHandler, reply: _Reply) -> None:

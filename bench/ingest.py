@@ -1,0 +1,209 @@
+"""Benchmark mention ingestion: mentions/s through the webhook (batches of 500 over HTTP on localhost) and through
+`socialops import`, sentiment included, on SQLite and PostgreSQL, beside VADER alone on the same texts (the ceiling).
+
+    python bench/ingest.py [--count 20000] [--million]    (--million: RSS after 1,000,000 mentions via import on SQLite)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402  (repo root is put on the path above)
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
+
+from bot import mention_import, mentions  # noqa: E402
+from bot.app import create_runtime  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.server import BackgroundServer, build_asgi_app  # noqa: E402
+from storage import migrate  # noqa: E402
+from storage.mentions import Mentions  # noqa: E402
+from storage.session import Database, sqlite_url  # noqa: E402
+
+SEMEVAL = REPO.parent / "shared" / "data" / "sentiment" / "tweeteval_semeval2017_sentiment" / "test_text.txt"
+POSTGRES_ADMIN_URL = os.environ.get("SOCIALOPS_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BATCH = 500
+NOW = datetime.now(UTC)
+
+
+def load_texts() -> list[str]:
+    """Return real tweets (SemEval-2017 test) when ../shared is there, else a synthetic mix."""
+    if SEMEVAL.is_file():
+        return [line for line in SEMEVAL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    print(f"(no {SEMEVAL}; using synthetic texts)", file=sys.stderr)
+    words = ["acme", "support", "is", "great", "terrible", "again", "love", "hate", "refund", "today", "why", "thanks"]
+    return [" ".join(words[(i * 7 + j * 3) % len(words)] for j in range(12)) for i in range(5000)]
+
+
+def items(texts: list[str], count: int, prefix: str) -> list[dict]:
+    return [{"id": f"{prefix}-{i}", "text": texts[i % len(texts)], "author": f"user{i % 997}", "author_reach": i % 50000,
+             "created_at": (NOW - timedelta(seconds=(count - i) % 3600)).isoformat()} for i in range(count)]
+
+
+def rss_mb() -> float:
+    """Return the current resident set size in MB (from /proc), or the peak when /proc is absent."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def sqlite_database() -> Iterator[Database]:
+    with tempfile.TemporaryDirectory() as folder:
+        database = Database.from_url(sqlite_url(Path(folder) / "bench.db"))
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+@contextmanager
+def postgres_database() -> Iterator[Database | None]:
+    """A throw-away schema, as tests/conftest.py does; None when no server answers."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError:
+        admin.dispose()
+        yield None
+        return
+    schema = f"socialops_bench_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    database = Database.from_url(f"{POSTGRES_ADMIN_URL}?options=-csearch_path%3D{schema}")
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def prepare_store(database: Database) -> tuple[Mentions, str]:
+    """Create the topic and a generic source whose default topic catches every text; return the store and token."""
+    migrate.upgrade(database.engine)
+    store = Mentions(database)
+    topic = store.save_topic(workspace_id="TBENCH", name="bench", keywords=["acme"], hashtags=[], now=NOW)
+    token = mentions.new_token()
+    store.add_source(name="bench", vendor="generic", workspace_id="TBENCH", token_hash=mentions.hash_token(token), now=NOW,
+                     default_topic_id=topic.id)
+    return store, token
+
+
+def bench_vader(texts: list[str], count: int) -> float:
+    """VADER's polarity_scores alone on the same texts: the ceiling."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyser = SentimentIntensityAnalyzer()
+    started = time.perf_counter()
+    for i in range(count):
+        analyser.polarity_scores(texts[i % len(texts)])
+    return count / (time.perf_counter() - started)
+
+
+def bench_webhook(database: Database, texts: list[str], count: int) -> float:
+    """Mentions/s posted in batches of 500 over HTTP to the real ASGI app (uvicorn in this process)."""
+    store, token = prepare_store(database)
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": "bench", "SLACK_API_URL": "http://127.0.0.1:9/"})
+    runtime = create_runtime(settings, database=database)  # the scheduler is not started: no Slack calls
+    bodies = [json.dumps(batch).encode() for batch in _batches(items(texts, count, "w"))]
+    with BackgroundServer(build_asgi_app(runtime)) as server, httpx.Client(timeout=120) as client:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        started = time.perf_counter()
+        accepted = 0
+        for body in bodies:
+            response = client.post(f"{server.url}/api/mentions", content=body, headers=headers)
+            response.raise_for_status()
+            accepted += response.json()["accepted"]
+        elapsed = time.perf_counter() - started
+    assert accepted == count, f"only {accepted} of {count} accepted"
+    assert sum(c.total for c in store.totals_since(workspace_id="TBENCH", since=NOW - timedelta(days=1)).values()) == count
+    return count / elapsed
+
+
+def _batches(rows: list[dict]) -> Iterator[list[dict]]:
+    for start in range(0, len(rows), BATCH):
+        yield rows[start:start + BATCH]
+
+
+def write_jsonl(path: Path, texts: list[str], count: int, prefix: str) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for start in range(0, count, 10_000):
+            for row in items(texts, min(10_000, count - start), f"{prefix}{start}"):
+                handle.write(json.dumps(row) + "\n")
+
+
+def bench_import(database: Database, texts: list[str], count: int, *, url: str) -> tuple[float, float]:
+    """Mentions/s through `socialops import mentions FILE` (JSON Lines); returns (rate, RSS MB after)."""
+    prepare_store(database)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mentions.jsonl"
+        write_jsonl(path, texts, count, "i")
+        gc.collect()
+        out, err = io.StringIO(), io.StringIO()
+        started = time.perf_counter()
+        code = mention_import.main(["mentions", str(path), "--source", "bench", "--db", url], stdout=out, stderr=err)
+        elapsed = time.perf_counter() - started
+    assert code == 0, err.getvalue()
+    assert out.getvalue().startswith(f"imported {count:,},"), out.getvalue()
+    return count / elapsed, rss_mb()
+
+
+def database_url_of(database: Database) -> str:
+    return database.engine.url.render_as_string(hide_password=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=20_000, help="mentions per measurement (default 20,000)")
+    parser.add_argument("--million", action="store_true", help="also import 1,000,000 mentions on SQLite and report RSS")
+    args = parser.parse_args()
+    texts = load_texts()
+    mentions.default_analyser().analyse("warm up the models", None)  # load VADER/CLD2 before timing
+    print(f"{args.count:,} mentions per run, {len(texts):,} distinct texts, batches of {BATCH}, one process; RSS at start {rss_mb():.0f} MB")
+    vader = bench_vader(texts, args.count)
+    print(f"{'VADER alone (ceiling)':<34} {vader:>9,.0f} /s")
+    rows = []
+    for name, factory in (("SQLite", sqlite_database), ("PostgreSQL", postgres_database)):
+        with factory() as database:
+            if database is None:
+                print(f"{name}: skipped (no server at {POSTGRES_ADMIN_URL})")
+                continue
+            rows.append((f"webhook, {name}", bench_webhook(database, texts, args.count)))
+        with factory() as database:
+            assert database is not None
+            rate, _ = bench_import(database, texts, args.count, url=database_url_of(database))
+            rows.append((f"import, {name}", rate))
+    for label, rate in rows:
+        print(f"{label:<34} {rate:>9,.0f} /s   {rate / vader:6.0%} of VADER alone")
+    if args.million:
+        with sqlite_database() as database:
+            rate, rss = bench_import(database, texts, 1_000_000, url=database_url_of(database))
+        print(f"{'import of 1,000,000, SQLite':<34} {rate:>9,.0f} /s   RSS after: {rss:,.0f} MB (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

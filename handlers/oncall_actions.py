@@ -1,0 +1,53 @@
+"""Buttons of /oncall messages: Take a cover request, accept or decline a swap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot import jobs, oncall
+from bot.audit import Via
+from bot.blocks.oncall import OncallActions, build_cover_card, build_cover_taken_note, build_swap_decided
+from bot.errors import SocialopsError
+from bot.slack_gateway import SlackCallFailed
+from handlers.deps import Deps
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(OncallActions.cover_take)
+    def take_cover(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        try:
+            request = oncall.take_cover(deps.rotations, deps.audit, request_id=int(action["value"]), user_id=user_id, now=deps.clock(), via=Via.button)
+        except SocialopsError as refusal:
+            respond(text=str(refusal), response_type="ephemeral", replace_original=False)
+            return
+        respond(text=f"You cover *{request.team.name}* for <@{request.requester}>. Thank you!", response_type="ephemeral", replace_original=False)
+        text, blocks = build_cover_card(request)
+        channel = request.channel or (body.get("channel") or {}).get("id")
+        ts = request.message_ts or (body.get("message") or {}).get("ts")
+        if channel and ts:
+            try:
+                # Update the card in place for everyone; the Take button gives way to "Taken by".
+                deps.slack.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
+            except SlackCallFailed:
+                jobs.enqueue_call(dedupe_key=f"cover-card:{request.id}", method="chat.update", payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})
+        jobs.enqueue_call(dedupe_key=f"cover-taken:{request.id}", method="dm", payload={"user": request.requester, "text": build_cover_taken_note(request)})
+
+    def decide(accept: bool):  # noqa: ANN202 - a Bolt listener
+        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+            ack()
+            try:
+                swap = oncall.decide_swap(deps.rotations, deps.audit, swap_id=int(action["value"]), user_id=body["user"]["id"],
+                                          accept=accept, now=deps.clock(), via=Via.button)
+            except SocialopsError as refusal:
+                respond(text=str(refusal), response_type="ephemeral", replace_original=False)
+                return
+            respond(text=f"Swap {swap.status}.", replace_original=True)
+            jobs.enqueue_call(dedupe_key=f"swap-decided:{swap.id}", method="dm", payload={"user": swap.requester, "text": build_swap_decided(swap)})
+        return listener
+
+    app.action(OncallActions.swap_accept)(decide(True))
+    app.action(OncallActions.swap_decline)(decide(False))

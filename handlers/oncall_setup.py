@@ -1,0 +1,67 @@
+"""`/oncall setup` adapter: open the modal, read its submission, save the team."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot import jobs
+from bot.access import require_admin
+from bot.audit import AuditRecord, Via
+from bot.blocks.oncall import build_confirmation
+from bot.blocks.setup import SETUP_CALLBACK, build_setup_modal, read_view_values
+from bot.errors import Conflict, NotAllowed, NotFound
+from bot.team_setup import FormErrors, latest_start, read_form
+from handlers.asker import asker_zone
+from handlers.deps import Deps
+
+Answer = tuple[str, list[dict[str, Any]]]
+
+
+class TeamSetup:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def open(self, command: dict[str, Any], *, team: str | None) -> Answer:
+        """Open the setup modal (prefilled when `team` exists); answer the slash command."""
+        existing = self.deps.rotations.team_form(command["team_id"], team) if team else None
+        if team and existing is None:
+            raise NotFound(f"There is no team called {team!r}; run `/oncall setup` without a name to create one.")
+        zone = asker_zone(self.deps, workspace_id=command["team_id"], user_id=command["user_id"])
+        view = build_setup_modal(existing[1] if existing else None, default_tz=zone.key, team_id=existing[0] if existing else None)
+        self.deps.slack.open_view(trigger_id=command["trigger_id"], view=view)
+        return build_confirmation("Opening the team setup form…")
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.view(SETUP_CALLBACK)
+    def save_setup(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id, workspace_id = body["user"]["id"], body["team"]["id"]
+        try:
+            require_admin(deps.admins, user_id, action="set up teams")
+        except NotAllowed as refusal:
+            # A modal shows errors next to a field; a plain message body would be ignored by Slack.
+            ack(response_action="errors", errors={"name": str(refusal)})
+            return
+        try:
+            form = read_form(read_view_values(view.get("state", {})))
+        except FormErrors as problems:
+            ack(response_action="errors", errors=problems.errors)
+            return
+        now = deps.clock()
+        # Count the rotation from its latest handoff, so someone is on call from the moment it is saved.
+        epoch = latest_start(form, now)
+        metadata = view.get("private_metadata") or ""
+        try:
+            team_id, before = deps.rotations.save_team(workspace_id=workspace_id, team_id=int(metadata) if metadata.isdigit() else None,
+                                                       form=form, epoch=epoch, now=now)
+        except Conflict as clash:
+            ack(response_action="errors", errors={"name": str(clash)})
+            return
+        ack()
+        deps.audit.record(AuditRecord(at=now, actor=user_id, action="team_saved", via=Via.modal, target=f"team:{team_id}", team_id=workspace_id,
+                                      before=before, after={"name": form.name, "tz": form.tz, "roster": list(form.roster), "handoff": f"{form.handoff_weekday} {form.handoff_at}",
+                                                            "length_days": form.length_days, "windows": [w.name for w in form.windows]}))
+        text, blocks = build_confirmation(f"Team *{form.name}* saved: {len(form.roster)} people, handoff {form.handoff_at} {form.tz}. Try `/oncall who {form.name}`.")
+        jobs.enqueue_call(dedupe_key=f"team-saved:{team_id}:{now.isoformat()}", method="dm", payload={"user": user_id, "text": text, "blocks": blocks})

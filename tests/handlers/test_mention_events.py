@@ -1,0 +1,77 @@
+"""Slack channel listener: a listening tool's posts in a configured channel become mentions, once each."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+NOW = datetime.now(UTC)
+CHANNEL = "C0LISTEN01"
+
+
+@pytest.fixture
+def listening(runtime, signed):
+    """Workspace topic "acme" and a listening channel defaulting to it."""
+    store = runtime.deps.mentions
+    acme = store.save_topic(workspace_id=signed.team_id, name="acme", keywords=["acme"], hashtags=[], now=NOW)
+    store.save_topic(workspace_id=signed.team_id, name="globex", keywords=["globex"], hashtags=[], now=NOW)
+    store.set_listening_channel(channel_id=CHANNEL, workspace_id=signed.team_id, topic_id=acme.id, now=NOW)
+    return store
+
+
+def totals(store, team_id):
+    return {name: (c.total, c.negative) for name, c in store.totals_since(workspace_id=team_id, since=NOW - timedelta(hours=1)).items()}
+
+
+def bot_post(ts: str, text: str = "New mention", **extra) -> dict:
+    return {"type": "message", "subtype": "bot_message", "bot_id": "B0KWATCH", "username": "KWatch", "channel": CHANNEL,
+            "ts": ts, "text": text} | extra
+
+
+def test_bot_post_with_attachment_becomes_a_mention_of_the_matching_topic(runtime, signed, listening):
+    """A KWatch-style bot post (link + attachment) through a signed Events API request is stored for its topic."""
+    event = bot_post(f"{NOW.timestamp():.6f}", "New mention",
+                     attachments=[{"title": "globex support is useless and rude", "title_link": "https://x.com/a/status/1"}])
+    response = runtime.app.dispatch(signed.event(event).as_bolt_request())
+    assert response.status == 200
+    assert totals(listening, signed.team_id)["globex"] == (1, 1)
+
+
+def test_same_message_delivered_twice_is_one_mention(runtime, signed, listening):
+    """Dedupe is by channel and ts, so a second delivery with a new event_id still counts once."""
+    event = bot_post(f"{NOW.timestamp():.6f}", "acme app keeps crashing")
+    runtime.app.dispatch(signed.event(event, event_id="EvM1").as_bolt_request())
+    runtime.app.dispatch(signed.event(event, event_id="EvM2").as_bolt_request())
+    assert listening.mention_count() == 1
+
+
+def test_unfurl_edit_of_an_unmatched_link_becomes_a_mention(runtime, signed):
+    """A bare link matches no topic; the message_changed Slack sends with the unfurl carries the title that does."""
+    store = runtime.deps.mentions
+    store.save_topic(workspace_id=signed.team_id, name="acme", keywords=["acme"], hashtags=[], now=NOW)
+    store.set_listening_channel(channel_id=CHANNEL, workspace_id=signed.team_id, topic_id=None, now=NOW)
+    ts = f"{NOW.timestamp():.6f}"
+    runtime.app.dispatch(signed.event({"type": "message", "user": "U0DEMO0001", "channel": CHANNEL, "ts": ts,
+                                       "text": "<https://news.example/story>"}).as_bolt_request())
+    assert store.mention_count() == 0
+    changed = {"type": "message", "subtype": "message_changed", "channel": CHANNEL, "hidden": True, "ts": f"{NOW.timestamp() + 1:.6f}",
+               "message": {"type": "message", "user": "U0DEMO0001", "ts": ts, "text": "<https://news.example/story>",
+                           "attachments": [{"from_url": "https://news.example/story", "title": "Acme recalls 2 million phones",
+                                            "text": "Batteries overheating"}]}}
+    runtime.app.dispatch(signed.event(changed).as_bolt_request())
+    assert store.mention_count() == 1
+
+
+def test_messages_in_other_channels_are_not_mentions(runtime, signed, listening):
+    """Only configured listening channels are read."""
+    runtime.app.dispatch(signed.event({"type": "message", "user": "U0DEMO0001", "channel": "C0ELSEWHERE", "ts": "1.000001",
+                                       "text": "acme is terrible"}).as_bolt_request())
+    assert listening.mention_count() == 0
+
+
+def test_deleted_message_events_are_ignored(runtime, signed, listening):
+    """A message_deleted in the listening channel stores nothing."""
+    response = runtime.app.dispatch(signed.event({"type": "message", "subtype": "message_deleted", "channel": CHANNEL,
+                                                  "ts": "2.000001", "deleted_ts": "1.000001"}).as_bolt_request())
+    assert response.status == 200 and listening.mention_count() == 0

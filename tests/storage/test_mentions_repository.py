@@ -1,0 +1,194 @@
+"""Mentions repository on SQLite and PostgreSQL: idempotent atomic batches, counters equal to a recount, purge, outages."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event, select
+
+from bot.mentions import Mention, MinuteCount, StoreUnavailable, minute_of, reach_weight
+from bot.sentiment import Sentiment
+from storage import migrate
+from storage.mentions import Mentions
+from storage.session import Database
+from storage.tables import MentionCount, MentionRow
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+_topic_names = itertools.count()
+
+
+@pytest.fixture
+def repo(database: Database) -> Mentions:
+    migrate.upgrade(database.engine)
+    return Mentions(database)
+
+
+def new_topic(repo: Mentions) -> int:
+    return repo.save_topic(workspace_id="T1", name=f"topic-{next(_topic_names)}", keywords=["acme"], hashtags=[], now=NOW).id
+
+
+def mention(topic_id: int, source_id: str, *, minute: int = 0, label: str = "negative", reach: int | None = None,
+            source: str = "tool") -> Mention:
+    at = NOW + timedelta(minutes=minute, seconds=7)
+    return Mention(source, source_id, topic_id, f"acme {source_id}", "jane", reach, None, "en", at, NOW,
+                   Sentiment(label, -0.5 if label == "negative" else 0.5, 0.9, "vader+linear"))  # type: ignore[arg-type]
+
+
+def stored_counts(database: Database, topic_id: int) -> dict[datetime, tuple[int, int, float]]:
+    with database.engine.connect() as connection:
+        rows = connection.execute(select(MentionCount.minute, MentionCount.total, MentionCount.negative, MentionCount.reach_negative)
+                                  .where(MentionCount.topic_id == topic_id))
+        return {minute: (total, negative, round(reach, 6)) for minute, total, negative, reach in rows}
+
+
+def recount(database: Database, topic_id: int) -> dict[datetime, tuple[int, int, float]]:
+    """Count the raw mentions again from scratch, the slow way the counters exist to avoid."""
+    with database.engine.connect() as connection:
+        rows = connection.execute(select(MentionRow.created_at, MentionRow.sentiment_label, MentionRow.reach)
+                                  .where(MentionRow.topic_id == topic_id)).all()
+    counts: dict[datetime, MinuteCount] = {}
+    for created, label, reach in rows:
+        count = counts.setdefault(minute_of(created), MinuteCount())
+        count.total += 1
+        if label == "negative":
+            count.negative += 1
+            count.reach_negative += reach_weight(reach)
+    return {minute: (c.total, c.negative, round(c.reach_negative, 6)) for minute, c in counts.items()}
+
+
+@contextmanager
+def outage_on(database: Database, statement_start: str) -> Iterator[None]:
+    """Make the database fail (as a dropped connection would) on the first statement starting with `statement_start`."""
+    dbapi_error = database.engine.dialect.loaded_dbapi.OperationalError
+
+    def fail(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001 - SQLAlchemy's hook
+        if statement.lstrip().upper().startswith(statement_start):
+            raise dbapi_error("simulated outage: server closed the connection unexpectedly")
+
+    event.listen(database.engine, "before_cursor_execute", fail)
+    try:
+        yield
+    finally:
+        event.remove(database.engine, "before_cursor_execute", fail)
+
+
+def test_batch_is_stored_once_and_redelivery_counts_as_duplicate(repo, database):
+    """A second delivery of the same (source, id) stores nothing and leaves the counters alone."""
+    topic = new_topic(repo)
+    batch = [mention(topic, "1"), mention(topic, "2", label="positive"), mention(topic, "3", minute=1, reach=1000)]
+    first = repo.store_batch(batch)
+    assert (first.inserted, first.duplicate) == (3, 0)
+    again = repo.store_batch(batch + [mention(topic, "4")])
+    assert (again.inserted, again.duplicate) == (1, 3)
+    assert stored_counts(database, topic) == {minute_of(NOW): (3, 2, 2.0), minute_of(NOW) + timedelta(minutes=1): (1, 1, 3.0)}
+
+
+def test_same_id_from_another_source_is_a_different_mention(repo):
+    """Ids are unique per source, not globally."""
+    topic = new_topic(repo)
+    assert repo.store_batch([mention(topic, "1", source="a"), mention(topic, "1", source="b")]).inserted == 2
+
+
+def test_outage_mid_batch_stores_nothing_and_a_retry_stores_it_once(repo, database):
+    """The mentions insert succeeded but the counter upsert failed: the whole batch rolls back, then a retry lands once."""
+    topic = new_topic(repo)
+    batch = [mention(topic, str(i), minute=i % 3) for i in range(50)]
+    before = repo.mention_count()
+    with outage_on(database, "INSERT INTO MENTION_COUNTS"), pytest.raises(StoreUnavailable):
+        repo.store_batch(batch)
+    assert repo.mention_count() == before
+    assert stored_counts(database, topic) == {}
+    result = repo.store_batch(batch)
+    assert (result.inserted, result.duplicate) == (50, 0)
+    assert stored_counts(database, topic) == recount(database, topic)
+    assert sum(total for total, _, _ in stored_counts(database, topic).values()) == 50
+
+
+def test_outage_while_reading_topics_is_store_unavailable(repo, database):
+    """A database that does not answer is a retryable StoreUnavailable, not an unexplained error."""
+    with outage_on(database, "SELECT"), pytest.raises(StoreUnavailable):
+        repo.topics("T1")
+
+
+batches = st.lists(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 4), st.sampled_from(["negative", "neutral", "positive"]),
+                       st.one_of(st.none(), st.integers(0, 10**7))), max_size=15),
+    min_size=1, max_size=6,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=batches, repeats=st.lists(st.integers(0, 5), max_size=4))
+def test_counters_equal_a_recount_after_any_interleaving_of_batches_and_retries(repo, database, batches, repeats):
+    """Overlapping batches, retries of earlier batches and in-batch repeats never double-count."""
+    topic = new_topic(repo)
+    order = list(range(len(batches))) + [r % len(batches) for r in repeats]
+    for index in order:
+        seen: dict[str, Mention] = {}
+        for source_id, minute, label, reach in batches[index]:
+            seen.setdefault(str(source_id), mention(topic, str(source_id), minute=minute, label=label, reach=reach))
+        repo.store_batch(list(seen.values()))
+    assert stored_counts(database, topic) == recount(database, topic)
+
+
+def test_concurrent_writers_with_overlapping_batches_count_each_mention_once(repo, database):
+    """Four threads deliver overlapping batches at once; counters still equal the recount."""
+    topic = new_topic(repo)
+    errors: list[BaseException] = []
+
+    def deliver(offset: int) -> None:
+        try:
+            for start in range(0, 60, 20):
+                repo.store_batch([mention(topic, str(i), minute=i % 4, reach=i * 100) for i in range(start + offset, start + offset + 25)])
+        except BaseException as error:  # noqa: BLE001 - re-raised in the main thread below
+            errors.append(error)
+
+    threads = [threading.Thread(target=deliver, args=(offset,)) for offset in (0, 5, 10, 15)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert repo.mention_count() == len({str(i) for o in (0, 5, 10, 15) for s in range(0, 60, 20) for i in range(s + o, s + o + 25)})
+    assert stored_counts(database, topic) == recount(database, topic)
+
+
+def test_purge_drops_old_raw_mentions_and_keeps_counters(repo, database):
+    """Retention removes raw rows received before the cutoff; per-minute counts survive."""
+    topic = new_topic(repo)
+    old = [Mention(**{**mention(topic, str(i)).__dict__, "received_at": NOW - timedelta(days=31)}) for i in range(3)]
+    repo.store_batch(old + [mention(topic, "new")])
+    counts_before = stored_counts(database, topic)
+    assert repo.purge_mentions(before=NOW - timedelta(days=30)) == 3
+    assert repo.mention_count() == 1
+    assert stored_counts(database, topic) == counts_before
+
+
+def test_buckets_and_totals_read_the_counters(repo):
+    """The detector's per-minute Buckets and the per-topic hour totals come from the counters."""
+    topic = new_topic(repo)
+    repo.store_batch([mention(topic, "1"), mention(topic, "2", minute=2, label="positive")])
+    buckets = repo.buckets(topic_id=topic, since=NOW, until=NOW + timedelta(minutes=5))
+    assert [(b.at, b.total, b.negative, b.reach) for b in buckets] == [(NOW, 1, 1, 1.0), (NOW + timedelta(minutes=2), 1, 0, 0.0)]
+    totals = repo.totals_since(workspace_id="T1", since=NOW)
+    assert [(c.total, c.negative) for name, c in totals.items() if name.startswith("topic-")][-1] == (2, 1)
+
+
+def test_sources_channels_and_topics_round_trip(repo):
+    """Sources keep only the token hash; channels and topics are stored and updated."""
+    topic = new_topic(repo)
+    source = repo.add_source(name="bw", vendor="brandwatch", workspace_id="T1", token_hash="h" * 64, now=NOW, default_topic_id=topic)
+    assert repo.sources() == [source]
+    assert repo.update_source(name="bw", token_hash="g" * 64).token_hash == "g" * 64
+    repo.set_listening_channel(channel_id="C1", workspace_id="T1", topic_id=topic, now=NOW)
+    assert repo.listening_channel("C1").topic_id == topic
+    assert repo.remove_listening_channel("C1") and repo.listening_channel("C1") is None
+    repo.remove_source("bw")
+    assert repo.sources() == []
