@@ -72,8 +72,8 @@ class Runtime:
             events=self.deps.events, scheduler=self.scheduler,
             rotations=Rotations(self.database), admins=self.deps.admins, ledger=JobLedger(self.database),
             message_state=RotationMessageState(self.database),
-            # No crisis store exists yet. Cover requests: storage.rotations.RotationChanges fits the port (lead wires it).
-            crises=NothingOpen(), cover_requests=NothingOpen(),
+            # No crisis store exists yet (the crisis issue adds it); cover requests come from the rotation store.
+            crises=NothingOpen(), cover_requests=Rotations(self.database),
         ))
 
     def start(self) -> None:
@@ -84,6 +84,11 @@ class Runtime:
 
     def stop(self) -> None:
         if self.scheduler.running:
+            # APScheduler 3 can hand a due job to an executor it is shutting down ("cannot schedule new
+            # futures after shutdown"): pause first, then wait out any pass already holding the store lock.
+            self.scheduler.pause()
+            with self.scheduler._jobstores_lock:  # noqa: SLF001 - no public way to wait for that pass
+                pass
             self.scheduler.shutdown(wait=True)
         jobs.bind(None)
         self.database.dispose()

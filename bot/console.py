@@ -7,6 +7,10 @@ A person types what they would type in Slack; each request is signed and dispatc
 from __future__ import annotations
 
 import json
+import random
+import urllib.error
+import urllib.request
+import uuid
 import re
 import secrets
 import sys
@@ -18,6 +22,7 @@ from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import mentions
 from bot.app import Runtime, create_runtime
 from bot.blocks.text_render import Button, plain, render_blocks, render_view
 from bot.config import Settings, default_data_dir
@@ -25,6 +30,8 @@ from bot.rotation import HandoffRule, next_handoff
 from bot.standin.signed_requests import SignedRequests
 from bot.standin.web_api import RecordedCall, RecordedResponse, SlackStandIn
 from bot.standin.workspace import Workspace, demo_workspace
+from bot.server import BackgroundServer, build_asgi_app
+from storage.mentions import Mentions
 from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 
@@ -34,6 +41,8 @@ CONSOLE_HELP = """Type what you would type in Slack:
   /home                 open the App Home tab
   as @name              act as another demo person (people lists them)
   people                the demo workspace's people and channels
+  /simulate mentions [topic] [count] [negative-share]
+                        post synthetic mentions to the local webhook (same path as a listening tool)
   help                  this text;  quit  leaves (Ctrl-D too)"""
 
 
@@ -96,6 +105,59 @@ def seed_demo_team(rotations: Rotations, workspace: Workspace, now: datetime) ->
     return True
 
 
+DEMO_TOPICS = (("acme", "acme, acme phone, #acmefail"), ("acme-campaign", "#acmesummer, summer sale"))
+DEMO_SOURCE = "demo-tool"
+
+
+def seed_demo_listening(store: Mentions, workspace: Workspace, now: datetime) -> str:
+    """Create the demo topics and the demo webhook source; return a fresh token (only its hash is stored)."""
+    for name, terms in DEMO_TOPICS:
+        if not any(t.name == name for t in store.topics(workspace.team_id)):
+            keywords, hashtags = mentions.parse_terms(terms)
+            store.save_topic(workspace_id=workspace.team_id, name=name, keywords=keywords, hashtags=hashtags, now=now)
+    token = mentions.new_token()
+    if store.source_by_name(DEMO_SOURCE) is None:
+        default = store.topic_by_name(workspace_id=workspace.team_id, name=DEMO_TOPICS[0][0])
+        store.add_source(name=DEMO_SOURCE, vendor="generic", workspace_id=workspace.team_id, token_hash=mentions.hash_token(token),
+                         now=now, default_topic_id=default.id)
+    else:
+        store.update_source(name=DEMO_SOURCE, token_hash=mentions.hash_token(token))
+    return token
+
+
+_SIMULATED_NEGATIVE = ("{t} is down again, worst service ever", "I hate the new {t} update, totally broken", "{t} support never answers. awful")
+_SIMULATED_OTHER = ("just got my {t} order, love it", "{t} event today", "trying {t} for the first time, pretty good")
+
+
+def synthetic_mentions(topic: str, count: int, negative_share: float, now: datetime) -> list[dict[str, Any]]:
+    """Return `count` generic-schema mentions of `topic`, about `negative_share` of them negative, over the last minutes."""
+    rng = random.Random()
+    rows = []
+    for _ in range(count):
+        templates = _SIMULATED_NEGATIVE if rng.random() < negative_share else _SIMULATED_OTHER
+        rows.append({"id": f"sim-{uuid.uuid4().hex}", "topic": topic, "text": rng.choice(templates).format(t=topic),
+                     "author": f"demo{rng.randrange(500)}", "author_reach": rng.choice([None, 50, 800, 12000, 250000]),
+                     "language": "en", "created_at": (now - timedelta(seconds=rng.randrange(300))).isoformat()})
+    return rows
+
+
+@dataclass
+class LocalWebhook:
+    """The console's own listening tool: posts JSON to the webhook served beside console mode."""
+
+    url: str
+    token: str
+
+    def post(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        request = urllib.request.Request(self.url, data=json.dumps(rows).encode(), method="POST",
+                                         headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our own 127.0.0.1 server
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return {"rejected": len(rows), "error": error.read().decode(errors="replace")}
+
+
 def console_db_path(explicit: str | None = None) -> Path:
     return Path(explicit) if explicit else default_data_dir() / "console.db"
 
@@ -114,6 +176,7 @@ class Console:
         self.channel = workspace.channel_by_name("social-team") or workspace.channels[0]
         self.buttons: list[ShownButton] = []
         self.names = {u.id: u.name for u in workspace.users} | {c.id: c.name for c in workspace.channels}
+        self.webhook: LocalWebhook | None = None
         self.requests = SignedRequests.for_workspace(
             runtime.settings.slack_signing_secret, workspace, response_url_for=standin.response_url
         )
@@ -199,6 +262,8 @@ class Console:
             self.switch_user(line[3:].strip().lstrip("@"))
         elif lowered.startswith("press"):
             self.press(line[5:].strip())
+        elif lowered.startswith("/simulate"):
+            self.simulate(line.split()[1:])
         elif lowered == "/home":
             self.dispatch(self.requests.event({"type": "app_home_opened", "user": self.user.id, "channel": "D" + self.user.id[1:], "tab": "home", "event_ts": "1"}))
         elif line.startswith("/"):
@@ -220,6 +285,30 @@ class Console:
             return f"<#{found.id}|{found.name}>" if found else match.group(0)
 
         return _CHANNEL_NAME.sub(channel, _PERSON_NAME.sub(person, text))
+
+    def simulate(self, words: list[str]) -> None:
+        """Post synthetic mentions through the webhook, so counts move exactly as a listening tool would move them."""
+        if not words or words[0].lower() != "mentions" or self.webhook is None:
+            self.say("Usage: /simulate mentions [topic] [count] [negative-share], e.g. /simulate mentions acme 200 0.6")
+            return
+        try:
+            topic = words[1] if len(words) > 1 else DEMO_TOPICS[0][0]
+            count = int(words[2]) if len(words) > 2 else 100
+            share = float(words[3]) if len(words) > 3 else 0.3
+        except ValueError:
+            self.say("Count is a whole number and negative-share a fraction (0.6 = 60% negative).")
+            return
+        if not (1 <= count <= 10_000 and 0.0 <= share <= 1.0):
+            self.say("Count must be 1..10000 and negative-share 0..1.")
+            return
+        totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
+        rows = synthetic_mentions(topic, count, share, self.runtime.clock())
+        for start in range(0, len(rows), 500):
+            body = self.webhook.post(rows[start:start + 500])
+            for key in totals:
+                totals[key] += int(body.get(key, 0))
+        self.say(f"Posted {count} synthetic mentions of {topic} to {self.webhook.url}: {totals['accepted']} accepted, "
+                 f"{totals['duplicate']} duplicate, {totals['rejected']} rejected. See /crisis sources for the last hour.")
 
     def switch_user(self, name: str) -> None:
         person = self.workspace.user_by_name(name)
@@ -292,8 +381,13 @@ def run_console(settings: Settings, *, reset: bool = False, db_path: str | None 
         runtime = create_runtime(console_settings, database=Database.from_url(sqlite_url(path)), listener_executor=executor)
         runtime.start()
         seed_demo_team(Rotations(runtime.database), workspace, runtime.clock())
+        token = seed_demo_listening(Mentions(runtime.database), workspace, runtime.clock())
+        server = BackgroundServer(build_asgi_app(runtime))
         try:
+            server.__enter__()
             console = Console(runtime, standin, workspace, out, executor)
+            console.webhook = LocalWebhook(f"{server.url}/api/mentions", token)
+            console.say(f"Mentions webhook: POST {server.url}/api/mentions with Authorization: Bearer {token}  (demo source, new token each start)")
             console.say(
                 f"socialops console — demo workspace {workspace.team_name}, no Slack needed.",
                 f"Data: {path}  (start afresh with --reset)",
@@ -301,5 +395,6 @@ def run_console(settings: Settings, *, reset: bool = False, db_path: str | None 
             )
             return console.run(stdin)
         finally:
+            server.__exit__(None, None, None)
             runtime.stop()
             executor.shutdown(wait=True)

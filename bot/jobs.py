@@ -42,6 +42,7 @@ from bot.rotation_messages import (
     usergroup_update,
 )
 from bot.slack_gateway import SlackCallFailed, SlackGateway
+from bot.slack_time import slack_date
 from storage.events import EVENT_MEMORY, ProcessedEvents
 from storage.job_runs import JobLedger
 from storage.outbox import Outbox
@@ -322,3 +323,40 @@ def _check_member(slack: SlackGateway, user_id: str) -> MemberCheck:
             return MemberCheck(MemberState.UNKNOWN, failure.code)
         return MemberCheck(MemberState.CANNOT_DM, failure.code)
     return MemberCheck(MemberState.OK)
+
+
+COVER_REMINDER_EVERY = timedelta(hours=4)
+COVER_REMINDER_LAST = timedelta(hours=1)  # no reminder in the last hour before the cover starts
+COVER_REMINDER_MIN_GAP = timedelta(minutes=30)
+
+
+def next_cover_reminder(*, start: datetime, now: datetime) -> datetime | None:
+    """Return when to remind the team of an open cover request next, or None when it is too close."""
+    gap = start - COVER_REMINDER_LAST - now
+    if gap < COVER_REMINDER_MIN_GAP:
+        return None
+    # Halving the wait near the deadline gives one late nudge; the minimum gap stops it from turning into spam.
+    return now + min(COVER_REMINDER_EVERY, gap / 2)
+
+
+def schedule_cover_reminder(request_id: int, *, start: datetime) -> None:
+    """Plan the first reminder for a freshly posted cover request."""
+    ctx = _ctx()
+    when = next_cover_reminder(start=start, now=ctx.clock())
+    if when is not None:
+        ctx.scheduler.add_job("bot.jobs:remind_cover_request", trigger=DateTrigger(run_date=when), args=[request_id],
+                              id=f"cover-remind:{request_id}", replace_existing=True)
+
+
+def remind_cover_request(request_id: int) -> None:
+    """Nudge the team in the card's thread while a cover request is still open, until shortly before it starts."""
+    ctx = _ctx()
+    now = ctx.clock()
+    request = ctx.rotations.get_cover_request(request_id)
+    if request is None or request.status != "open" or request.start - COVER_REMINDER_LAST <= now or not (request.channel and request.message_ts):
+        return
+    text = (f"Still looking for cover: <@{request.requester}> on *{request.team.name}* from "
+            f"{slack_date(request.start, request.team.tz)} to {slack_date(request.end, request.team.tz)}. Press *Take* on the card above.")
+    enqueue_call(dedupe_key=f"cover-remind:{request_id}:{now:%Y%m%dT%H%M}", method="chat.postMessage",
+                 payload={"channel": request.channel, "thread_ts": request.message_ts, "text": text})
+    schedule_cover_reminder(request_id, start=request.start)

@@ -14,6 +14,9 @@ from functools import cache
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.access import AdminDirectory, require_admin
+from bot.audit import AuditRecord, AuditSink
+from bot.crisis_query import SourcesQuery
 from bot.sentiment import Analyser, MentionAnalyser, Sentiment, from_upstream
 
 VENDORS = ("generic", "brandwatch", "talkwalker", "mention", "meltwater", "slack")
@@ -700,3 +703,74 @@ def _export_time(value: str) -> str | datetime:
         except ValueError:
             continue
     return value
+
+
+# --- /crisis sources -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourcesAnswer:
+    """What `/crisis sources` shows: the configuration, last-hour counts, and a token when one was just made."""
+
+    summary: str
+    sources: tuple[Source, ...]
+    topics: tuple[Topic, ...]
+    hour_counts: dict[str, MinuteCount]
+    channels: tuple[ListeningChannel, ...]
+    token: str | None = None
+
+
+def configure_sources(
+    store: MentionRepository, query: SourcesQuery, *, workspace_id: str, actor: str, admins: AdminDirectory,
+    audit: AuditSink, via: str, now: datetime,
+) -> SourcesAnswer:
+    """Apply one `/crisis sources` action (admins only), audit it with before/after, and return the new picture."""
+    require_admin(admins, actor, action="configure listening sources")
+    token = None
+    summary = "Listening sources, topics and channels."
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    if query.action == "add":
+        topic_id = store.topic_by_name(workspace_id=workspace_id, name=query.topic).id if query.topic else None
+        token = new_token()
+        store.add_source(name=query.name, vendor=query.vendor, workspace_id=workspace_id, token_hash=hash_token(token),
+                         now=now, default_topic_id=topic_id)
+        after = {"name": query.name, "vendor": query.vendor, "default_topic": query.topic}
+        summary = f"Source {query.name} added. Its token is shown only now."
+    elif query.action == "rotate":
+        token = new_token()
+        old = store.update_source(name=query.name, token_hash=hash_token(token))
+        before, after = {"name": old.name, "token": "previous"}, {"name": old.name, "token": "rotated"}
+        summary = f"Source {query.name} has a new token; the old one stopped working."
+    elif query.action == "remove":
+        removed = store.remove_source(query.name)
+        before = {"name": removed.name, "vendor": removed.vendor}
+        summary = f"Source {query.name} removed; its token no longer works."
+    elif query.action == "topic":
+        keywords, hashtags = parse_terms(query.terms)
+        old_topic = next((t for t in store.topics(workspace_id) if t.name.lower() == query.name.lower()), None)
+        topic = store.save_topic(workspace_id=workspace_id, name=old_topic.name if old_topic else query.name,
+                                 keywords=keywords, hashtags=hashtags, now=now)
+        if old_topic is not None:
+            before = {"topic": old_topic.name, "keywords": list(old_topic.keywords), "hashtags": list(old_topic.hashtags)}
+        after = {"topic": topic.name, "keywords": list(topic.keywords), "hashtags": list(topic.hashtags)}
+        summary = f"Topic {topic.name} saved."
+    elif query.action == "channel":
+        topic_id = store.topic_by_name(workspace_id=workspace_id, name=query.topic).id if query.topic else None
+        old_channel = store.listening_channel(query.channel_id)
+        store.set_listening_channel(channel_id=query.channel_id, workspace_id=workspace_id, topic_id=topic_id, now=now)
+        before = None if old_channel is None else {"channel": old_channel.channel_id, "topic_id": old_channel.topic_id}
+        after = {"channel": query.channel_id, "topic_id": topic_id}
+        summary = f"Messages in <#{query.channel_id}> now become mentions (invite the bot there)."
+    elif query.action == "unlisten":
+        if store.remove_listening_channel(query.channel_id):
+            before = {"channel": query.channel_id}
+        summary = f"<#{query.channel_id}> is no longer read for mentions."
+    if query.action != "list":
+        audit.record(AuditRecord(at=now, actor=actor, action=f"sources.{query.action}", via=via,
+                                 target=query.name or query.channel_id, team_id=workspace_id, before=before, after=after))
+    return SourcesAnswer(
+        summary=summary, sources=tuple(s for s in store.sources() if s.workspace_id == workspace_id),
+        topics=tuple(store.topics(workspace_id)), hour_counts=store.totals_since(workspace_id=workspace_id, since=now - timedelta(hours=1)),
+        channels=tuple(store.listening_channels(workspace_id)), token=token,
+    )

@@ -52,6 +52,7 @@ class People:
 
     @classmethod
     def of(cls, shift: Shift) -> People:
+        """Return the people of a final-schedule stretch."""
         return cls(shift.primary, shift.backup, shift.shadow)
 
     def pageable(self) -> list[str]:
@@ -73,6 +74,7 @@ class PlannedEvent:
 
     @property
     def key(self) -> str:
+        """Return the job ID / ledger run key / outbox dedupe key of this event."""
         return event_key(self.kind, team_id=self.team_id, change_at=self.change_at, user_id=self.user_id, role=self.role)
 
 
@@ -317,6 +319,7 @@ class TeamHealth:
 
     @property
     def ok(self) -> bool:
+        """Return whether there is nothing to tell the admins."""
         return not (self.gaps or self.no_backup or self.problems)
 
 

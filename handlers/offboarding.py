@@ -62,9 +62,10 @@ def register(app: App, deps: Deps) -> Offboarding:
             require_admin(deps.admins, user_id, action="confirm offboarding items")
             task = confirm_task(deps.rotations, deps.audit, task_id=int(action["value"]), user_id=user_id, now=deps.clock(), via=Via.button)
         except SocialopsError as refusal:
-            respond(text=str(refusal), response_type="ephemeral", replace_original=False)
+            reason = str(refusal)  # the name `refusal` is cleared when the except block ends
+            deps.run_later(lambda: respond(text=reason, response_type="ephemeral", replace_original=False))
             return
         text, blocks = build_checklist(task.user_id, deps.rotations.offboarding_tasks_of(workspace_id=body["team"]["id"], user_id=task.user_id))
-        respond(text=text, blocks=blocks, replace_original=True)
+        deps.run_later(lambda: respond(text=text, blocks=blocks, replace_original=True))
 
     return offboarding

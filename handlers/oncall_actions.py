@@ -20,10 +20,15 @@ def register(app: App, deps: Deps) -> None:
         ack()
         user_id = body["user"]["id"]
         try:
+            # The claim is one conditional UPDATE: of many simultaneous presses exactly one wins.
             request = oncall.take_cover(deps.rotations, deps.audit, request_id=int(action["value"]), user_id=user_id, now=deps.clock(), via=Via.button)
         except SocialopsError as refusal:
-            respond(text=str(refusal), response_type="ephemeral", replace_original=False)
+            reason = str(refusal)  # the name `refusal` is cleared when the except block ends
+            deps.run_later(lambda: respond(text=reason, response_type="ephemeral", replace_original=False))
             return
+        deps.run_later(lambda: _announce_taken(request, body, respond))
+
+    def _announce_taken(request: oncall.CoverRequestInfo, body: dict[str, Any], respond: Respond) -> None:
         respond(text=f"You cover *{request.team.name}* for <@{request.requester}>. Thank you!", response_type="ephemeral", replace_original=False)
         text, blocks = build_cover_card(request)
         channel = request.channel or (body.get("channel") or {}).get("id")
@@ -43,9 +48,10 @@ def register(app: App, deps: Deps) -> None:
                 swap = oncall.decide_swap(deps.rotations, deps.audit, swap_id=int(action["value"]), user_id=body["user"]["id"],
                                           accept=accept, now=deps.clock(), via=Via.button)
             except SocialopsError as refusal:
-                respond(text=str(refusal), response_type="ephemeral", replace_original=False)
+                reason = str(refusal)  # the name `refusal` is cleared when the except block ends
+                deps.run_later(lambda: respond(text=reason, response_type="ephemeral", replace_original=False))
                 return
-            respond(text=f"Swap {swap.status}.", replace_original=True)
+            deps.run_later(lambda: respond(text=f"Swap {swap.status}.", replace_original=True))
             jobs.enqueue_call(dedupe_key=f"swap-decided:{swap.id}", method="dm", payload={"user": swap.requester, "text": build_swap_decided(swap)})
         return listener
 

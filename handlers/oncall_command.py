@@ -91,6 +91,7 @@ class OncallCommand:
                 "user": requester, "text": f"I could not post your cover request in <#{channel}> ({failure.code}). Invite me to the channel and ask again."})
             return
         self.deps.rotations.set_cover_message(request_id=request_id, channel=posted["channel"], ts=posted["ts"])
+        jobs.schedule_cover_reminder(request_id, start=request.start)
 
     def _swap(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         other = parse_user(query.args[0], "Usage: " + ONCALL.usage("swap"))

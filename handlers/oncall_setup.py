@@ -30,7 +30,8 @@ class TeamSetup:
             raise NotFound(f"There is no team called {team!r}; run `/oncall setup` without a name to create one.")
         zone = asker_zone(self.deps, workspace_id=command["team_id"], user_id=command["user_id"])
         view = build_setup_modal(existing[1] if existing else None, default_tz=zone.key, team_id=existing[0] if existing else None)
-        self.deps.slack.open_view(trigger_id=command["trigger_id"], view=view)
+        # views.open after the ack, still well inside the trigger's 3 seconds.
+        self.deps.run_later(lambda: self.deps.slack.open_view(trigger_id=command["trigger_id"], view=view))
         return build_confirmation("Opening the team setup form…")
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import threading
+import weakref
+import time as time_module
+from collections.abc import Callable
 from dataclasses import asdict
+from functools import wraps
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -22,10 +28,60 @@ from storage.tables import (
 
 
 
-class Rotations:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+# Rotations change rarely and /oncall answers must ack fast: loaded teams are kept this long. Writes
+# through this process clear the cache at once; the TTL bounds staleness from other processes.
+CACHE_SECONDS = 10.0
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _changes_rotations(method: _Method) -> _Method:
+    """Mark a write that can change who is on call: the cache is cleared after it."""
+    @wraps(method)
+    def wrapper(self: Rotations, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.forget_cached()
+    return wrapper  # type: ignore[return-value]
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], tuple[float, Any]] = {}
+        self.lock = threading.Lock()
+
+
+# One cache per database, shared by every Rotations on it, so a write through any of them clears it.
+_CACHES: weakref.WeakKeyDictionary[Database, _Cache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+class Rotations:
+    def __init__(self, database: Database, *, monotonic: Callable[[], float] = time_module.monotonic) -> None:
+        self._db = database
+        self._monotonic = monotonic
+        with _CACHES_LOCK:
+            self._shared = _CACHES.setdefault(database, _Cache())
+        self._cache = self._shared.entries
+        self._lock = self._shared.lock
+
+    def forget_cached(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _cached(self, key: tuple[str, str], load: Callable[[], Any]) -> Any:
+        now = self._monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        value = load()
+        with self._lock:
+            self._cache[key] = (now, value)
+        return value
+
+    @_changes_rotations
     def create_team(self, *, workspace_id: str, name: str, tz: str, epoch: datetime, now: datetime,
                     roster: list[str], handoff_weekday: int = 0, handoff_at: str = "09:00", length_days: int = 7,
                     announce_channel: str | None = None, crisis_channel: str | None = None,
@@ -45,6 +101,7 @@ class Rotations:
                 session.add(TeamMember(team_id=team.id, user_id=user_id, position=position, shadow=True, tz=zones.get(user_id)))
             return team.id
 
+    @_changes_rotations
     def add_override(self, *, team_id: int, user_id: str, start: datetime, end: datetime, now: datetime,
                      created_by: str, role: str = "primary", replaces: str | None = None) -> int:
         with self._db.session_scope() as session:
@@ -55,6 +112,7 @@ class Rotations:
             assert row.id is not None
             return row.id
 
+    @_changes_rotations
     def add_time_off(self, *, user_id: str, start: datetime, end: datetime, now: datetime, created_by: str) -> int:
         with self._db.session_scope() as session:
             row = TimeOffRow(user_id=user_id, start_at=start, end_at=end, created_at=now, created_by=created_by)
@@ -64,8 +122,10 @@ class Rotations:
             return row.id
 
     def team_names(self, workspace_id: str) -> list[str]:
-        with self._db.session_scope() as session:
-            return list(session.exec(select(Team.name).where(Team.workspace_id == workspace_id).order_by(Team.name)))
+        def load() -> list[str]:
+            with self._db.session_scope() as session:
+                return list(session.exec(select(Team.name).where(Team.workspace_id == workspace_id).order_by(Team.name)))
+        return list(self._cached(("names", workspace_id), load))
 
     def teams_of_user(self, workspace_id: str, user_id: str) -> list[str]:
         with self._db.session_scope() as session:
@@ -80,9 +140,11 @@ class Rotations:
 
     def load_rotation(self, workspace_id: str, name: str) -> TeamRotation | None:
         """Return the team's rules and layers, or None when there is no such team."""
-        with self._db.session_scope() as session:
-            team = session.exec(select(Team).where(Team.workspace_id == workspace_id, Team.name == name)).first()
-            return None if team is None else self._load(session, team)
+        def load() -> TeamRotation | None:
+            with self._db.session_scope() as session:
+                team = session.exec(select(Team).where(Team.workspace_id == workspace_id, Team.name == name)).first()
+                return None if team is None else self._load(session, team)
+        return self._cached((workspace_id, name), load)
 
     def load_rotation_by_id(self, team_id: int) -> TeamRotation | None:
         with self._db.session_scope() as session:
@@ -119,6 +181,7 @@ class Rotations:
 
     # --- the write side used by the /oncall use cases ---
 
+    @_changes_rotations
     def end_time_off(self, *, user_id: str, now: datetime) -> int:
         with self._db.session_scope() as session:
             rows = list(session.exec(select(TimeOffRow).where(TimeOffRow.user_id == user_id, TimeOffRow.start_at <= now, TimeOffRow.end_at > now)))
@@ -126,6 +189,7 @@ class Rotations:
                 row.end_at = now
             return len(rows)
 
+    @_changes_rotations
     def set_paused(self, *, workspace_id: str, user_id: str, paused: bool) -> list[str]:
         with self._db.session_scope() as session:
             query = (select(TeamMember, Team.name).join(Team, col(Team.id) == col(TeamMember.team_id))
@@ -151,6 +215,7 @@ class Rotations:
                 return None
             return _cover(row, _info(session.get_one(Team, row.team_id)))
 
+    @_changes_rotations
     def take_cover_request(self, *, request_id: int, user_id: str, role: str, now: datetime) -> bool:
         """Claim an open request and create the override in one transaction; only one taker can win."""
         with self._db.session_scope() as session:
@@ -197,6 +262,7 @@ class Rotations:
             return SwapRequestInfo(id=row.id, team=_info(session.get_one(Team, row.team_id)), requester=row.requester,
                                    requester_at=row.requester_at, other=row.other, other_at=row.other_at, status=row.status)
 
+    @_changes_rotations
     def decide_swap_request(self, *, swap_id: int, accept: bool, now: datetime) -> bool:
         with self._db.session_scope() as session:
             result = session.exec(
@@ -215,6 +281,7 @@ class Rotations:
                 return None
             return team.id, _form(session, team)
 
+    @_changes_rotations
     def save_team(self, *, workspace_id: str, team_id: int | None, form: TeamForm, epoch: datetime, now: datetime) -> tuple[int, dict | None]:
         """Create or update a team from the setup form; return (id, the form before as a dict or None)."""
         with self._db.session_scope() as session:
@@ -254,6 +321,7 @@ class Rotations:
 
     # --- offboarding ---
 
+    @_changes_rotations
     def remove_member_everywhere(self, *, workspace_id: str, user_id: str) -> list[tuple[int, str]]:
         """Delete the person from every roster of the workspace; return the (id, name) of those teams."""
         with self._db.session_scope() as session:
@@ -267,6 +335,7 @@ class Rotations:
                     window.roster = [u for u in window.roster if u != user_id]
             return [(team_id, name) for team_id, name in teams if team_id is not None]
 
+    @_changes_rotations
     def cancel_requests_of(self, *, user_id: str, team_ids: list[int]) -> tuple[int, int]:
         with self._db.session_scope() as session:
             swaps = session.exec(update(SwapRequest).where(col(SwapRequest.team_id).in_(team_ids), col(SwapRequest.status).in_(["pending", "accepted"]),
@@ -275,6 +344,7 @@ class Rotations:
                                                              CoverRequest.requester == user_id).values(status="cancelled"))
             return swaps.rowcount or 0, covers.rowcount or 0
 
+    @_changes_rotations
     def delete_future_overrides_of(self, *, user_id: str, team_ids: list[int], now: datetime) -> int:
         """Drop overrides the person holds that have not ended; a running one is cut at `now`."""
         with self._db.session_scope() as session:

@@ -1,11 +1,13 @@
-"""Help message builder shared by every slash command."""
+"""Help message builder shared by every slash command (built once per grammar: it never changes)."""
 
+from functools import cache
 from typing import Any
 
 from bot.blocks.limits import fit_message
 from bot.command_grammar import Grammar
 
 
+@cache
 def build_help(grammar: Grammar) -> tuple[str, list[dict[str, Any]]]:
     """Return (fallback text, blocks) listing every subcommand of `grammar`."""
     lines = grammar.help_lines()

@@ -192,3 +192,20 @@ def test_fuzzing_the_webhook_from_its_openapi_document_never_gets_a_5xx(server, 
 
     fuzz()
     assert failures == []
+
+
+def test_console_serves_the_webhook_and_simulated_mentions_move_the_counts(tmp_path):
+    """Console mode prints the local webhook URL and a demo token; /simulate mentions goes through it to the counters."""
+    import io
+
+    from bot.config import load_settings
+    from bot.console import run_console
+
+    out = io.StringIO()
+    code = run_console(load_settings({}), db_path=str(tmp_path / "c.db"),
+                       stdin=io.StringIO("/simulate mentions acme 40 1.0\n/crisis sources\nquit\n"), out=out)
+    text = out.getvalue()
+    assert code == 0
+    assert "Mentions webhook: POST http://127.0.0.1:" in text and "Bearer so_" in text
+    assert "Posted 40 synthetic mentions of acme" in text and "40 accepted" in text
+    assert "*acme* (acme, acme phone, #acmefail): 40 in the last hour" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -75,3 +76,48 @@ def test_deleted_message_events_are_ignored(runtime, signed, listening):
     response = runtime.app.dispatch(signed.event({"type": "message", "subtype": "message_deleted", "channel": CHANNEL,
                                                   "ts": "2.000001", "deleted_ts": "1.000001"}).as_bolt_request())
     assert response.status == 200 and listening.mention_count() == 0
+
+
+def crisis(runtime, signed, text: str, user: str = "U0DEMO0001") -> dict:
+    response = runtime.app.dispatch(signed.slash_command("/crisis", text, user_id=user, channel_id="C0DEMOTEAM").as_bolt_request())
+    assert response.status == 200
+    return json.loads(response.body)
+
+
+def test_admin_configures_topic_channel_and_source_with_crisis_sources(runtime, signed):
+    """`/crisis sources topic|channel|add` set everything up; the token is shown once and never audited."""
+    crisis(runtime, signed, "sources topic acme acme, #acmefail")
+    crisis(runtime, signed, f"sources channel <#{CHANNEL}|listening> acme")
+    body = crisis(runtime, signed, "sources add brandwatch-prod brandwatch acme")
+    token = next(word.strip("`") for word in body["text"].split() if word.startswith("so_"))
+    assert body["response_type"] == "ephemeral"
+    source = runtime.deps.mentions.source_by_name("brandwatch-prod")
+    assert source is not None and source.token_hash != token and source.vendor == "brandwatch"
+    assert runtime.deps.mentions.listening_channel(CHANNEL).topic_id is not None
+    entries = runtime.deps.audit.entries()
+    assert [e.action for e in entries if e.action.startswith("sources.")] == ["sources.topic", "sources.channel", "sources.add"]
+    assert all(token not in str(e.after) for e in entries)
+    runtime.app.dispatch(signed.event(bot_post(f"{NOW.timestamp():.6f}", "#acmefail trending")).as_bolt_request())
+    listing = crisis(runtime, signed, "sources")
+    assert "1 in the last hour" in json.dumps(listing["blocks"])
+
+
+def test_topic_change_is_audited_with_before_and_after(runtime, signed):
+    """Changing a topic's keywords records the old and new terms."""
+    crisis(runtime, signed, "sources topic acme acme")
+    crisis(runtime, signed, "sources topic acme acme, acme phone")
+    (entry,) = [e for e in runtime.deps.audit.entries() if e.action == "sources.topic"][1:]
+    assert entry.before["keywords"] == ["acme"] and entry.after["keywords"] == ["acme", "acme phone"]
+
+
+def test_non_admin_cannot_see_or_change_sources(runtime, signed):
+    """Only admins may use `/crisis sources`; others are told who can."""
+    body = crisis(runtime, signed, "sources add sneaky", user="U0DEMO0002")
+    assert "Only admins" in body["text"]
+    assert runtime.deps.mentions.source_by_name("sneaky") is None
+
+
+def test_malformed_sources_command_gets_usage(runtime, signed):
+    """A bad `/crisis sources` line answers with the usage, not an error."""
+    body = crisis(runtime, signed, "sources channel general")
+    assert "not a channel" in body["text"] and "/crisis sources channel #channel" in body["text"]

@@ -38,6 +38,14 @@ def team(runtime, rotations):
     return team_id
 
 
+def responses(fake_slack, name, count=1, timeout=5.0):
+    """Wait for `count` posts to a response URL (answers to buttons are sent after the ack)."""
+    deadline = time.monotonic() + timeout
+    while len(fake_slack.responses(name)) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return fake_slack.responses(name)
+
+
 def slash(runtime, signed, text, user):
     response = runtime.app.dispatch(signed.slash_command("/oncall", text, user_id=user, channel_id="C0DEMOTEAM").as_bolt_request())
     assert response.status == 200
@@ -97,7 +105,7 @@ def test_twenty_concurrent_takes_give_exactly_one_override(runtime, signed, fake
     rotation = rotations.load_rotation("T0DEMO", "social")
     assert len(rotation.layers.overrides) == 1
     winner = rotation.layers.overrides[0].user_id
-    answers = {r.name: r.body["text"] for r in fake_slack.responses()}
+    answers = {r.name: r.body["text"] for r in responses(fake_slack, None, 20)}
     assert set(answers) == set(pressers)
     assert sum("Thank you" in text for text in answers.values()) == 1
     assert all(f"Already taken by <@{winner}>" in text for name, text in answers.items() if name != winner)
@@ -111,7 +119,7 @@ def test_requester_cannot_take_their_own_request(runtime, signed, fake_slack, ro
     value = card.json_arg("blocks")[-1]["elements"][0]["value"]
     runtime.app.dispatch(signed.block_action(user_id=requester, action_id=OncallActions.cover_take, value=value, channel_id="C0DEMOANNOUNCE",
                                              message_ts=card.response["ts"], response_url=fake_slack.response_url("self")).as_bolt_request())
-    assert "someone else has to take it" in fake_slack.responses("self")[0].body["text"]
+    assert "someone else has to take it" in responses(fake_slack, "self")[0].body["text"]
     assert rotations.load_rotation("T0DEMO", "social").layers.overrides == ()
 
 
@@ -136,7 +144,7 @@ def test_swap_request_accepted_changes_the_schedule(runtime, signed, fake_slack,
     accept = dm.json_arg("blocks")[-1]["elements"][0]
     runtime.app.dispatch(signed.block_action(user_id=CHLOE, action_id=accept["action_id"], value=accept["value"], channel_id=dm.args["channel"],
                                              message_ts=dm.response["ts"], response_url=fake_slack.response_url("accept")).as_bolt_request())
-    assert fake_slack.responses("accept")[0].body["text"] == "Swap accepted."
+    assert responses(fake_slack, "accept")[0].body["text"] == "Swap accepted."
     after = rotations.load_rotation("T0DEMO", "social")
     swapped = ScheduleIndex(after.spec, after.layers)
     assert swapped.who_is_on_call(max(requester_week.start, now) + timedelta(minutes=1)).primary == CHLOE
@@ -153,7 +161,7 @@ def test_only_the_person_asked_can_answer_a_swap(runtime, signed, fake_slack, ro
     accept = dm.json_arg("blocks")[-1]["elements"][0]
     runtime.app.dispatch(signed.block_action(user_id=PRIYA, action_id=accept["action_id"], value=accept["value"], channel_id=dm.args["channel"],
                                              message_ts=dm.response["ts"], response_url=fake_slack.response_url("intruder")).as_bolt_request())
-    assert "Only <@U0DEMO0003> can answer" in fake_slack.responses("intruder")[0].body["text"]
+    assert "Only <@U0DEMO0003> can answer" in responses(fake_slack, "intruder")[0].body["text"]
 
 
 def test_time_off_skips_the_person_and_back_ends_it(runtime, signed, rotations, team):
@@ -205,10 +213,10 @@ def test_offboarding_removes_them_and_sends_a_checklist_admins_confirm(runtime, 
     button = dm.json_arg("blocks")[1]["accessory"]
     runtime.app.dispatch(signed.block_action(user_id=MARCUS, action_id=button["action_id"], value=button["value"], channel_id=dm.args["channel"],
                                              message_ts=dm.response["ts"], response_url=fake_slack.response_url("member")).as_bolt_request())
-    assert "Only admins can confirm" in fake_slack.responses("member")[0].body["text"]
+    assert "Only admins can confirm" in responses(fake_slack, "member")[0].body["text"]
     runtime.app.dispatch(signed.block_action(user_id=GIULIA, action_id=button["action_id"], value=button["value"], channel_id=dm.args["channel"],
                                              message_ts=dm.response["ts"], response_url=fake_slack.response_url("admin")).as_bolt_request())
-    updated = fake_slack.responses("admin")[0].body
+    updated = responses(fake_slack, "admin")[0].body
     assert updated["replace_original"] is True and "confirmed by <@U0DEMO0001>" in json.dumps(updated["blocks"])
     assert [e.action for e in runtime.deps.audit.entries()][-2:] == ["offboarded", "offboarding_confirmed"]
 
@@ -217,7 +225,7 @@ def test_deactivated_user_event_offboards_them(runtime, signed, fake_slack, rota
     """Slack's user_change with deleted=true takes the person out of every rotation."""
     event = {"type": "user_change", "user": {"id": PRIYA, "team_id": "T0DEMO", "deleted": True, "tz": "Asia/Kolkata"}}
     assert runtime.app.dispatch(signed.event(event, event_id="EvGone").as_bolt_request()).status == 200
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     while PRIYA in rotations.load_rotation("T0DEMO", "social").spec.roster and time.monotonic() < deadline:
         time.sleep(0.05)
     assert PRIYA not in rotations.load_rotation("T0DEMO", "social").spec.roster
@@ -227,7 +235,7 @@ def test_deactivated_user_event_offboards_them(runtime, signed, fake_slack, rota
 def test_setup_modal_opens_for_admins_and_creates_a_team(runtime, signed, fake_slack, rotations):
     """An admin opens the modal (views.open) and saving it creates a working rotation."""
     assert "Opening the team setup form" in slash(runtime, signed, "setup", GIULIA)["text"]
-    (opened,) = fake_slack.calls("views.open")
+    (opened,) = fake_slack.wait_for("views.open", 1)
     assert opened.json_arg("view")["callback_id"] == SETUP_CALLBACK
     values = {
         "name": {"value": "brand-us"}, "tz": {"value": "America/New_York"},
@@ -277,3 +285,38 @@ def test_calendar_link_serves_the_schedule_and_wrong_tokens_get_404(runtime, sig
     my_events = Calendar.from_ical(mine.content).walk("VEVENT")
     assert 0 < len(my_events) < len(events)
     assert wrong.status_code == 404 and other_team.status_code == 404
+
+
+def test_open_cover_requests_are_reminded_in_the_card_thread_until_taken(runtime, signed, fake_slack, rotations, team):
+    """A reminder goes to the card's thread while open, and stops once someone takes it."""
+    from bot import jobs
+
+    rotation = rotations.load_rotation("T0DEMO", "social")
+    week = next(s for s in ScheduleIndex(rotation.spec, rotation.layers).next_shifts(MARCUS, datetime.now(UTC), 10) if s.start > datetime.now(UTC) + timedelta(hours=12))
+    start = week.start + timedelta(hours=1)
+    slash(runtime, signed, f"cover {start:%Y-%m-%dT%H:%MZ} +3h", MARCUS)
+    (card,) = fake_slack.wait_for("chat.postMessage", 1)
+    job_id = f"cover-remind:{card.json_arg('blocks')[-1]['elements'][0]['value']}"
+    deadline = time.monotonic() + 5
+    while runtime.scheduler.get_job(job_id) is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # the card is posted, then the reminder planned, after the ack
+    reminder = runtime.scheduler.get_job(job_id)
+    assert reminder is not None and reminder.next_run_time <= datetime.now(UTC) + jobs.COVER_REMINDER_EVERY
+    request_id = int(card.json_arg("blocks")[-1]["elements"][0]["value"])
+    jobs.remind_cover_request(request_id)
+    nudges = fake_slack.wait_for("chat.postMessage", 2, timeout=10)
+    assert nudges[-1].args["thread_ts"] == card.response["ts"] and "Still looking for cover" in nudges[-1].args["text"]
+    rotations.take_cover_request(request_id=request_id, user_id=CHLOE, role="primary", now=datetime.now(UTC))
+    jobs.remind_cover_request(request_id)
+    time.sleep(0.5)
+    assert len(fake_slack.calls("chat.postMessage")) == 2
+
+
+@pytest.mark.parametrize(("hours_to_start", "expected_hours"), [(30, 4.0), (3, 1.0), (1.4, None)])
+def test_reminders_slow_down_near_the_start_and_stop_in_the_last_hour(hours_to_start, expected_hours):
+    """Every 4 h at most, halving near the deadline, none within the last hour (or half hour before it)."""
+    from bot.jobs import next_cover_reminder
+
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    when = next_cover_reminder(start=now + timedelta(hours=hours_to_start), now=now)
+    assert (None if when is None else (when - now).total_seconds() / 3600) == expected_hours
