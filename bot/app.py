@@ -10,7 +10,7 @@ from concurrent.futures import Executor
 from concurrent.futures import ThreadPoolExecutor as WorkPool
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -74,6 +74,7 @@ class Runtime:
             message_state=RotationMessageState(self.database),
             # No crisis store exists yet (the crisis issue adds it); cover requests come from the rotation store.
             crises=NothingOpen(), cover_requests=Rotations(self.database),
+            mentions=Mentions(self.database), mention_retention=timedelta(days=self.settings.mention_retention_days),
         ))
 
     def start(self) -> None:
@@ -160,6 +161,7 @@ def create_runtime(
     crisis_command.register(app, deps)
     app_home.register(app, deps)
     mention_events.register(app, deps)
+    events.register_fallbacks(app)  # must stay the last registration
     return Runtime(
         settings=settings, database=database, clock=clock, gateway=gateway, app=app,
         scheduler=build_scheduler(database), deps=deps, outbox=Outbox(database),

@@ -44,6 +44,7 @@ class Settings:
     host: str = "0.0.0.0"
     log_level: str = "INFO"
     public_url: str = ""
+    mention_retention_days: int = 30
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -108,7 +109,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     public_url = env.get("SOCIALOPS_PUBLIC_URL", "").strip().rstrip("/")
     if public_url and not public_url.startswith(("http://", "https://")):
         raise ConfigError(f"SOCIALOPS_PUBLIC_URL must be an http(s) URL, got {public_url!r}; it is where calendar links point.")
+    retention_text = env.get("SOCIALOPS_MENTION_RETENTION_DAYS", "30").strip() or "30"
+    if not retention_text.isdigit() or int(retention_text) < 1:
+        raise ConfigError(f"SOCIALOPS_MENTION_RETENTION_DAYS must be a whole number of days (at least 1), got {retention_text!r}.")
     return Settings(
+        mention_retention_days=int(retention_text),
         public_url=public_url or f"http://localhost:{int(port_text)}",
         slack_bot_token=bot_token,
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),

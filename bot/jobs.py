@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -69,6 +69,8 @@ class JobContext:
     message_state: RotationMessageState
     crises: OpenCrises
     cover_requests: OpenCoverRequests
+    mentions: MentionPurger | None = None
+    mention_retention: timedelta = timedelta(days=30)
 
 
 _context: JobContext | None = None
@@ -158,10 +160,25 @@ def purge_processed_events() -> None:
     ctx.events.purge_older_than(ctx.clock() - EVENT_MEMORY)
 
 
+class MentionPurger(Protocol):
+    def purge_mentions(self, *, before: datetime) -> int: ...
+
+
+def purge_old_mentions() -> None:
+    """Delete raw mentions past the retention; the per-minute counters stay for detection and reports."""
+    ctx = _ctx()
+    if ctx.mentions is None:
+        return
+    removed = ctx.mentions.purge_mentions(before=ctx.clock() - ctx.mention_retention)
+    if removed:
+        log.info("purged %s mentions older than %s days", removed, ctx.mention_retention.days)
+
+
 def install_recurring_jobs(scheduler: BaseScheduler) -> None:
     """Add the housekeeping jobs with fixed IDs (replace_existing keeps one copy across restarts)."""
     scheduler.add_job("bot.jobs:sweep_outbox", "interval", seconds=SWEEP_EVERY_S, id="outbox:sweep", replace_existing=True)
     scheduler.add_job("bot.jobs:purge_processed_events", "interval", hours=1, id="events:purge", replace_existing=True)
+    scheduler.add_job("bot.jobs:purge_old_mentions", "cron", hour=3, minute=30, timezone=UTC, id="mentions:purge", replace_existing=True)
     scheduler.add_job("bot.jobs:plan_rotation_messages", "interval", seconds=PLAN_EVERY_S, id="rotation:plan", replace_existing=True)
     # A fixed UTC hour (not an interval) so restarts, which re-add the job, never push the check back a day.
     scheduler.add_job("bot.jobs:run_health_check", "cron", hour=HEALTH_CHECK_HOUR_UTC, minute=0, timezone=UTC,

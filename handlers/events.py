@@ -19,3 +19,12 @@ def register(app: App, deps: Deps) -> None:
             return BoltResponse(status=200, body="")
         next()
         return None
+
+
+def register_fallbacks(app: App) -> None:
+    """Register last: acknowledge message events no surface wants, so Slack does not retry them as failures."""
+
+    @app.event("message")
+    def ignore_unclaimed_message(body: dict[str, Any]) -> None:
+        # Bolt answers 404 for an event no listener matches, and Slack treats that as a failed delivery.
+        return None

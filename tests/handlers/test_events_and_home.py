@@ -40,3 +40,9 @@ def test_messages_tab_does_not_publish(runtime, signed, fake_slack):
     runtime.app.dispatch(signed.event({"type": "app_home_opened", "user": "U0DEMO0001", "channel": "D1", "tab": "messages"}, event_id="EvMsg").as_bolt_request())
     time.sleep(0.3)
     assert fake_slack.calls("views.publish") == []
+
+
+def test_message_events_nobody_listens_to_get_200_not_404(runtime, signed):
+    """A channel message outside any listening channel is acknowledged, so Slack does not retry it."""
+    event = {"type": "message", "channel": "C0DEMOTEAM", "user": "U0DEMO0002", "text": "lunch?", "ts": "1764000000.000100", "channel_type": "channel"}
+    assert runtime.app.dispatch(signed.event(event, event_id="EvChat").as_bolt_request()).status == 200
