@@ -19,6 +19,7 @@ from slack_bolt import App
 
 from bot import jobs
 from bot.config import Settings, default_data_dir
+from bot.home import NoCrises
 from bot.rotation_messages import NothingOpen
 from bot.slack_gateway import SlackGateway, build_web_client
 from handlers import (
@@ -34,6 +35,7 @@ from storage.mentions import Mentions
 from storage.outbox import Outbox
 from storage.rotation_messages import RotationMessageState
 from storage.calendar_tokens import CalendarTokens
+from storage.member_settings import MemberSettingsStore
 from storage.people import People
 from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
@@ -138,6 +140,9 @@ def create_runtime(
         slack=gateway,
         rotations=Rotations(database),
         mentions=Mentions(database),
+        member_settings=MemberSettingsStore(database),
+        # No crisis store implements OpenCrises yet (storage/crises.py is in progress): the Home lists none until it is wired here.
+        home_crises=NoCrises(),
         people=People(database),
         calendar_tokens=CalendarTokens(database),
         run_later=lambda work: executor.submit(_logged(work)),

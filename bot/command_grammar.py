@@ -62,11 +62,15 @@ class Grammar:
 
     def parse(self, text: str) -> ParsedCommand:
         """Split the command text; raise UsageError (with usage) for unknown or malformed input."""
-        try:
-            words = shlex.split(text or "")
-        except ValueError:
-            # An unbalanced quote is a typo, not a crash: fall back to plain whitespace split.
-            words = (text or "").split()
+        text = text or ""
+        if '"' not in text and "'" not in text:
+            words = text.split()  # the common case; shlex is slow and only needed for quotes
+        else:
+            try:
+                words = shlex.split(text)
+            except ValueError:
+                # An unbalanced quote is a typo, not a crash: fall back to plain whitespace split.
+                words = text.split()
         if not words:
             return ParsedCommand(self.default, (), text or "")
         name, args = words[0].lower(), tuple(words[1:])

@@ -19,6 +19,9 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.access import AdminDirectory
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
+from bot import crisis as crisis_use
+from bot.blocks.crisis import build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
+from bot.escalation import OnCall, PlannedStep, recipients, still_on_it_due
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
 from bot.oncall import TeamInfo
 from bot.outbox import next_attempt_at, should_give_up
@@ -44,6 +47,7 @@ from bot.rotation_messages import (
 from bot.slack_gateway import SlackCallFailed, SlackGateway
 from bot.slack_time import slack_date
 from storage.events import EVENT_MEMORY, ProcessedEvents
+from storage.crises import Crises
 from storage.job_runs import JobLedger
 from storage.outbox import Outbox
 from storage.rotation_messages import RotationMessageState
@@ -71,6 +75,7 @@ class JobContext:
     cover_requests: OpenCoverRequests
     mentions: MentionPurger | None = None
     mention_retention: timedelta = timedelta(days=30)
+    crisis_records: Crises | None = None  # the crisis store (issue 6); None in runtimes built before it
 
 
 _context: JobContext | None = None
@@ -183,6 +188,7 @@ def install_recurring_jobs(scheduler: BaseScheduler) -> None:
     # A fixed UTC hour (not an interval) so restarts, which re-add the job, never push the check back a day.
     scheduler.add_job("bot.jobs:run_health_check", "cron", hour=HEALTH_CHECK_HOUR_UTC, minute=0, timezone=UTC,
                       id="rotation:health", replace_existing=True)
+    scheduler.add_job("bot.jobs:sweep_crises", "interval", seconds=CRISIS_SWEEP_EVERY_S, id="crisis:sweep", replace_existing=True)
 
 
 # --- automatic rotation messages (issue 4) ---------------------------------------------------------
@@ -377,3 +383,206 @@ def remind_cover_request(request_id: int) -> None:
     enqueue_call(dedupe_key=f"cover-remind:{request_id}:{now:%Y%m%dT%H%M}", method="chat.postMessage",
                  payload={"channel": request.channel, "thread_ts": request.message_ts, "text": text})
     schedule_cover_reminder(request_id, start=request.start)
+
+
+# --- crisis paging and escalation (issue 6) -------------------------------------------------------
+
+# Step deadlines live in crisis_escalation_steps; the date jobs are the fast path and this sweep the safety net
+# (a job lost with its process, or a deadline moved by "Escalate now" in another process).
+CRISIS_SWEEP_EVERY_S = 15
+
+
+def _crises(ctx: JobContext) -> Crises:
+    if ctx.crisis_records is None:
+        raise RuntimeError("crisis jobs need JobContext.crisis_records")
+    return ctx.crisis_records
+
+
+def schedule_crisis_steps(crisis_id: int) -> None:
+    """Give every pending escalation step of a crisis its date job `escalate:{crisis_id}:{step}` (past ones run now)."""
+    ctx = _ctx()
+    now = ctx.clock()
+    for step in _crises(ctx).pending_steps(crisis_id):
+        _schedule_once(ctx.scheduler, "bot.jobs:run_escalation_step", f"escalate:{crisis_id}:{step.index}", max(step.due_at, now),
+                       [crisis_id, step.index])
+
+
+def run_escalation_step(crisis_id: int, step: int) -> None:
+    """Run one escalation step once, at or after its stored deadline; skipped once the crisis is acknowledged or closed."""
+    ctx = _ctx()
+    store = _crises(ctx)
+    now = ctx.clock()
+    planned = next((s for s in store.pending_steps(crisis_id) if s.index == step), None)
+    if planned is None:
+        return  # ran already (here, in another process, or via the sweep)
+    if planned.due_at > now:
+        _schedule_once(ctx.scheduler, "bot.jobs:run_escalation_step", f"escalate:{crisis_id}:{step}", planned.due_at, [crisis_id, step])
+        return
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None:
+        return
+    applies = crisis_use.step_applies(crisis, planned)
+    if not store.claim_step(crisis_id=crisis_id, step=step, at=now, outcome="paged" if applies else "skipped"):
+        return  # a concurrent runner won the claim
+    if applies:
+        _page_step(ctx, store, crisis, planned, now)
+    elif crisis.channel and crisis.message_ts is None and not crisis.status.closed:
+        _post_card(ctx, store, crisis, paging=())  # acknowledged before the first page went out: the card still belongs in the channel
+
+
+def _on_call(ctx: JobContext, store: Crises, team_id: int, now: datetime) -> tuple[OnCall, TeamInfo | None]:
+    rotation = ctx.rotations.load_rotation_by_id(team_id)
+    if rotation is None:
+        return OnCall(None, None), None
+    shift = ScheduleIndex(rotation.spec, rotation.layers).who_is_on_call(now)
+    return OnCall(shift.primary, shift.backup, shift.shadow, store.away(team_id=team_id, now=now)), rotation.team
+
+
+def _page_step(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, planned: PlannedStep, now: datetime) -> None:
+    on_call, team = _on_call(ctx, store, crisis.team_id, now)
+    reach = recipients(planned.target, on_call, managers=ctx.admins.admin_ids(), usergroup_id=team.usergroup_id if team else None)
+    if crisis.channel and crisis.message_ts is None:
+        crisis = _post_card(ctx, store, crisis, paging=reach.dm)
+    for user_id in (*reach.dm, *reach.cc):
+        _page_by_dm(ctx, store, crisis, user_id, step=planned.index, now=now)
+    if crisis.channel and (reach.dm or reach.channel_mention):
+        text = build_channel_page(crisis, people=reach.dm, mention=reach.channel_mention)
+        try:
+            ctx.slack.post_message(channel=crisis.channel, text=text, thread_ts=crisis.message_ts)
+            delivered = True
+        except SlackCallFailed as failure:
+            log.warning("crisis %s: channel page failed: %s", crisis.id, failure.code)
+            delivered = False
+        if reach.channel_mention:
+            crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=reach.channel_mention, method="channel", delivered=delivered,
+                                   step=planned.index, actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+    refresh_crisis_card(crisis.id)
+
+
+def _post_card(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, *, paging: tuple[str, ...]) -> crisis_use.Crisis:
+    """Post the card in the crisis channel and remember where, so later changes update it in place."""
+    assert crisis.channel is not None
+    text, blocks = build_crisis_card(crisis, paging=paging)
+    try:
+        posted = ctx.slack.post_message(channel=crisis.channel, text=text, blocks=blocks)
+    except SlackCallFailed as failure:
+        # The client already waited out 429s; a channel we cannot post in is the admins' to fix.
+        log.error("crisis %s: card not posted in %s: %s", crisis.id, crisis.channel, failure.code)
+        _tell_admins(ctx, crisis, f"I could not post crisis #{crisis.id} ({crisis.topic}) in <#{crisis.channel}>: {failure.code}.",
+                     key=f"crisis-card-failed:{crisis.id}")
+        return crisis
+    store.set_card(crisis_id=crisis.id, channel=posted["channel"], ts=posted["ts"])
+    return store.get_crisis(crisis.id) or crisis
+
+
+def _page_by_dm(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_id: str, *, step: int | None, now: datetime) -> bool:
+    """DM one person the card; when that fails, mention them in the channel and tell the admins."""
+    text, blocks = build_page(crisis, channel=crisis.channel)
+    try:
+        ctx.slack.post_message(channel=ctx.slack.open_dm(user_id), text=text, blocks=blocks)
+    except SlackCallFailed as failure:
+        crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="dm", delivered=False, step=step,
+                               actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+        note = build_dm_failed(crisis, user_id=user_id, error=failure.code)
+        if crisis.channel:
+            enqueue_call(dedupe_key=f"crisis-dm-fallback:{crisis.id}:{step}:{user_id}", method="chat.postMessage",
+                         payload={"channel": crisis.channel, "text": note})
+            crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="channel", delivered=True, step=step,
+                                   actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+        _tell_admins(ctx, crisis, f"Page for crisis #{crisis.id} could not reach <@{user_id}> by DM ({failure.code}); I posted in the channel instead.",
+                     key=f"crisis-dm-failed:{crisis.id}:{step}:{user_id}")
+        return False
+    crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="dm", delivered=True, step=step,
+                           actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+    return True
+
+
+def _tell_admins(ctx: JobContext, crisis: crisis_use.Crisis, text: str, *, key: str) -> None:
+    for admin in ctx.admins.admin_ids():
+        enqueue_call(dedupe_key=f"{key}:{admin}", method="dm", payload={"user": admin, "text": text})
+
+
+def page_person(crisis_id: int, user_id: str, actor: str) -> bool:
+    """Deliver a page asked for by hand (`/crisis page @who`); return whether the DM arrived."""
+    ctx = _ctx()
+    store = _crises(ctx)
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None:
+        return False
+    delivered = _page_by_dm(ctx, store, crisis, user_id, step=None, now=ctx.clock())
+    refresh_crisis_card(crisis_id)
+    return delivered
+
+
+def refresh_crisis_card(crisis_id: int) -> None:
+    """Update the card in place and add any new timeline lines to its thread."""
+    ctx = _ctx()
+    store = _crises(ctx)
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None or crisis.channel is None or crisis.message_ts is None:
+        return
+    text, blocks = build_crisis_card(crisis)
+    try:
+        ctx.slack.update_message(channel=crisis.channel, ts=crisis.message_ts, text=text, blocks=blocks)
+    except SlackCallFailed as failure:
+        if not failure.transient:
+            raise
+        enqueue_call(dedupe_key=f"crisis-card:{crisis_id}:{crisis.status.value}:{len(crisis.responders)}:{crisis.last_activity_at:%H%M%S}",
+                     method="chat.update", payload={"channel": crisis.channel, "ts": crisis.message_ts, "text": text, "blocks": blocks})
+    for n, event in enumerate(store.timeline(crisis_id)):
+        # The dedupe key makes each line go out once however often the card is refreshed.
+        enqueue_call(dedupe_key=f"crisis-line:{crisis_id}:{n}", method="chat.postMessage",
+                     payload={"channel": crisis.channel, "thread_ts": crisis.message_ts, "text": timeline_line(crisis, event)})
+
+
+def after_crisis_change(crisis_id: int) -> None:
+    """Refresh the card, and plan the "still on it?" check of a freshly acknowledged crisis."""
+    ctx = _ctx()
+    refresh_crisis_card(crisis_id)
+    crisis = _crises(ctx).get_crisis(crisis_id)
+    if crisis is not None and crisis.status is crisis_use.Status.ACKNOWLEDGED:
+        due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=_crises(ctx).policy(crisis.team_id))
+        if due is not None:
+            _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", due, [crisis_id])
+
+
+def check_still_on_it(crisis_id: int) -> None:
+    """Ask an acknowledger with no update "still on it?"; if the question goes unanswered too, page again."""
+    ctx = _ctx()
+    store = _crises(ctx)
+    now = ctx.clock()
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None or crisis.status is not crisis_use.Status.ACKNOWLEDGED or crisis.acked_by is None:
+        return
+    policy = store.policy(crisis.team_id)
+    due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=policy)
+    assert due is not None
+    if now < due:
+        _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", due, [crisis_id])
+        return
+    asked = [e for e in store.timeline(crisis_id) if e.kind is crisis_use.EventKind.STILL_ON_IT and e.at >= crisis.last_activity_at]
+    if not asked:
+        crisis_use.still_on_it(store, ctx.audit, crisis_id=crisis_id, now=now)
+        text, blocks = build_page(crisis, channel=crisis.channel)
+        enqueue_call(dedupe_key=f"still-on-it:{crisis_id}:{now:%Y%m%dT%H%M%S}", method="dm",
+                     payload={"user": crisis.acked_by, "text": "Still on it? Press I'm responding or Resolve. " + text, "blocks": blocks})
+        _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", now + policy.still_on_it_after, [crisis_id])
+        return
+    if now < asked[-1].at + policy.still_on_it_after:
+        _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", asked[-1].at + policy.still_on_it_after, [crisis_id])
+        return
+    # Unanswered: page the acknowledger and the backup again, then start the wait over.
+    on_call, _ = _on_call(ctx, store, crisis.team_id, now)
+    for user_id in dict.fromkeys(u for u in (crisis.acked_by, on_call.backup) if u):
+        _page_by_dm(ctx, store, crisis, user_id, step=None, now=now)
+    store.touch(crisis_id=crisis_id, at=now)
+    after_crisis_change(crisis_id)
+
+
+def sweep_crises() -> None:
+    """Run every escalation step past its deadline that no date job ran (after a restart, or moved elsewhere)."""
+    ctx = _ctx()
+    if ctx.crisis_records is None:
+        return
+    for crisis_id, step in ctx.crisis_records.due_steps(ctx.clock()):
+        run_escalation_step(crisis_id, step)

@@ -73,7 +73,7 @@ class Member:
 
     def __post_init__(self) -> None:
         _zone(self.tz)
-        if self.country is not None and self.country not in _supported_countries():
+        if self.country is not None and self.country not in supported_countries():
             raise ValueError(f"no public-holiday calendar for country {self.country!r}")
 
 
@@ -751,7 +751,8 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @lru_cache(maxsize=1)
-def _supported_countries() -> frozenset[str]:
+def supported_countries() -> frozenset[str]:
+    """Return the ISO country codes the `holidays` package has calendars for."""
     return frozenset(holidays.list_supported_countries())
 
 

@@ -145,8 +145,11 @@ class SlackGateway:
     def open_view(self, *, trigger_id: str, view: dict[str, Any]) -> dict[str, Any]:
         return self.call("views.open", trigger_id=trigger_id, view=fit_view(view))
 
-    def user_info(self, user: str) -> dict[str, Any]:
-        return self.call("users.info", user=user)["user"]
+    def user_info(self, user: str, *, include_locale: bool = False) -> dict[str, Any]:
+        args: dict[str, Any] = {"user": user}
+        if include_locale:
+            args["include_locale"] = "true"
+        return self.call("users.info", **args)["user"]
 
     def upload_file(self, *, channel: str, filename: str, content: bytes, title: str, initial_comment: str | None = None) -> dict[str, Any]:
         """Upload with Slack's current external-upload flow (never the retired files.upload)."""

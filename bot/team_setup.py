@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.rotation import HandoffRule, next_handoff
+from bot.rotation import HandoffRule, next_handoff, supported_countries
 from bot.when import local_to_utc
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -140,3 +140,12 @@ def latest_start(form: TeamForm, now: datetime) -> datetime:
 class TeamSetupStore(Protocol):
     def team_form(self, workspace_id: str, name: str) -> tuple[int, TeamForm] | None: ...
     def save_team(self, *, workspace_id: str, team_id: int | None, form: TeamForm, epoch: datetime, now: datetime) -> tuple[int, dict | None]: ...
+    def set_member_profile(self, *, workspace_id: str, user_id: str, tz: str | None, country: str | None) -> int: ...
+
+
+def country_from_locale(locale: str | None) -> str | None:
+    """Return the holiday-calendar country of a Slack locale like 'en-US', or None when unknown."""
+    if not locale or "-" not in locale:
+        return None
+    country = locale.rsplit("-", 1)[1].upper()
+    return country if country in supported_countries() else None

@@ -1,26 +1,95 @@
-"""App Home adapter: publish the Home tab when a member opens it (after the ack)."""
+"""App Home adapter: publish a member's Home when they open it, when their settings change, and when
+something it shows changes elsewhere (`refresh_team_homes`); always after the ack."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.blocks.home import build_home
+from bot import home
+from bot.access import require_admin
+from bot.audit import Via
+from bot.blocks.home import HomeActions, build_home
 from bot.crisis_query import CRISIS
 from bot.oncall_query import ONCALL
+from bot.rotation_messages import scheduled_people
+from bot.slack_gateway import SlackCallFailed
+from handlers.asker import asker_zone
 from handlers.deps import Deps
+from handlers.oncall_setup import TeamSetup
+
+log = logging.getLogger(__name__)
+
+# Which setting each Home control changes; the two delivery buttons both set page_via (their value says which).
+SETTINGS_CONTROLS = {
+    HomeActions.tz: home.SettingsField.tz,
+    HomeActions.quiet_start: home.SettingsField.quiet_start,
+    HomeActions.quiet_end: home.SettingsField.quiet_end,
+    HomeActions.quiet_off: home.SettingsField.quiet_off,
+    HomeActions.page_dm: home.SettingsField.page_via,
+    HomeActions.page_channel: home.SettingsField.page_via,
+}
+
+
+def publish_home(deps: Deps, *, workspace_id: str, user_id: str) -> None:
+    """Compute and publish `user_id`'s Home (views.publish replaces it whole, so repeats are harmless)."""
+    zone = asker_zone(deps, workspace_id=workspace_id, user_id=user_id)
+    content = home.home_content(deps.rotations, deps.home_crises, deps.member_settings, workspace_id=workspace_id, user_id=user_id,
+                                is_admin=deps.admins.is_admin(user_id), slack_tz=zone.key, now=deps.clock())
+    deps.slack.publish_home(user_id=user_id, view=build_home(content, grammars=(ONCALL, CRISIS)))
+
+
+def refresh_homes(deps: Deps, *, workspace_id: str, user_ids: Iterable[str]) -> None:
+    """Republish each member's Home now; one failed publish does not keep the others stale."""
+    for user_id in dict.fromkeys(user_ids):
+        try:
+            publish_home(deps, workspace_id=workspace_id, user_id=user_id)
+        except SlackCallFailed as failure:
+            # Nothing to retry: the Home is rebuilt from scratch the next time the member opens it.
+            log.warning("views.publish for %s failed (%s); their Home refreshes when they open it", user_id, failure.code)
+
+
+def refresh_team_homes(deps: Deps, team_id: int) -> None:
+    """After the ack, republish the Home of everyone the team may schedule (call after a cover request changes)."""
+    def work() -> None:
+        rotation = deps.rotations.load_rotation_by_id(team_id)
+        if rotation is not None:
+            refresh_homes(deps, workspace_id=rotation.team.workspace_id, user_ids=scheduled_people(rotation.spec))
+    deps.run_later(work)
 
 
 def register(app: App, deps: Deps) -> None:
     def ack_now(ack: Ack) -> None:
         ack()
 
-    def publish_home(event: dict[str, Any]) -> None:
+    def on_open(body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
-        user_id = event["user"]
-        view = build_home(user_id=user_id, is_admin=deps.admins.is_admin(user_id), grammars=(ONCALL, CRISIS))
-        deps.slack.publish_home(user_id=user_id, view=view)
+        publish_home(deps, workspace_id=body["team_id"], user_id=event["user"])
 
-    app.event("app_home_opened")(ack=ack_now, lazy=[publish_home])
+    app.event("app_home_opened")(ack=ack_now, lazy=[on_open])
+
+    def settings_listener(what: home.SettingsField):  # noqa: ANN202 - a Bolt listener
+        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+            workspace_id, user_id = body["team"]["id"], body["user"]["id"]
+            # Selects carry selected_option; buttons carry value.
+            value = (action.get("selected_option") or {}).get("value") or action.get("value", "")
+            home.change_settings(deps.member_settings, deps.audit, workspace_id=workspace_id, user_id=user_id, what=what, value=value,
+                                 now=deps.clock(), via=Via.button)
+            ack()
+            deps.run_later(lambda: publish_home(deps, workspace_id=workspace_id, user_id=user_id))
+        return listener
+
+    for action_id, what in SETTINGS_CONTROLS.items():
+        app.action(action_id)(settings_listener(what))
+
+    @app.action(HomeActions.open_setup)
+    def open_setup(ack: Ack, body: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        require_admin(deps.admins, user_id, action="set up teams")
+        # block_actions carry a trigger_id, which is all the modal opener needs besides who and where.
+        TeamSetup(deps).open({"team_id": body["team"]["id"], "user_id": user_id, "trigger_id": body["trigger_id"]}, team=None)
+        ack()

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from bot.access import AdminDirectory, EventLedger
 from bot.audit import AuditSink
+from bot.home import OpenCrises, SettingsStore
 from bot.mentions import MentionRepository
 from bot.offboarding import OffboardingStore
 from bot.oncall import RotationWriter
@@ -43,3 +44,5 @@ class Deps:
     run_later: Callable[[Callable[[], None]], object]
     public_url: str
     mentions: MentionRepository
+    member_settings: SettingsStore
+    home_crises: OpenCrises  # open crises visible to a member, for the App Home

@@ -11,6 +11,7 @@ from bot.audit import Via
 from bot.blocks.oncall import OncallActions, build_cover_card, build_cover_taken_note, build_swap_decided
 from bot.errors import SocialopsError
 from bot.slack_gateway import SlackCallFailed
+from handlers.app_home import refresh_team_homes
 from handlers.deps import Deps
 
 
@@ -26,6 +27,7 @@ def register(app: App, deps: Deps) -> None:
             reason = str(refusal)  # the name `refusal` is cleared when the except block ends
             deps.run_later(lambda: respond(text=reason, response_type="ephemeral", replace_original=False))
             return
+        refresh_team_homes(deps, request.team.id)  # before the announcement, which needs a response_url the Home lacks
         deps.run_later(lambda: _announce_taken(request, body, respond))
 
     def _announce_taken(request: oncall.CoverRequestInfo, body: dict[str, Any], respond: Respond) -> None:

@@ -19,6 +19,7 @@ from bot.oncall_query import ONCALL
 from bot.slack_gateway import SlackCallFailed
 from bot.when import describe_range, parse_range, parse_when, split_range
 from handlers import offboarding
+from handlers.app_home import refresh_team_homes
 from handlers.asker import asker_zone
 from handlers.calendar_feed import CalendarLinks
 from handlers.deps import Deps
@@ -78,6 +79,7 @@ class OncallCommand:
                                        user_id=command["user_id"], start=start, end=end, note=" ".join(note_words), now=now, via=Via.slash_command)
         channel = request.team.announce_channel or command["channel_id"]
         self.deps.run_later(lambda: self._post_cover_card(request.id, channel, command["user_id"]))
+        refresh_team_homes(self.deps, request.team.id)  # the team's Homes list cover they could take
         return build_confirmation(f"Cover request posted in <#{channel}> for {describe_range(request.start, request.end, tz)}. I'll tell you who takes it.")
 
     def _post_cover_card(self, request_id: int, channel: str, requester: str) -> None:

@@ -12,7 +12,8 @@ from bot.audit import AuditRecord, Via
 from bot.blocks.oncall import build_confirmation
 from bot.blocks.setup import SETUP_CALLBACK, build_setup_modal, read_view_values
 from bot.errors import Conflict, NotAllowed, NotFound
-from bot.team_setup import FormErrors, latest_start, read_form
+from bot.slack_gateway import SlackCallFailed
+from bot.team_setup import FormErrors, country_from_locale, latest_start, read_form
 from handlers.asker import asker_zone
 from handlers.deps import Deps
 
@@ -33,6 +34,18 @@ class TeamSetup:
         # views.open after the ack, still well inside the trigger's 3 seconds.
         self.deps.run_later(lambda: self.deps.slack.open_view(trigger_id=command["trigger_id"], view=view))
         return build_confirmation("Opening the team setup form…")
+
+
+def learn_member_profiles(deps: Deps, *, workspace_id: str, user_ids: list[str]) -> None:
+    """Fill each member's time zone and holiday country from Slack (users.info with locale)."""
+    for user_id in user_ids:
+        try:
+            user = deps.slack.user_info(user_id, include_locale=True)
+        except SlackCallFailed:
+            continue  # the daily health check reports people Slack no longer knows
+        deps.rotations.set_member_profile(workspace_id=workspace_id, user_id=user_id, tz=user.get("tz"),
+                                          country=country_from_locale(user.get("locale")))
+        deps.people.remember(workspace_id=workspace_id, user_id=user_id, tz=user.get("tz"), deleted=bool(user.get("deleted")), now=deps.clock())
 
 
 def register(app: App, deps: Deps) -> None:
@@ -64,5 +77,6 @@ def register(app: App, deps: Deps) -> None:
         deps.audit.record(AuditRecord(at=now, actor=user_id, action="team_saved", via=Via.modal, target=f"team:{team_id}", team_id=workspace_id,
                                       before=before, after={"name": form.name, "tz": form.tz, "roster": list(form.roster), "handoff": f"{form.handoff_weekday} {form.handoff_at}",
                                                             "length_days": form.length_days, "windows": [w.name for w in form.windows]}))
+        deps.run_later(lambda: learn_member_profiles(deps, workspace_id=workspace_id, user_ids=[*form.roster, *form.shadows]))
         text, blocks = build_confirmation(f"Team *{form.name}* saved: {len(form.roster)} people, handoff {form.handoff_at} {form.tz}. Try `/oncall who {form.name}`.")
         jobs.enqueue_call(dedupe_key=f"team-saved:{team_id}:{now.isoformat()}", method="dm", payload={"user": user_id, "text": text, "blocks": blocks})

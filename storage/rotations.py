@@ -319,6 +319,17 @@ class Rotations:
                 session.add(TeamAccount(team_id=team.id, name=account_name[:120]))
             return team.id, before
 
+    @_changes_rotations
+    def set_member_profile(self, *, workspace_id: str, user_id: str, tz: str | None, country: str | None) -> int:
+        """Record a member's own zone and holiday country (from Slack) in every team of the workspace."""
+        with self._db.session_scope() as session:
+            rows = list(session.exec(select(TeamMember).join(Team, col(Team.id) == col(TeamMember.team_id))
+                                     .where(Team.workspace_id == workspace_id, TeamMember.user_id == user_id)))
+            for member in rows:
+                member.tz = tz or member.tz
+                member.country = country or member.country
+            return len(rows)
+
     # --- offboarding ---
 
     @_changes_rotations

@@ -334,3 +334,151 @@ class UsergroupSync(SQLModel, table=True):
     synced_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
     disabled_error: str | None = Field(default=None, max_length=64)  # e.g. plan_upgrade_required
     disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+
+
+class CrisisRow(SQLModel, table=True):
+    """A crisis: detected or declared, then acknowledged, resolved or called a false alarm (issue 6).
+
+    `acked_by` and `status` change only through conditional UPDATEs, so of many presses exactly one acknowledges.
+    """
+
+    __tablename__ = "crises"
+    __table_args__ = (Index("ix_crises_team_status", "team_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    workspace_id: str = Field(max_length=32)
+    topic: str = Field(max_length=80)
+    topic_id: int | None = Field(default=None)
+    severity: int  # bot.spikes.Severity value: 3 = SEV1
+    summary: str = Field(default="", max_length=500)
+    origin: str = Field(max_length=16)  # detected, declared
+    declared_by: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="open", max_length=16)  # open, acknowledged, resolved, false_alarm
+    opened_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    acked_by: str | None = Field(default=None, max_length=32)
+    acked_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    acked_via: str | None = Field(default=None, max_length=32)
+    resolved_by: str | None = Field(default=None, max_length=32)
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    resolution_note: str | None = Field(default=None, max_length=2000)
+    real: bool | None = Field(default=None)  # the resolver's answer to "was it a real crisis?"
+    false_alarm: bool = False
+    last_activity_at: datetime = Field(sa_type=UtcDateTime, nullable=False)  # for "still on it?"
+    channel: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    stats: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class CrisisEventRow(SQLModel, table=True):
+    """One line of a crisis timeline: declared, page (to whom, how, delivered), ack, escalation, note, resolution."""
+
+    __tablename__ = "crisis_events"
+    __table_args__ = (Index("ix_crisis_events_crisis", "crisis_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    crisis_id: int = Field(foreign_key="crises.id", ondelete="CASCADE")
+    at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    kind: str = Field(max_length=24)
+    actor: str = Field(max_length=64)  # a Slack user ID or "system"
+    via: str = Field(max_length=32)
+    target: str | None = Field(default=None, max_length=64)  # who was paged, or the channel
+    method: str | None = Field(default=None, max_length=16)  # dm, channel, usergroup, here
+    delivered: bool | None = Field(default=None)
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class CrisisResponder(SQLModel, table=True):
+    """Someone pressed "I'm responding" on a crisis (once per person)."""
+
+    __tablename__ = "crisis_responders"
+
+    crisis_id: int = Field(primary_key=True, foreign_key="crises.id", ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=32)
+    at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class CrisisEscalationStep(SQLModel, table=True):
+    """A step of a crisis' escalation chain with its deadline; `ran_at` is set once by a conditional UPDATE."""
+
+    __tablename__ = "crisis_escalation_steps"
+    __table_args__ = (Index("ix_crisis_steps_due", "ran_at", "due_at"),)
+
+    crisis_id: int = Field(primary_key=True, foreign_key="crises.id", ondelete="CASCADE")
+    step: int = Field(primary_key=True)
+    target: str = Field(max_length=16)  # bot.escalation.Target
+    due_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    ran_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    outcome: str | None = Field(default=None, max_length=16)  # paged, skipped
+
+
+class EscalationPolicyRow(SQLModel, table=True):
+    """A team's escalation policy; teams without a row use bot.escalation.DEFAULT_POLICY."""
+
+    __tablename__ = "escalation_policies"
+
+    team_id: int = Field(primary_key=True, foreign_key="teams.id", ondelete="CASCADE")
+    steps: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))  # [{"target": "primary", "wait_s": 300}]
+    repeat: int = 2
+    still_on_it_s: int = 1800
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_by: str = Field(max_length=64)
+
+
+class CrisisAway(SQLModel, table=True):
+    """The primary stepped away ("in another crisis for …"): new pages go to the backup until `until`."""
+
+    __tablename__ = "crisis_away"
+
+    team_id: int = Field(primary_key=True, foreign_key="teams.id", ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=32)
+    until: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class PlaybookStepRow(SQLModel, table=True):
+    """One step of a team's crisis checklist; `holding_statement` marks text meant to be copied and published."""
+
+    __tablename__ = "playbook_steps"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    position: int = 0
+    text: str = Field(max_length=2000)
+    holding_statement: bool = False
+
+
+class PlaybookCheck(SQLModel, table=True):
+    """A playbook step ticked during one crisis: who and when."""
+
+    __tablename__ = "playbook_checks"
+
+    crisis_id: int = Field(primary_key=True, foreign_key="crises.id", ondelete="CASCADE")
+    step_id: int = Field(primary_key=True, foreign_key="playbook_steps.id", ondelete="CASCADE")
+    checked_by: str = Field(max_length=32)
+    checked_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class TopicWatch(SQLModel, table=True):
+    """Which team a topic pages, and that topic's persisted spike detector and how far it has read the counters."""
+
+    __tablename__ = "topic_watches"
+
+    topic_id: int = Field(primary_key=True, foreign_key="topics.id", ondelete="CASCADE")
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    detector: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    read_until: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class MemberSettingRow(SQLModel, table=True):
+    """A member's own App Home settings: time zone, quiet hours (wall-clock "HH:MM" in that zone), how pages reach them."""
+
+    __tablename__ = "member_settings"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    tz: str | None = Field(default=None, max_length=64)  # None: use the zone Slack reports
+    quiet_start: str | None = Field(default=None, max_length=5)
+    quiet_end: str | None = Field(default=None, max_length=5)
+    page_via: str = Field(default="dm", max_length=16)  # dm | channel
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)

@@ -30,14 +30,15 @@ def test_console_answers_usage_renders_home_and_switches_people(tmp_path):
     """Bad commands get usage, /home renders the App Home, `as @name` changes who is typing."""
     out = io.StringIO()
     code = run_console(load_settings({}), db_path=str(tmp_path / "c.db"),
-                       stdin=io.StringIO("/oncall nonsense\n/home\nas @marcus\n/home\nas @nobody\npress 1\nquit\n"), out=out)
+                       stdin=io.StringIO("press 1\n/oncall nonsense\n/home\nas @marcus\n/home\nas @nobody\npress 999\nquit\n"), out=out)
     text = out.getvalue()
     assert code == 0
     assert "I don't know `/oncall nonsense`" in text
     assert "[App Home of @giulia]" in text and "[App Home of @marcus]" in text
     assert "You are now @marcus (America/New_York)." in text
     assert "No demo person called @nobody" in text
-    assert "There is no button to press yet." in text
+    assert "There is no button to press yet." in text  # before anything was shown
+    assert "Press what? Give a button number between 1 and" in text
 
 
 def test_reset_starts_the_demo_afresh(tmp_path):
@@ -48,3 +49,27 @@ def test_reset_starts_the_demo_afresh(tmp_path):
     result = _run("/oncall help\n", tmp_path, "--reset")
     assert result.returncode == 0, result.stderr
     assert db.read_bytes()[:15] == b"SQLite format 3"
+
+
+def test_demo_team_rotation_cover_and_take_work_in_the_console(tmp_path):
+    """The seeded team answers /oncall and /oncall schedule; a cover request can be taken with `press`."""
+    out = io.StringIO()
+    script = "\n".join([
+        "/oncall",
+        "/oncall schedule 2",
+        "/oncall cover now +2h",        # as giulia: only works if she is on call, so find who is
+    ]) + "\n"
+    run_console(load_settings({}), db_path=str(tmp_path / "c.db"), stdin=io.StringIO(script), out=out)
+    first = out.getvalue()
+    assert "On call for *social*: primary @" in first
+    assert "SOCIAL: THE NEXT 2 WEEKS" in first
+    primary = first.split("On call for *social*: primary @", 1)[1].split(",", 1)[0]
+    taker = "marcus" if primary != "marcus" else "chloe"
+    out = io.StringIO()
+    script = f"as @{primary}\n/oncall cover now +2h covering a launch\nas @{taker}\npress 1\n/oncall\n"
+    assert run_console(load_settings({}), db_path=str(tmp_path / "c.db"), stdin=io.StringIO(script), out=out) == 0
+    text = out.getvalue()
+    assert "[Take] (press 1)" in text
+    assert f"You cover *social* for @{primary}. Thank you!" in text
+    assert f"Taken by @{taker}" in text
+    assert f"On call for *social*: primary @{taker}" in text

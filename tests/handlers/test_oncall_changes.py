@@ -248,6 +248,14 @@ def test_setup_modal_opens_for_admins_and_creates_a_team(runtime, signed, fake_s
     assert response.status == 200 and not response.body
     assert "On call for *brand-us*" in slash(runtime, signed, "who brand-us", MARCUS)["text"]
     assert rotations.team_accounts(rotations.load_rotation("T0DEMO", "brand-us").team.id) == ["X @acme_us"]
+    # Members' own zones come from Slack's users.info after the save (the stand-in knows Priya is in Kolkata).
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        zones = {m.user_id: m.tz for m in rotations.load_rotation("T0DEMO", "brand-us").spec.members}
+        if zones[PRIYA] == "Asia/Kolkata":
+            break
+        time.sleep(0.05)
+    assert zones == {MARCUS: "America/New_York", PRIYA: "Asia/Kolkata"}
 
 
 def test_setup_form_errors_are_shown_next_to_the_fields(runtime, signed):

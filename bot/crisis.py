@@ -1,0 +1,355 @@
+"""Crisis use cases: declare, open on a spike, acknowledge, respond, escalate, page, step away, resolve.
+
+Takes its store as an argument (`CrisisStore`, declared here; storage/crises.py implements it). The exactly-once
+rules (one acknowledgement, one resolution, each escalation step once) are the store's conditional UPDATEs;
+this module decides who may do what and what is recorded. Every change also goes to the audit table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink
+from bot.errors import Conflict, NotAllowed, NotFound, UsageError
+from bot.escalation import Policy, PlannedStep, Target, shift_after_escalation
+from bot.spikes import Severity
+
+MAX_AWAY = timedelta(hours=12)
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    FALSE_ALARM = "false_alarm"
+
+    @property
+    def closed(self) -> bool:
+        return self in (Status.RESOLVED, Status.FALSE_ALARM)
+
+
+class EventKind(StrEnum):
+    DETECTED = "detected"
+    DECLARED = "declared"
+    PAGE = "page"
+    ACK = "ack"
+    RESPONDING = "responding"
+    ESCALATED = "escalated"
+    STILL_ON_IT = "still_on_it"
+    NOTE = "note"
+    RESOLVED = "resolved"
+    FALSE_ALARM = "false_alarm"
+    STEPPED_AWAY = "stepped_away"
+
+
+@dataclass(frozen=True)
+class SpikeStats:
+    """What the card shows about the spike: window counts, baseline, a series for the sparkline, top mentions."""
+
+    window_minutes: int = 15
+    negative: int = 0
+    baseline: float = 0.0
+    negative_share: float = 0.0
+    series: tuple[float, ...] = ()  # negative mentions per bucket, oldest first
+    top_mentions: tuple[dict[str, Any], ...] = ()  # {"text", "author", "reach", "url"}
+    top_terms: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"window_minutes": self.window_minutes, "negative": self.negative, "baseline": self.baseline,
+                "negative_share": self.negative_share, "series": list(self.series), "top_mentions": list(self.top_mentions),
+                "top_terms": list(self.top_terms)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> SpikeStats | None:
+        if not data:
+            return None
+        return cls(window_minutes=data.get("window_minutes", 15), negative=data.get("negative", 0),
+                   baseline=data.get("baseline", 0.0), negative_share=data.get("negative_share", 0.0),
+                   series=tuple(data.get("series", ())), top_mentions=tuple(data.get("top_mentions", ())),
+                   top_terms=tuple(data.get("top_terms", ())))
+
+
+@dataclass(frozen=True)
+class CrisisEvent:
+    at: datetime
+    kind: EventKind
+    actor: str
+    via: str
+    target: str | None = None
+    method: str | None = None  # dm, channel
+    delivered: bool | None = None
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Crisis:
+    id: int
+    team_id: int
+    team_name: str
+    workspace_id: str
+    topic: str
+    severity: Severity
+    summary: str
+    origin: str  # detected, declared
+    declared_by: str | None
+    status: Status
+    opened_at: datetime
+    last_activity_at: datetime
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    acked_via: str | None = None
+    responders: tuple[str, ...] = ()
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    resolution_note: str | None = None
+    real: bool | None = None
+    channel: str | None = None
+    message_ts: str | None = None
+    stats: SpikeStats | None = None
+    paged: tuple[str, ...] = ()  # people paged so far, in order
+    topic_id: int | None = None
+
+    @property
+    def title(self) -> str:
+        """Return the one-line name used in lists and announcements, e.g. "#12 SEV2 acme"."""
+        return f"#{self.id} {self.severity.label} {self.topic}"
+
+    @property
+    def time_to_ack(self) -> timedelta | None:
+        return None if self.acked_at is None else self.acked_at - self.opened_at
+
+    @property
+    def time_to_resolve(self) -> timedelta | None:
+        return None if self.resolved_at is None else self.resolved_at - self.opened_at
+
+
+@dataclass(frozen=True)
+class NewCrisis:
+    team_id: int
+    workspace_id: str
+    topic: str
+    severity: Severity
+    summary: str
+    origin: str
+    declared_by: str | None
+    channel: str | None
+    opened_at: datetime
+    steps: tuple[PlannedStep, ...]
+    topic_id: int | None = None
+    stats: SpikeStats | None = None
+
+
+class CrisisStore(Protocol):
+    """The crisis tables; storage/crises.py implements it."""
+
+    def create_crisis(self, new: NewCrisis) -> Crisis | None: ...  # None: that topic already has an open crisis
+    def get_crisis(self, crisis_id: int) -> Crisis | None: ...
+    def open_crisis_for_topic(self, *, team_id: int, topic: str) -> Crisis | None: ...
+    def list_crises(self, *, workspace_id: str, open_only: bool, limit: int = 20) -> list[Crisis]: ...
+    def record_ack(self, *, crisis_id: int, user_id: str, at: datetime, via: str) -> bool: ...
+    def add_responder(self, *, crisis_id: int, user_id: str, at: datetime) -> bool: ...
+    def close_crisis(self, *, crisis_id: int, user_id: str, at: datetime, status: Status, note: str | None, real: bool | None) -> bool: ...
+    def record_event(self, *, crisis_id: int, event: CrisisEvent) -> int: ...
+    def timeline(self, crisis_id: int) -> list[CrisisEvent]: ...
+    def steps(self, crisis_id: int) -> list[PlannedStep]: ...
+    def pending_steps(self, crisis_id: int) -> list[PlannedStep]: ...
+    def reschedule_steps(self, *, crisis_id: int, steps: Sequence[PlannedStep]) -> None: ...
+    def claim_step(self, *, crisis_id: int, step: int, at: datetime, outcome: str) -> bool: ...
+    def due_steps(self, now: datetime) -> list[tuple[int, int]]: ...
+    def touch(self, *, crisis_id: int, at: datetime) -> None: ...
+    def set_card(self, *, crisis_id: int, channel: str, ts: str) -> None: ...
+    def policy(self, team_id: int) -> Policy: ...
+    def set_away(self, *, team_id: int, user_id: str, until: datetime) -> None: ...
+    def away(self, *, team_id: int, now: datetime) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True)
+class Team:
+    """What a crisis needs of its team: name, workspace, crisis channel, user group, and who is on call now."""
+
+    id: int
+    name: str
+    workspace_id: str
+    channel: str | None
+    usergroup_id: str | None = None
+    on_call: tuple[str, ...] = field(default_factory=tuple)  # primary, backup, shadow (those set)
+
+
+def parse_severity(word: str) -> Severity | None:
+    """Return the severity in "sev1", "SEV2", "1"; None when the word is not a severity."""
+    key = word.strip().upper().removeprefix("SEV")
+    return {"1": Severity.SEV1, "2": Severity.SEV2, "3": Severity.SEV3}.get(key)
+
+
+def _audit(audit: AuditSink, *, at: datetime, actor: str, action: str, via: str, crisis_id: int, after: dict[str, Any] | None = None,
+           team: str | None = None) -> None:
+    audit.record(AuditRecord(at=at, actor=actor, action=action, via=via, target=f"crisis:{crisis_id}", team_id=team, after=after))
+
+
+def _open(store: CrisisStore, audit: AuditSink, new: NewCrisis, *, actor: str, via: str) -> Crisis | None:
+    crisis = store.create_crisis(new)
+    if crisis is None:
+        return None
+    kind = EventKind.DECLARED if new.origin == "declared" else EventKind.DETECTED
+    store.record_event(crisis_id=crisis.id, event=CrisisEvent(at=new.opened_at, kind=kind, actor=actor, via=via,
+                                                              detail={"severity": new.severity.label, "summary": new.summary}))
+    _audit(audit, at=new.opened_at, actor=actor, action=f"crisis_{kind.value}", via=via, crisis_id=crisis.id, team=new.workspace_id,
+           after={"topic": new.topic, "severity": new.severity.label, "team_id": new.team_id})
+    return crisis
+
+
+def declare(store: CrisisStore, audit: AuditSink, *, team: Team, topic: str, severity: Severity, summary: str, user_id: str,
+            steps: Sequence[PlannedStep], now: datetime, via: str, channel: str | None = None) -> Crisis:
+    """Open a crisis by hand; Conflict when the topic already has an open one."""
+    if not topic.strip():
+        raise UsageError("Which topic?", usage="`/crisis declare <topic> [sev1|sev2|sev3] [summary]`")
+    new = NewCrisis(team_id=team.id, workspace_id=team.workspace_id, topic=topic.strip(), severity=severity, summary=summary.strip(),
+                    origin="declared", declared_by=user_id, channel=team.channel or channel, opened_at=now, steps=tuple(steps))
+    crisis = _open(store, audit, new, actor=user_id, via=via)
+    if crisis is None:
+        existing = store.open_crisis_for_topic(team_id=team.id, topic=new.topic)
+        raise Conflict(f"{topic} already has an open crisis ({existing.title if existing else 'see `/crisis list`'}).")
+    return crisis
+
+
+def open_detected(store: CrisisStore, audit: AuditSink, *, team: Team, topic: str, topic_id: int | None, severity: Severity,
+                  stats: SpikeStats | None, steps: Sequence[PlannedStep], now: datetime) -> Crisis | None:
+    """Open a crisis for a detected spike; None when the topic already has one (the spike joins it)."""
+    new = NewCrisis(team_id=team.id, workspace_id=team.workspace_id, topic=topic, severity=severity, summary="",
+                    origin="detected", declared_by=None, channel=team.channel, opened_at=now, steps=tuple(steps),
+                    topic_id=topic_id, stats=stats)
+    return _open(store, audit, new, actor=SYSTEM_ACTOR, via="scheduler")
+
+
+def get(store: CrisisStore, crisis_id: int) -> Crisis:
+    """Return the crisis or raise NotFound."""
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None:
+        raise NotFound(f"There is no crisis #{crisis_id}. `/crisis list` shows the open ones.")
+    return crisis
+
+
+def _require_open(crisis: Crisis) -> None:
+    if crisis.status.closed:
+        raise Conflict(f"Crisis {crisis.title} is already {'resolved' if crisis.status is Status.RESOLVED else 'closed as a false alarm'}.")
+
+
+def acknowledge(store: CrisisStore, audit: AuditSink, *, crisis_id: int, user_id: str, now: datetime, via: str) -> Crisis:
+    """Record the acknowledgement exactly once; later presses get Conflict naming who acknowledged."""
+    crisis = get(store, crisis_id)
+    _require_open(crisis)
+    if not store.record_ack(crisis_id=crisis_id, user_id=user_id, at=now, via=via):
+        current = get(store, crisis_id)
+        _require_open(current)
+        who = "you" if current.acked_by == user_id else f"<@{current.acked_by}>"
+        raise Conflict(f"Already acknowledged by {who}.")
+    store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.ACK, actor=user_id, via=via))
+    _audit(audit, at=now, actor=user_id, action="crisis_acknowledged", via=via, crisis_id=crisis_id, team=crisis.workspace_id)
+    return get(store, crisis_id)
+
+
+def respond(store: CrisisStore, audit: AuditSink, *, crisis_id: int, user_id: str, now: datetime, via: str) -> Crisis:
+    """Record that `user_id` is responding; the first responder also acknowledges an unacknowledged crisis."""
+    crisis = get(store, crisis_id)
+    _require_open(crisis)
+    if crisis.acked_by is None and store.record_ack(crisis_id=crisis_id, user_id=user_id, at=now, via=via):
+        store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.ACK, actor=user_id, via=via))
+        _audit(audit, at=now, actor=user_id, action="crisis_acknowledged", via=via, crisis_id=crisis_id, team=crisis.workspace_id)
+    if store.add_responder(crisis_id=crisis_id, user_id=user_id, at=now):
+        store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.RESPONDING, actor=user_id, via=via))
+        _audit(audit, at=now, actor=user_id, action="crisis_responding", via=via, crisis_id=crisis_id, team=crisis.workspace_id)
+    store.touch(crisis_id=crisis_id, at=now)
+    return get(store, crisis_id)
+
+
+def escalate_now(store: CrisisStore, audit: AuditSink, *, crisis_id: int, user_id: str, now: datetime, via: str) -> PlannedStep:
+    """Bring the next pending escalation step forward to now (later steps keep their spacing); return it."""
+    crisis = get(store, crisis_id)
+    _require_open(crisis)
+    pending = store.pending_steps(crisis_id)
+    if not pending:
+        raise Conflict("Every escalation step has already run; page someone with `/crisis page @who`.")
+    moved = shift_after_escalation(pending, escalated=pending[0].index, now=now)
+    store.reschedule_steps(crisis_id=crisis_id, steps=moved)
+    store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.ESCALATED, actor=user_id, via=via,
+                                                              detail={"step": moved[0].index, "target": moved[0].target.value}))
+    _audit(audit, at=now, actor=user_id, action="crisis_escalated", via=via, crisis_id=crisis_id, team=crisis.workspace_id,
+           after={"step": moved[0].index})
+    return moved[0]
+
+
+def may_close(crisis: Crisis, user_id: str, *, on_call: Sequence[str], is_admin: bool) -> bool:
+    """Return whether `user_id` may resolve the crisis: its acknowledger, a responder, whoever is on call, or an admin."""
+    return is_admin or user_id in (crisis.acked_by, crisis.declared_by, *crisis.responders, *on_call)
+
+
+def resolve(store: CrisisStore, audit: AuditSink, *, crisis_id: int, user_id: str, note: str, real: bool | None,
+            on_call: Sequence[str], is_admin: bool, now: datetime, via: str, false_alarm: bool = False) -> Crisis:
+    """Close the crisis once (resolved with a note and "was it real?", or a false alarm); NotAllowed for bystanders."""
+    crisis = get(store, crisis_id)
+    _require_open(crisis)
+    if not may_close(crisis, user_id, on_call=on_call, is_admin=is_admin):
+        raise NotAllowed("Only the person who acknowledged, a responder, whoever is on call or an admin can close this crisis.")
+    status = Status.FALSE_ALARM if false_alarm else Status.RESOLVED
+    if not store.close_crisis(crisis_id=crisis_id, user_id=user_id, at=now, status=status, note=note.strip() or None,
+                              real=False if false_alarm else real):
+        _require_open(get(store, crisis_id))
+        raise Conflict("The crisis changed meanwhile; try again.")
+    kind = EventKind.FALSE_ALARM if false_alarm else EventKind.RESOLVED
+    store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=kind, actor=user_id, via=via,
+                                                              detail={"note": note, "real": real}))
+    _audit(audit, at=now, actor=user_id, action=f"crisis_{kind.value}", via=via, crisis_id=crisis_id, team=crisis.workspace_id,
+           after={"note": note, "real": False if false_alarm else real})
+    return get(store, crisis_id)
+
+
+def page(store: CrisisStore, audit: AuditSink, *, crisis_id: int, user_id: str, who: str, now: datetime, via: str) -> Crisis:
+    """Ask for `who` by hand; the caller delivers the page and records whether it arrived."""
+    crisis = get(store, crisis_id)
+    _require_open(crisis)
+    _audit(audit, at=now, actor=user_id, action="crisis_page_requested", via=via, crisis_id=crisis_id, team=crisis.workspace_id,
+           after={"who": who})
+    store.touch(crisis_id=crisis_id, at=now)
+    return crisis
+
+
+def record_page(store: CrisisStore, audit: AuditSink, *, crisis_id: int, who: str, method: str, delivered: bool, step: int | None,
+                actor: str, now: datetime, via: str) -> None:
+    """Record one page (to whom, how, delivered or not) in the timeline and the audit table."""
+    store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.PAGE, actor=actor, via=via, target=who,
+                                                              method=method, delivered=delivered, detail={"step": step}))
+    _audit(audit, at=now, actor=actor, action="crisis_paged", via=via, crisis_id=crisis_id,
+           after={"who": who, "method": method, "delivered": delivered, "step": step})
+
+
+def step_away(store: CrisisStore, audit: AuditSink, *, team: Team, user_id: str, minutes: int, now: datetime, via: str) -> datetime:
+    """Send new pages for `user_id` to the backup for `minutes` (0 = back now); return until when."""
+    if not 0 <= minutes <= MAX_AWAY.total_seconds() // 60:
+        raise UsageError(f"Step away for 0 to {int(MAX_AWAY.total_seconds() // 3600)} hours.", usage="e.g. 30 (minutes)")
+    if user_id not in team.on_call[:1]:
+        raise NotAllowed(f"Only the primary of {team.name} can step away; the backup then takes new pages.")
+    until = now + timedelta(minutes=minutes)
+    store.set_away(team_id=team.id, user_id=user_id, until=until)
+    audit.record(AuditRecord(at=now, actor=user_id, action="crisis_stepped_away", via=via, target=f"team:{team.id}",
+                             team_id=team.workspace_id, after={"until": until.isoformat()}))
+    return until
+
+
+def still_on_it(store: CrisisStore, audit: AuditSink, *, crisis_id: int, now: datetime) -> Crisis | None:
+    """Record a "still on it?" check of an acknowledged crisis with no update; None when it no longer applies."""
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None or crisis.status is not Status.ACKNOWLEDGED:
+        return None
+    store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.STILL_ON_IT, actor=SYSTEM_ACTOR, via="scheduler",
+                                                              target=crisis.acked_by))
+    _audit(audit, at=now, actor=SYSTEM_ACTOR, action="crisis_still_on_it", via="scheduler", crisis_id=crisis_id)
+    return crisis
+
+
+def step_applies(crisis: Crisis, step: PlannedStep) -> bool:
+    """Return whether an escalation step should still page: the crisis is open and nobody acknowledged it."""
+    return crisis.status is Status.OPEN and not (step.target is Target.MANAGERS and crisis.acked_by)

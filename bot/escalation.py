@@ -1,0 +1,159 @@
+"""Escalation policy: who a crisis pages at each step of its chain, and when each step is due. Pure.
+
+A policy is frozen into a crisis' step rows when the crisis opens (deadlines live in the database), so a
+policy edited mid-crisis changes the next crisis, not the chain already running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.errors import UsageError
+
+MAX_REPEAT = 5
+
+
+class Target(StrEnum):
+    """Whom one step pages."""
+
+    PRIMARY = "primary"
+    BACKUP = "backup"
+    PRIMARY_AND_BACKUP = "both"
+    GROUP = "group"  # the on-call user group (or @here) in the crisis channel
+    MANAGERS = "managers"  # the workspace's socialops admins
+
+
+@dataclass(frozen=True)
+class PolicyStep:
+    target: Target
+    wait: timedelta  # how long this step waits for an acknowledgement before the next one
+
+
+@dataclass(frozen=True)
+class Policy:
+    steps: tuple[PolicyStep, ...]
+    repeat: int = 2  # the whole chain runs this many times, then the bot stops paging
+    still_on_it_after: timedelta = timedelta(minutes=30)  # an acked crisis with no update this long gets "still on it?"
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise UsageError("An escalation policy needs at least one step.", usage="e.g. primary 5, backup 10, group 15, managers")
+        if not 1 <= self.repeat <= MAX_REPEAT:
+            raise UsageError(f"Repeat must be between 1 and {MAX_REPEAT}.", usage="e.g. repeat 2")
+        if any(step.wait <= timedelta(0) for step in self.steps):
+            raise UsageError("Every wait must be at least a minute.", usage="e.g. primary 5, backup 10")
+
+
+DEFAULT_POLICY = Policy(steps=(
+    PolicyStep(Target.PRIMARY, timedelta(minutes=5)),
+    PolicyStep(Target.BACKUP, timedelta(minutes=10)),
+    PolicyStep(Target.GROUP, timedelta(minutes=15)),
+    PolicyStep(Target.MANAGERS, timedelta(minutes=15)),
+))
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    index: int  # 0 is the first page, sent when the crisis opens
+    target: Target
+    due_at: datetime
+
+
+def plan_chain(policy: Policy, opened_at: datetime, *, campaign: bool = False) -> list[PlannedStep]:
+    """Return every step of the chain with its deadline; during a campaign the first page goes to primary and backup."""
+    if opened_at.tzinfo is None:
+        raise ValueError("plan_chain needs an aware datetime")
+    planned: list[PlannedStep] = []
+    due = opened_at
+    for index in range(len(policy.steps) * policy.repeat):
+        step = policy.steps[index % len(policy.steps)]
+        target = Target.PRIMARY_AND_BACKUP if campaign and index == 0 and step.target is Target.PRIMARY else step.target
+        planned.append(PlannedStep(index, target, due))
+        due += step.wait
+    return planned
+
+
+def shift_after_escalation(steps: Sequence[PlannedStep], *, escalated: int, now: datetime) -> list[PlannedStep]:
+    """Return the steps from `escalated` on, moved so `escalated` is due now and the waits between them are kept."""
+    later = [s for s in steps if s.index >= escalated]
+    if not later:
+        return []
+    delta = now - later[0].due_at
+    return [PlannedStep(s.index, s.target, s.due_at + delta) for s in later]
+
+
+@dataclass(frozen=True)
+class OnCall:
+    """Who holds each role when a step runs, and who has stepped away."""
+
+    primary: str | None
+    backup: str | None
+    shadow: str | None = None
+    away: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Whom one step reaches: people by DM (mentioned in the channel too), and a channel-wide mention."""
+
+    dm: tuple[str, ...]
+    cc: tuple[str, ...] = ()  # notified but not paged (the shadow)
+    channel_mention: str | None = None  # "<!subteam^S…>" or "<!here>"
+    covered_by_backup: bool = False  # the primary stepped away, so the backup was paged instead
+
+
+def recipients(target: Target, on_call: OnCall, *, managers: Iterable[str], usergroup_id: str | None) -> Recipients:
+    """Return whom `target` pages now; a primary who stepped away is covered by the backup."""
+    primary_away = on_call.primary is not None and on_call.primary in on_call.away
+    primary = on_call.backup if primary_away else on_call.primary
+    if target is Target.PRIMARY:
+        people = [primary]
+    elif target is Target.BACKUP:
+        people = [on_call.backup]
+    elif target is Target.PRIMARY_AND_BACKUP:
+        people = [primary, on_call.backup]
+    elif target is Target.MANAGERS:
+        people = list(managers)
+    else:
+        mention = f"<!subteam^{usergroup_id}>" if usergroup_id else "<!here>"
+        return Recipients(dm=(), channel_mention=mention)
+    dm = tuple(dict.fromkeys(p for p in people if p))
+    cc = (on_call.shadow,) if target in (Target.PRIMARY, Target.PRIMARY_AND_BACKUP) and on_call.shadow and on_call.shadow not in dm else ()
+    if not dm:
+        # Nobody holds the role (a gap in the schedule): fall back to the whole channel rather than page no one.
+        return Recipients(dm=(), cc=cc, channel_mention=f"<!subteam^{usergroup_id}>" if usergroup_id else "<!here>")
+    return Recipients(dm=dm, cc=cc, covered_by_backup=primary_away and target is not Target.BACKUP)
+
+
+def still_on_it_due(*, acked_at: datetime | None, last_activity_at: datetime, policy: Policy) -> datetime | None:
+    """Return when to ask an acknowledger "still on it?", or None when the crisis is not acknowledged."""
+    if acked_at is None:
+        return None
+    return max(acked_at, last_activity_at) + policy.still_on_it_after
+
+
+def parse_policy(text: str, *, repeat: int = 2, still_on_it_minutes: int = 30) -> Policy:
+    """Parse "primary 5, backup 10, group 15, managers 15" (minutes to wait after each step) into a Policy."""
+    usage = "e.g. `primary 5, backup 10, group 15, managers 15` (minutes to wait after each step)"
+    steps: list[PolicyStep] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        words = part.split()
+        try:
+            target = Target(words[0].lower())
+        except ValueError:
+            raise UsageError(f"{words[0]!r} is not a step (primary, backup, both, group, managers).", usage=usage) from None
+        minutes = words[1] if len(words) > 1 else "15"
+        if not minutes.isdigit() or len(words) > 2:
+            raise UsageError(f"{part!r}: give the wait in whole minutes.", usage=usage)
+        steps.append(PolicyStep(target, timedelta(minutes=int(minutes))))
+    return Policy(steps=tuple(steps), repeat=repeat, still_on_it_after=timedelta(minutes=still_on_it_minutes))
+
+
+def describe_policy(policy: Policy) -> str:
+    """Return the policy in the form parse_policy reads."""
+    return ", ".join(f"{s.target.value} {int(s.wait.total_seconds() // 60)}" for s in policy.steps)

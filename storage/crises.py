@@ -1,0 +1,239 @@
+"""Crisis repository: crises, timeline, responders, escalation steps, policies, stepping away, topic watches.
+
+Acknowledging, closing and running a step are single conditional UPDATEs: under any concurrency one caller wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.crisis import Crisis, CrisisEvent, EventKind, NewCrisis, SpikeStats, Status
+from bot.escalation import DEFAULT_POLICY, PlannedStep, Policy, PolicyStep, Target
+from bot.spikes import Severity
+from storage.session import Database
+from storage.tables import (
+    CrisisAway, CrisisEscalationStep, CrisisEventRow, CrisisResponder, CrisisRow, EscalationPolicyRow, Team, TopicWatch,
+)
+
+_OPEN = (Status.OPEN.value, Status.ACKNOWLEDGED.value)
+
+
+class Crises:
+    """Implements bot.crisis.CrisisStore (and rotation_messages.OpenCrises for the weekly announcement)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    # ----- crises -----------------------------------------------------------------------------
+
+    def create_crisis(self, new: NewCrisis) -> Crisis | None:
+        """Insert the crisis and its escalation steps; None when the team already has an open crisis on the topic."""
+        with self._db.session_scope() as session:
+            if session.exec(select(CrisisRow.id).where(
+                    CrisisRow.team_id == new.team_id, func.lower(CrisisRow.topic) == new.topic.lower(),
+                    CrisisRow.status.in_(_OPEN))).first() is not None:
+                return None
+            row = CrisisRow(team_id=new.team_id, workspace_id=new.workspace_id, topic=new.topic, topic_id=new.topic_id,
+                            severity=int(new.severity), summary=new.summary[:500], origin=new.origin, declared_by=new.declared_by,
+                            status=Status.OPEN.value, opened_at=new.opened_at, last_activity_at=new.opened_at, channel=new.channel,
+                            stats=new.stats.to_dict() if new.stats else None)
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            for step in new.steps:
+                session.add(CrisisEscalationStep(crisis_id=row.id, step=step.index, target=step.target.value, due_at=step.due_at))
+            crisis_id = row.id
+        return self.get_crisis(crisis_id)
+
+    def get_crisis(self, crisis_id: int) -> Crisis | None:
+        with self._db.session_scope() as session:
+            row = session.get(CrisisRow, crisis_id)
+            return None if row is None else self._crisis(session, row)
+
+    def open_crisis_for_topic(self, *, team_id: int, topic: str) -> Crisis | None:
+        with self._db.session_scope() as session:
+            row = session.exec(select(CrisisRow).where(
+                CrisisRow.team_id == team_id, func.lower(CrisisRow.topic) == topic.lower(), CrisisRow.status.in_(_OPEN))).scalars().first()
+            return None if row is None else self._crisis(session, row)
+
+    def list_crises(self, *, workspace_id: str, open_only: bool, limit: int = 20) -> list[Crisis]:
+        with self._db.session_scope() as session:
+            query = select(CrisisRow).where(CrisisRow.workspace_id == workspace_id)
+            if open_only:
+                query = query.where(CrisisRow.status.in_(_OPEN))
+            rows = session.exec(query.order_by(CrisisRow.opened_at.desc(), CrisisRow.id.desc()).limit(limit)).scalars().all()
+            return [self._crisis(session, row) for row in rows]
+
+    def open_crises(self, team_id: int) -> list[Crisis]:
+        """Return the team's open crises, oldest first (the handoff announcement carries them over)."""
+        with self._db.session_scope() as session:
+            rows = session.exec(select(CrisisRow).where(CrisisRow.team_id == team_id, CrisisRow.status.in_(_OPEN))
+                                .order_by(CrisisRow.opened_at)).scalars().all()
+            return [self._crisis(session, row) for row in rows]
+
+    def record_ack(self, *, crisis_id: int, user_id: str, at: datetime, via: str) -> bool:
+        """Acknowledge an open, unacknowledged crisis; False when someone else got there first."""
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisRow).where(
+                CrisisRow.id == crisis_id, CrisisRow.status == Status.OPEN.value, CrisisRow.acked_by.is_(None),
+            ).values(status=Status.ACKNOWLEDGED.value, acked_by=user_id, acked_at=at, acked_via=via, last_activity_at=at))
+            return result.rowcount == 1
+
+    def add_responder(self, *, crisis_id: int, user_id: str, at: datetime) -> bool:
+        try:
+            with self._db.session_scope() as session:
+                session.add(CrisisResponder(crisis_id=crisis_id, user_id=user_id, at=at))
+        except IntegrityError:
+            return False
+        return True
+
+    def close_crisis(self, *, crisis_id: int, user_id: str, at: datetime, status: Status, note: str | None, real: bool | None) -> bool:
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.status.in_(_OPEN)).values(
+                status=status.value, resolved_by=user_id, resolved_at=at, resolution_note=note, real=real,
+                false_alarm=status is Status.FALSE_ALARM, last_activity_at=at))
+            if result.rowcount != 1:
+                return False
+            # Steps still waiting will never page: close them so the sweeper stops looking at them.
+            session.exec(update(CrisisEscalationStep).where(CrisisEscalationStep.crisis_id == crisis_id, CrisisEscalationStep.ran_at.is_(None))
+                         .values(ran_at=at, outcome="closed"))
+            return True
+
+    def touch(self, *, crisis_id: int, at: datetime) -> None:
+        with self._db.session_scope() as session:
+            session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.last_activity_at < at).values(last_activity_at=at))
+
+    def set_card(self, *, crisis_id: int, channel: str, ts: str) -> None:
+        with self._db.session_scope() as session:
+            row = session.get_one(CrisisRow, crisis_id)
+            row.channel, row.message_ts = channel, ts
+
+    # ----- timeline -----------------------------------------------------------------------------
+
+    def record_event(self, *, crisis_id: int, event: CrisisEvent) -> int:
+        with self._db.session_scope() as session:
+            row = CrisisEventRow(crisis_id=crisis_id, at=event.at, kind=event.kind.value, actor=event.actor, via=event.via,
+                                 target=event.target, method=event.method, delivered=event.delivered, detail=event.detail)
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            return row.id
+
+    def timeline(self, crisis_id: int) -> list[CrisisEvent]:
+        with self._db.session_scope() as session:
+            rows = session.exec(select(CrisisEventRow).where(CrisisEventRow.crisis_id == crisis_id)
+                                .order_by(CrisisEventRow.at, CrisisEventRow.id)).scalars()
+            return [CrisisEvent(at=r.at, kind=EventKind(r.kind), actor=r.actor, via=r.via, target=r.target, method=r.method,
+                                delivered=r.delivered, detail=r.detail) for r in rows]
+
+    # ----- escalation steps -------------------------------------------------------------------------
+
+    def steps(self, crisis_id: int) -> list[PlannedStep]:
+        return self._steps(crisis_id, pending_only=False)
+
+    def pending_steps(self, crisis_id: int) -> list[PlannedStep]:
+        return self._steps(crisis_id, pending_only=True)
+
+    def _steps(self, crisis_id: int, *, pending_only: bool) -> list[PlannedStep]:
+        with self._db.session_scope() as session:
+            query = select(CrisisEscalationStep).where(CrisisEscalationStep.crisis_id == crisis_id)
+            if pending_only:
+                query = query.where(CrisisEscalationStep.ran_at.is_(None))
+            rows = session.exec(query.order_by(CrisisEscalationStep.step)).scalars()
+            return [PlannedStep(r.step, Target(r.target), r.due_at) for r in rows]
+
+    def reschedule_steps(self, *, crisis_id: int, steps: Sequence[PlannedStep]) -> None:
+        with self._db.session_scope() as session:
+            for step in steps:
+                session.exec(update(CrisisEscalationStep).where(
+                    CrisisEscalationStep.crisis_id == crisis_id, CrisisEscalationStep.step == step.index,
+                    CrisisEscalationStep.ran_at.is_(None)).values(due_at=step.due_at))
+
+    def claim_step(self, *, crisis_id: int, step: int, at: datetime, outcome: str) -> bool:
+        """Mark a step as run; only the first caller (of any process) gets True."""
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisEscalationStep).where(
+                CrisisEscalationStep.crisis_id == crisis_id, CrisisEscalationStep.step == step, CrisisEscalationStep.ran_at.is_(None),
+            ).values(ran_at=at, outcome=outcome))
+            return result.rowcount == 1
+
+    def due_steps(self, now: datetime) -> list[tuple[int, int]]:
+        """Return (crisis_id, step) of every step past its deadline that has not run, oldest deadline first."""
+        with self._db.session_scope() as session:
+            rows = session.exec(select(CrisisEscalationStep.crisis_id, CrisisEscalationStep.step).where(
+                CrisisEscalationStep.ran_at.is_(None), CrisisEscalationStep.due_at <= now).order_by(CrisisEscalationStep.due_at))
+            return [(crisis_id, step) for crisis_id, step in rows]
+
+    # ----- policies and stepping away -------------------------------------------------------------
+
+    def policy(self, team_id: int) -> Policy:
+        with self._db.session_scope() as session:
+            row = session.get(EscalationPolicyRow, team_id)
+            if row is None:
+                return DEFAULT_POLICY
+            steps = tuple(PolicyStep(Target(s["target"]), timedelta(seconds=s["wait_s"])) for s in row.steps)
+            return Policy(steps=steps, repeat=row.repeat, still_on_it_after=timedelta(seconds=row.still_on_it_s))
+
+    def save_policy(self, *, team_id: int, policy: Policy, user_id: str, now: datetime) -> None:
+        steps = [{"target": s.target.value, "wait_s": int(s.wait.total_seconds())} for s in policy.steps]
+        with self._db.session_scope() as session:
+            row = session.get(EscalationPolicyRow, team_id)
+            if row is None:
+                row = EscalationPolicyRow(team_id=team_id, steps=steps, updated_at=now, updated_by=user_id)
+                session.add(row)
+            row.steps, row.repeat, row.still_on_it_s = steps, policy.repeat, int(policy.still_on_it_after.total_seconds())
+            row.updated_at, row.updated_by = now, user_id
+
+    def set_away(self, *, team_id: int, user_id: str, until: datetime) -> None:
+        with self._db.session_scope() as session:
+            row = session.get(CrisisAway, (team_id, user_id))
+            if row is None:
+                session.add(CrisisAway(team_id=team_id, user_id=user_id, until=until))
+            else:
+                row.until = until
+
+    def away(self, *, team_id: int, now: datetime) -> frozenset[str]:
+        with self._db.session_scope() as session:
+            rows = session.exec(select(CrisisAway.user_id).where(CrisisAway.team_id == team_id, CrisisAway.until > now))
+            return frozenset(user_id for (user_id,) in rows)
+
+    # ----- topic watches ------------------------------------------------------------------------------
+
+    def watch_topic(self, *, topic_id: int, team_id: int, now: datetime) -> None:
+        """Make spikes of the topic page the team (the detector state is kept)."""
+        with self._db.session_scope() as session:
+            row = session.get(TopicWatch, topic_id)
+            if row is None:
+                session.add(TopicWatch(topic_id=topic_id, team_id=team_id, updated_at=now))
+            else:
+                row.team_id, row.updated_at = team_id, now
+
+    def team_for_topic(self, topic_id: int) -> int | None:
+        with self._db.session_scope() as session:
+            row = session.get(TopicWatch, topic_id)
+            return None if row is None else row.team_id
+
+    # ----- mapping ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _crisis(session, row: CrisisRow) -> Crisis:  # noqa: ANN001 - a sqlmodel Session
+        assert row.id is not None
+        team = session.get(Team, row.team_id)
+        responders = session.exec(select(CrisisResponder.user_id).where(CrisisResponder.crisis_id == row.id)
+                                  .order_by(CrisisResponder.at)).scalars().all()
+        paged = session.exec(select(CrisisEventRow.target).where(
+            CrisisEventRow.crisis_id == row.id, CrisisEventRow.kind == EventKind.PAGE.value, CrisisEventRow.method == "dm")
+            .order_by(CrisisEventRow.at, CrisisEventRow.id)).scalars().all()
+        return Crisis(
+            id=row.id, team_id=row.team_id, team_name=team.name if team else "", workspace_id=row.workspace_id, topic=row.topic,
+            severity=Severity(row.severity), summary=row.summary, origin=row.origin, declared_by=row.declared_by,
+            status=Status(row.status), opened_at=row.opened_at, last_activity_at=row.last_activity_at, acked_by=row.acked_by,
+            acked_at=row.acked_at, acked_via=row.acked_via, responders=tuple(responders), resolved_by=row.resolved_by,
+            resolved_at=row.resolved_at, resolution_note=row.resolution_note, real=row.real, channel=row.channel,
+            message_ts=row.message_ts, stats=SpikeStats.from_dict(row.stats), paged=tuple(dict.fromkeys(p for p in paged if p)),
+            topic_id=row.topic_id,
+        )
