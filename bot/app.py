@@ -20,10 +20,9 @@ from slack_bolt import App
 from bot import jobs
 from bot.config import Settings, default_data_dir
 from bot.home import NoCrises
-from bot.rotation_messages import NothingOpen
 from bot.slack_gateway import SlackGateway, build_web_client
 from handlers import (
-    app_home, crisis_command, events, mention_events, oncall_actions, oncall_command, oncall_setup, replies,
+    app_home, crisis_actions, crisis_command, events, mention_events, oncall_actions, oncall_command, oncall_setup, replies,
 )
 from handlers.deps import Deps
 from storage import migrate
@@ -35,6 +34,7 @@ from storage.mentions import Mentions
 from storage.outbox import Outbox
 from storage.rotation_messages import RotationMessageState
 from storage.calendar_tokens import CalendarTokens
+from storage.crises import Crises, Detection
 from storage.member_settings import MemberSettingsStore
 from storage.people import People
 from storage.rotations import Rotations
@@ -66,6 +66,7 @@ class Runtime:
     scheduler: BackgroundScheduler
     deps: Deps
     outbox: Outbox
+    work_pool: Executor | None = None  # owned here (shut down on stop) unless the caller passed its own
 
     def bind_jobs(self) -> None:
         """Give the scheduler's job functions this runtime's collaborators."""
@@ -74,8 +75,9 @@ class Runtime:
             events=self.deps.events, scheduler=self.scheduler,
             rotations=Rotations(self.database), admins=self.deps.admins, ledger=JobLedger(self.database),
             message_state=RotationMessageState(self.database),
-            # No crisis store exists yet (the crisis issue adds it); cover requests come from the rotation store.
-            crises=NothingOpen(), cover_requests=Rotations(self.database),
+            # Announcements carry the team's open crises over; cover requests come from the rotation store.
+            crises=Crises(self.database), cover_requests=Rotations(self.database), crisis_records=Crises(self.database),
+            detection=Detection(self.database), mention_counts=Mentions(self.database),
             mentions=Mentions(self.database), mention_retention=timedelta(days=self.settings.mention_retention_days),
         ))
 
@@ -86,6 +88,9 @@ class Runtime:
         self.scheduler.start()
 
     def stop(self) -> None:
+        if self.work_pool is not None:
+            # After-the-ack work still needs the jobs and the database: let it finish first.
+            self.work_pool.shutdown(wait=True)
         if self.scheduler.running:
             # APScheduler 3 can hand a due job to an executor it is shutting down ("cannot schedule new
             # futures after shutdown"): pause first, then wait out any pass already holding the store lock.
@@ -131,7 +136,8 @@ def create_runtime(
     client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     gateway = SlackGateway(client)
     # One pool runs Bolt's lazy listeners and our after-the-ack work (console mode waits on it).
-    executor = listener_executor or WorkPool(max_workers=8, thread_name_prefix="socialops-work")
+    owned_pool = None if listener_executor is not None else WorkPool(max_workers=8, thread_name_prefix="socialops-work")
+    executor = listener_executor or owned_pool
     deps = Deps(
         clock=clock,
         audit=AuditLog(database),
@@ -140,6 +146,7 @@ def create_runtime(
         slack=gateway,
         rotations=Rotations(database),
         mentions=Mentions(database),
+        crises=Crises(database),
         member_settings=MemberSettingsStore(database),
         # No crisis store implements OpenCrises yet (storage/crises.py is in progress): the Home lists none until it is wired here.
         home_crises=NoCrises(),
@@ -164,11 +171,12 @@ def create_runtime(
     oncall_actions.register(app, deps)
     oncall_setup.register(app, deps)
     crisis_command.register(app, deps)
+    crisis_actions.register(app, deps)
     app_home.register(app, deps)
     mention_events.register(app, deps)
     events.register_fallbacks(app)  # must stay the last registration
     return Runtime(
         settings=settings, database=database, clock=clock, gateway=gateway, app=app,
-        scheduler=build_scheduler(database), deps=deps, outbox=Outbox(database),
+        scheduler=build_scheduler(database), deps=deps, outbox=Outbox(database), work_pool=owned_pool,
     )
 

@@ -22,15 +22,17 @@ from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot import mentions
+from bot import crisis, jobs, mentions
 from bot.app import Runtime, create_runtime
 from bot.blocks.text_render import Button, plain, render_blocks, render_view
 from bot.config import Settings, default_data_dir
 from bot.rotation import HandoffRule, next_handoff
+from bot.spikes import Severity
 from bot.standin.signed_requests import SignedRequests
 from bot.standin.web_api import RecordedCall, RecordedResponse, SlackStandIn
 from bot.standin.workspace import Workspace, demo_workspace
 from bot.server import BackgroundServer, build_asgi_app
+from storage.crises import Crises
 from storage.mentions import Mentions
 from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
@@ -43,6 +45,8 @@ CONSOLE_HELP = """Type what you would type in Slack:
   people                the demo workspace's people and channels
   /simulate mentions [topic] [count] [negative-share]
                         post synthetic mentions to the local webhook (same path as a listening tool)
+  /simulate spike [topic]
+                        a burst of negative mentions and the crisis it opens (card, DM, buttons)
   help                  this text;  quit  leaves (Ctrl-D too)"""
 
 
@@ -288,6 +292,9 @@ class Console:
 
     def simulate(self, words: list[str]) -> None:
         """Post synthetic mentions through the webhook, so counts move exactly as a listening tool would move them."""
+        if words and words[0].lower() == "spike":
+            self.simulate_spike(words[1:])
+            return
         if not words or words[0].lower() != "mentions" or self.webhook is None:
             self.say("Usage: /simulate mentions [topic] [count] [negative-share], e.g. /simulate mentions acme 200 0.6")
             return
@@ -309,6 +316,32 @@ class Console:
                 totals[key] += int(body.get(key, 0))
         self.say(f"Posted {count} synthetic mentions of {topic} to {self.webhook.url}: {totals['accepted']} accepted, "
                  f"{totals['duplicate']} duplicate, {totals['rejected']} rejected. See /crisis sources for the last hour.")
+
+    def simulate_spike(self, words: list[str]) -> None:
+        """Post a burst of negative mentions, then open the crisis the detector opens on a spike (it needs a day of history to do it alone)."""
+        topic_name = words[0] if words else DEMO_TOPICS[0][0]
+        now = self.runtime.clock()
+        store = Mentions(self.runtime.database)
+        topic = next((t for t in store.topics(self.workspace.team_id) if t.name.lower() == topic_name.lower()), None)
+        rotation = Rotations(self.runtime.database).load_rotation(self.workspace.team_id, DEMO_TEAM)
+        if topic is None or rotation is None:
+            self.say(f"No topic called {topic_name!r} (or no demo team); see /crisis sources.")
+            return
+        if self.webhook is not None:
+            self.webhook.post(synthetic_mentions(topic.name, 300, 0.9, now))
+        crises = Crises(self.runtime.database)
+        if crises.team_for_topic(topic.id) is None:
+            crises.watch_topic(topic_id=topic.id, team_id=rotation.team.id, now=now)
+        minute = now.replace(second=0, microsecond=0)
+        buckets = crisis.minutes_between(minute - timedelta(minutes=59), minute + timedelta(minutes=1),
+                                         store.buckets(topic_id=topic.id, since=minute - timedelta(minutes=59), until=minute + timedelta(minutes=1)))
+        opened = jobs.open_spike_crisis(topic_id=topic.id, team_id=rotation.team.id, topic=topic.name, severity=Severity.SEV2,
+                                        expected_per_minute=1.0, buckets=buckets)
+        self.executor.wait_idle()
+        if opened is None:
+            self.say(f"{topic.name} already has an open crisis: /crisis list.")
+        else:
+            self.say(f"Spike on {topic.name}: crisis #{opened.id} opened. `press N` on Acknowledge, or wait and watch it escalate (5 min to the backup).")
 
     def switch_user(self, name: str) -> None:
         person = self.workspace.user_by_name(name)

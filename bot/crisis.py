@@ -16,7 +16,9 @@ from typing import Any, Protocol
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink
 from bot.errors import Conflict, NotAllowed, NotFound, UsageError
 from bot.escalation import Policy, PlannedStep, Target, shift_after_escalation
-from bot.spikes import Severity
+from bot.oncall import TeamRotation
+from bot.rotation import ScheduleIndex
+from bot.spikes import Bucket, Severity
 
 MAX_AWAY = timedelta(hours=12)
 
@@ -353,3 +355,73 @@ def still_on_it(store: CrisisStore, audit: AuditSink, *, crisis_id: int, now: da
 def step_applies(crisis: Crisis, step: PlannedStep) -> bool:
     """Return whether an escalation step should still page: the crisis is open and nobody acknowledged it."""
     return crisis.status is Status.OPEN and not (step.target is Target.MANAGERS and crisis.acked_by)
+
+
+def team_of(rotation: TeamRotation, now: datetime) -> Team:
+    """Return the crisis view of a team: its crisis channel (or announcement channel) and who is on call now."""
+    shift = ScheduleIndex(rotation.spec, rotation.layers).who_is_on_call(now)
+    info = rotation.team
+    return Team(id=info.id, name=info.name, workspace_id=info.workspace_id, channel=info.crisis_channel or info.announce_channel,
+                usergroup_id=info.usergroup_id, on_call=tuple(u for u in (shift.primary, shift.backup, shift.shadow) if u))
+
+
+def pick_crisis(store: CrisisStore, *, workspace_id: str, crisis_id: int | None) -> Crisis:
+    """Return the crisis asked for, or the only open one when no id is given."""
+    if crisis_id is not None:
+        return get(store, crisis_id)
+    open_now = store.list_crises(workspace_id=workspace_id, open_only=True)
+    if len(open_now) != 1:
+        listing = ", ".join(c.title for c in open_now) or "none"
+        raise UsageError("Which crisis?", usage=f"Give its number; open crises: {listing}.")
+    return open_now[0]
+
+
+# --- detection: per-minute counters through the topic's spike detector ------------------------------
+
+MINUTE = timedelta(minutes=1)
+BACKFILL = timedelta(days=7)  # a newly watched topic learns its baseline from this much stored history
+_STOPWORDS = frozenset(
+    "a an and are at be but by for from has have i in is it its just my not of on or so that the this to was we were with you "
+    "your again ever never new very all our out get got".split()
+)
+
+
+def minutes_between(since: datetime, until: datetime, buckets: Sequence[Bucket]) -> list[Bucket]:
+    """Return one bucket per minute in [since, until), zero where nothing was stored (the detector needs every minute)."""
+    stored = {b.at: b for b in buckets}
+    filled: list[Bucket] = []
+    at = since
+    while at < until:
+        filled.append(stored.get(at, Bucket(at=at, total=0.0, negative=0.0, reach=0.0)))
+        at += MINUTE
+    return filled
+
+
+def detection_window(*, read_until: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """Return the whole minutes to feed next: from where the detector stopped (or the backfill start) to the current minute."""
+    current = now.replace(second=0, microsecond=0)
+    return (read_until or current - BACKFILL), current
+
+
+def top_terms(texts: Sequence[str], limit: int = 6) -> tuple[str, ...]:
+    """Return the hashtags, then words, that occur most in `texts` (stopwords and short words left out)."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in {w.strip(".,!?:;\"'()").lower() for w in text.split()}:
+            if word.startswith("#") and len(word) > 2:
+                counts[word] = counts.get(word, 0) + 1000  # hashtags first: they are what people search for
+            elif len(word) > 3 and word.isalpha() and word not in _STOPWORDS:
+                counts[word] = counts.get(word, 0) + 1
+    return tuple(word for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit])
+
+
+def spike_stats(buckets: Sequence[Bucket], *, expected_per_minute: float, mentions: Sequence[dict[str, Any]],
+                window: timedelta = timedelta(minutes=15)) -> SpikeStats:
+    """Return the card's numbers: the last `window` of negatives vs the baseline, the share, the series, top mentions and terms."""
+    size = max(1, int(window / MINUTE))
+    recent = list(buckets)[-size:]
+    negative = sum(b.negative for b in recent)
+    total = sum(b.total for b in recent)
+    return SpikeStats(window_minutes=size, negative=int(negative), baseline=round(expected_per_minute * size, 1),
+                      negative_share=negative / total if total else 0.0, series=tuple(b.negative for b in list(buckets)[-60:]),
+                      top_mentions=tuple(mentions[:5]), top_terms=top_terms([str(m.get("text", "")) for m in mentions]))

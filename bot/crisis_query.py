@@ -21,10 +21,20 @@ CRISIS = Grammar(
     summary="Crisis alerts: negative-mention spikes page the on-call person; these commands handle them by hand.",
     subcommands=(
         Subcommand("help", "show this help", aliases=("?", "h")),
+        Subcommand("declare", "open a crisis by hand and page the on-call person", arguments="<topic> [sev1|sev2|sev3] [summary]",
+                   min_args=1, max_args=None, examples=("/crisis declare acme sev2 influencer video about the recall",)),
+        Subcommand("list", "the open crises"),
+        Subcommand("status", "a crisis' card and timeline", arguments="[id]", max_args=1),
+        Subcommand("ack", "acknowledge a crisis (stops its escalation)", arguments="<id>", min_args=1, max_args=1),
+        Subcommand("resolve", "resolve a crisis with a note", arguments="<id> [note]", min_args=1, max_args=None),
+        Subcommand("page", "page someone for a crisis", arguments="@who [id]", min_args=1, max_args=2),
+        Subcommand("away", "primary only: new pages go to the backup for a while", arguments="<minutes> (0 = back)", min_args=1, max_args=1),
+        Subcommand("policy", "show or set the team's escalation policy (admins)", arguments="[primary 5, backup 10, group 15, managers 15]",
+                   max_args=None),
         Subcommand("sources", "listening sources, topics and the listening channel (admins)",
                    arguments="[add|rotate|remove|topic|channel|unlisten …]", max_args=None),
     ),
-    footer="Crisis cards in the crisis channel carry Acknowledge / I'm responding / Resolve buttons.",
+    footer="Crisis cards in the crisis channel carry Acknowledge / I'm responding / Escalate now / Resolve / False alarm buttons.",
 )
 
 _CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -61,3 +71,25 @@ def parse_sources(args: tuple[str, ...]) -> SourcesQuery:
             raise UsageError(f"{rest[0]!r} is not a channel: pick it with #.", usage=SOURCES_USAGE)
         return SourcesQuery(action, channel_id=match.group(1), topic=rest[1] if len(rest) > 1 else None)
     raise UsageError(f"I don't know `/crisis sources {' '.join(args)}`.", usage=SOURCES_USAGE)
+
+
+def parse_crisis_id(word: str, usage: str) -> int:
+    """Return the crisis number in "12" or "#12"."""
+    digits = word.removeprefix("#")
+    if not digits.isdigit():
+        raise UsageError(f"{word!r} is not a crisis number.", usage=usage)
+    return int(digits)
+
+
+@dataclass(frozen=True)
+class DeclareQuery:
+    topic: str
+    severity_word: str | None
+    summary: str
+
+
+def parse_declare(args: tuple[str, ...]) -> DeclareQuery:
+    """Split `<topic> [sev] [summary]`: the second word is a severity when it looks like one."""
+    topic, rest = args[0], list(args[1:])
+    severity = rest.pop(0) if rest and re.fullmatch(r"(?i)(sev)?[123]", rest[0]) else None
+    return DeclareQuery(topic=topic, severity_word=severity, summary=" ".join(rest))

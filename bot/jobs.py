@@ -21,7 +21,8 @@ from bot.access import AdminDirectory
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
 from bot import crisis as crisis_use
 from bot.blocks.crisis import build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
-from bot.escalation import OnCall, PlannedStep, recipients, still_on_it_due
+from bot.escalation import OnCall, PlannedStep, plan_chain, recipients, still_on_it_due
+from bot.spikes import Bucket, Decision, Severity, SpikeDetector, team_tuning
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
 from bot.oncall import TeamInfo
 from bot.outbox import next_attempt_at, should_give_up
@@ -47,7 +48,8 @@ from bot.rotation_messages import (
 from bot.slack_gateway import SlackCallFailed, SlackGateway
 from bot.slack_time import slack_date
 from storage.events import EVENT_MEMORY, ProcessedEvents
-from storage.crises import Crises
+from storage.crises import Crises, Detection
+from storage.mentions import Mentions
 from storage.job_runs import JobLedger
 from storage.outbox import Outbox
 from storage.rotation_messages import RotationMessageState
@@ -76,6 +78,8 @@ class JobContext:
     mentions: MentionPurger | None = None
     mention_retention: timedelta = timedelta(days=30)
     crisis_records: Crises | None = None  # the crisis store (issue 6); None in runtimes built before it
+    detection: Detection | None = None  # topic watches and their detectors (issue 6)
+    mention_counts: Mentions | None = None  # per-minute counters the detector reads
 
 
 _context: JobContext | None = None
@@ -188,6 +192,7 @@ def install_recurring_jobs(scheduler: BaseScheduler) -> None:
     # A fixed UTC hour (not an interval) so restarts, which re-add the job, never push the check back a day.
     scheduler.add_job("bot.jobs:run_health_check", "cron", hour=HEALTH_CHECK_HOUR_UTC, minute=0, timezone=UTC,
                       id="rotation:health", replace_existing=True)
+    scheduler.add_job("bot.jobs:detect_spikes", "interval", seconds=DETECT_EVERY_S, id="crisis:detect", replace_existing=True)
     scheduler.add_job("bot.jobs:sweep_crises", "interval", seconds=CRISIS_SWEEP_EVERY_S, id="crisis:sweep", replace_existing=True)
 
 
@@ -398,13 +403,16 @@ def _crises(ctx: JobContext) -> Crises:
     return ctx.crisis_records
 
 
-def schedule_crisis_steps(crisis_id: int) -> None:
-    """Give every pending escalation step of a crisis its date job `escalate:{crisis_id}:{step}` (past ones run now)."""
+def start_crisis_chain(crisis_id: int) -> None:
+    """Run the steps already due (the first page) now and give every later step its date job `escalate:{crisis_id}:{step}`."""
     ctx = _ctx()
     now = ctx.clock()
     for step in _crises(ctx).pending_steps(crisis_id):
-        _schedule_once(ctx.scheduler, "bot.jobs:run_escalation_step", f"escalate:{crisis_id}:{step.index}", max(step.due_at, now),
-                       [crisis_id, step.index])
+        if step.due_at <= now:
+            run_escalation_step(crisis_id, step.index)
+        else:
+            _schedule_once(ctx.scheduler, "bot.jobs:run_escalation_step", f"escalate:{crisis_id}:{step.index}", step.due_at,
+                           [crisis_id, step.index])
 
 
 def run_escalation_step(crisis_id: int, step: int) -> None:
@@ -529,8 +537,10 @@ def refresh_crisis_card(crisis_id: int) -> None:
             raise
         enqueue_call(dedupe_key=f"crisis-card:{crisis_id}:{crisis.status.value}:{len(crisis.responders)}:{crisis.last_activity_at:%H%M%S}",
                      method="chat.update", payload={"channel": crisis.channel, "ts": crisis.message_ts, "text": text, "blocks": blocks})
-    for n, event in enumerate(store.timeline(crisis_id)):
-        # The dedupe key makes each line go out once however often the card is refreshed.
+    timeline = store.timeline(crisis_id)
+    for n in store.claim_thread_lines(crisis_id=crisis_id, total=len(timeline)):
+        event = timeline[n]
+        # Claimed positions and the dedupe key make each line go out once however often the card is refreshed.
         enqueue_call(dedupe_key=f"crisis-line:{crisis_id}:{n}", method="chat.postMessage",
                      payload={"channel": crisis.channel, "thread_ts": crisis.message_ts, "text": timeline_line(crisis, event)})
 
@@ -586,3 +596,76 @@ def sweep_crises() -> None:
         return
     for crisis_id, step in ctx.crisis_records.due_steps(ctx.clock()):
         run_escalation_step(crisis_id, step)
+
+
+# --- spike detection (issue 6) -----------------------------------------------------------------------
+
+DETECT_EVERY_S = 60
+# Decisions about minutes older than this (a backfill, or catching up after an outage) teach the detector
+# but do not page: a crisis opened for last Tuesday's spike would be noise.
+PAGE_HORIZON = timedelta(minutes=15)
+
+
+def detect_spikes() -> None:
+    """Feed every watched topic's new whole minutes into its persisted detector; open or escalate crises."""
+    ctx = _ctx()
+    if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None:
+        return
+    store = ctx.crisis_records
+    now = ctx.clock()
+    for topic_id, team_id, topic, state, read_until in ctx.detection.watches():
+        since, until = crisis_use.detection_window(read_until=read_until, now=now)
+        if since >= until:
+            continue
+        tuning = team_tuning()
+        detector = SpikeDetector.from_dict(state, tuning) if state else SpikeDetector(tuning=tuning, step=crisis_use.MINUTE)
+        buckets = crisis_use.minutes_between(since, until, ctx.mention_counts.buckets(topic_id=topic_id, since=since, until=until))
+        if detector.last_at is not None:
+            buckets = [b for b in buckets if b.at > detector.last_at]
+        current = store.open_crisis_for_topic(team_id=team_id, topic=topic)
+        if current is None and detector.crisis_open:
+            detector.close_crisis(since)  # resolved (or never opened) since the last pass: the cooldown starts
+        elif current is not None and not detector.crisis_open:
+            detector.mark_open(current.severity)  # declared by hand: spikes join it
+        last_page: tuple[Bucket, Decision] | None = None
+        for bucket in buckets:
+            decision = detector.observe(bucket)
+            if decision.pages:
+                last_page = (bucket, decision)
+        if last_page is not None and now - last_page[0].at <= PAGE_HORIZON:
+            _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=last_page[1], buckets=buckets, current=current)
+        elif last_page is not None and current is None:
+            detector.close_crisis(until)  # an old spike seen in the backfill: learn from it, page nobody
+        # Compare-and-set: of two runners over the same minutes one stores its state; opening is already once per topic.
+        ctx.detection.save_detector(topic_id=topic_id, state=detector.to_dict(), read_until=until, now=now, expected=read_until)
+
+
+def _act_on_spike(ctx: JobContext, store: Crises, *, topic_id: int, team_id: int, topic: str, decision: Decision,
+                  buckets: list[Bucket], current: crisis_use.Crisis | None) -> None:
+    severity = decision.severity or Severity.SEV3
+    if current is not None:
+        if store.raise_severity(crisis_id=current.id, severity=severity):
+            store.record_event(crisis_id=current.id, event=crisis_use.CrisisEvent(
+                at=ctx.clock(), kind=crisis_use.EventKind.NOTE, actor=SYSTEM_ACTOR, via=Via.scheduler,
+                detail={"note": f"Spike grew: now {severity.label}."}))
+            refresh_crisis_card(current.id)
+        return
+    open_spike_crisis(topic_id=topic_id, team_id=team_id, topic=topic, severity=severity, expected_per_minute=decision.expected, buckets=buckets)
+
+
+def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Severity, expected_per_minute: float,
+                      buckets: list[Bucket]) -> crisis_use.Crisis | None:
+    """Open a detected crisis with the card's numbers and start paging; None when the topic already has one."""
+    ctx = _ctx()
+    store = _crises(ctx)
+    now = ctx.clock()
+    rotation = ctx.rotations.load_rotation_by_id(team_id)
+    if rotation is None:
+        return None
+    mentions = ctx.detection.top_negative_mentions(topic_id=topic_id, since=now - PAGE_HORIZON) if ctx.detection else []
+    stats = crisis_use.spike_stats(buckets, expected_per_minute=expected_per_minute, mentions=mentions)
+    opened = crisis_use.open_detected(store, ctx.audit, team=crisis_use.team_of(rotation, now), topic=topic, topic_id=topic_id,
+                                      severity=severity, stats=stats, steps=plan_chain(store.policy(team_id), now), now=now)
+    if opened is not None:
+        start_crisis_chain(opened.id)
+    return opened

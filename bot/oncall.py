@@ -5,6 +5,7 @@ Takes its store as an argument (a Protocol declared here); storage/rotations.py 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -79,10 +80,38 @@ def pick_team(store: RotationStore, workspace_id: str, name: str | None) -> Team
 def who(store: RotationStore, *, workspace_id: str, team: str | None, now: datetime) -> WhoAnswer:
     """Return who is primary/backup/shadow now, until when, and who comes next."""
     rotation = pick_team(store, workspace_id, team)
+    return _who_cache.get(rotation, now) or _who_cache.put(rotation, now, _compute_who(rotation, now))
+
+
+def _compute_who(rotation: TeamRotation, now: datetime) -> WhoAnswer:
     index = ScheduleIndex(rotation.spec, rotation.layers)
     current = index.who_is_on_call(now)
     following = index.who_is_on_call(current.end) if current.end > now else None
     return WhoAnswer(team=rotation.team, now=current, next=following)
+
+
+class _WhoCache:
+    """The answer holds until the current stretch ends, for the same loaded rotation (a change loads a new one)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[TeamRotation, WhoAnswer]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, rotation: TeamRotation, now: datetime) -> WhoAnswer | None:
+        with self._lock:
+            entry = self._entries.get(rotation.team.id)
+        # Identity, not equality: comparing two rotations field by field costs more than recomputing.
+        if entry is not None and entry[0] is rotation and entry[1].now.start <= now < entry[1].now.end:
+            return entry[1]
+        return None
+
+    def put(self, rotation: TeamRotation, now: datetime, answer: WhoAnswer) -> WhoAnswer:
+        with self._lock:
+            self._entries[rotation.team.id] = (rotation, answer)
+        return answer
+
+
+_who_cache = _WhoCache()
 
 
 def schedule(store: RotationStore, *, workspace_id: str, team: str | None, weeks: int, now: datetime) -> ScheduleAnswer:

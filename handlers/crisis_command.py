@@ -1,30 +1,140 @@
-"""`/crisis` adapter: parse the text, call the use case, render the answer."""
+"""`/crisis` adapter: parse the text, call the use case, render the answer (ephemeral); paging runs after the ack."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import mentions
-from bot.audit import Via
+from bot import crisis, jobs, mentions
+from bot.access import require_admin
+from bot.audit import AuditRecord, Via
+from bot.blocks.crisis import build_confirmation, build_crisis_list, build_crisis_status
 from bot.blocks.help import build_help
 from bot.blocks.mentions import build_sources_answer
-from bot.crisis_query import CRISIS, parse_sources
+from bot.command_grammar import ParsedCommand, parse_user
+from bot.crisis_query import CRISIS, parse_crisis_id, parse_declare, parse_sources
+from bot.errors import NotFound, UsageError
+from bot.escalation import describe_policy, parse_policy, plan_chain
+from bot.oncall import pick_team
+from bot.spikes import Severity
 from handlers.deps import Deps
+
+Answer = tuple[str, list[dict[str, Any]]]
+
+
+class CrisisCommand:
+    """One instance per app; each method answers one subcommand."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def answer(self, command: dict[str, Any]) -> Answer:
+        query = CRISIS.parse(command.get("text", ""))  # UsageError → answered by handlers.replies
+        handler: Callable[[ParsedCommand, dict[str, Any]], Answer] = getattr(self, f"_{query.name}")
+        return handler(query, command)
+
+    def _team(self, workspace_id: str, topic: str | None = None) -> crisis.Team:
+        """Return the team a topic pages (its watch), or the workspace's only team."""
+        if topic is not None:
+            try:
+                team_id = self.deps.crises.team_for_topic(self.deps.mentions.topic_by_name(workspace_id=workspace_id, name=topic).id)
+            except NotFound:
+                team_id = None  # a declared crisis may be about something no listening topic covers
+            rotation = self.deps.rotations.load_rotation_by_id(team_id) if team_id is not None else None
+            if rotation is not None:
+                return crisis.team_of(rotation, self.deps.clock())
+        return crisis.team_of(pick_team(self.deps.rotations, workspace_id, None), self.deps.clock())
+
+    def _help(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        return build_help(CRISIS)
+
+    def _sources(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        answer = mentions.configure_sources(
+            self.deps.mentions, parse_sources(query.args), workspace_id=command["team_id"], actor=command["user_id"],
+            admins=self.deps.admins, audit=self.deps.audit, via=Via.slash_command, now=self.deps.clock(),
+        )
+        return build_sources_answer(answer)
+
+    def _declare(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        parsed = parse_declare(query.args)
+        severity = Severity.SEV2
+        if parsed.severity_word is not None:
+            severity = crisis.parse_severity(parsed.severity_word) or severity
+        team = self._team(command["team_id"], parsed.topic)
+        now = self.deps.clock()
+        declared = crisis.declare(self.deps.crises, self.deps.audit, team=team, topic=parsed.topic, severity=severity,
+                                  summary=parsed.summary, user_id=command["user_id"], steps=plan_chain(self.deps.crises.policy(team.id), now),
+                                  now=now, via=Via.slash_command, channel=command.get("channel_id"))
+        self.deps.run_later(lambda: jobs.start_crisis_chain(declared.id))
+        where = f"<#{declared.channel}>" if declared.channel else "this channel"
+        return build_confirmation(f"Declared {declared.title}. The card goes to {where} and the on-call person is being paged.")
+
+    def _list(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        return build_crisis_list(self.deps.crises.list_crises(workspace_id=command["team_id"], open_only=True))
+
+    def _status(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        crisis_id = parse_crisis_id(query.args[0], "Usage: " + CRISIS.usage("status")) if query.args else None
+        found = crisis.pick_crisis(self.deps.crises, workspace_id=command["team_id"], crisis_id=crisis_id)
+        return build_crisis_status(found, self.deps.crises.timeline(found.id))
+
+    def _ack(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        crisis_id = parse_crisis_id(query.args[0], "Usage: " + CRISIS.usage("ack"))
+        acked = crisis.acknowledge(self.deps.crises, self.deps.audit, crisis_id=crisis_id, user_id=command["user_id"],
+                                   now=self.deps.clock(), via=Via.slash_command)
+        self.deps.run_later(lambda: jobs.after_crisis_change(acked.id))
+        return build_confirmation(f"You acknowledged {acked.title}; escalation stopped.")
+
+    def _resolve(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        crisis_id = parse_crisis_id(query.args[0], "Usage: " + CRISIS.usage("resolve"))
+        user_id, now = command["user_id"], self.deps.clock()
+        found = crisis.get(self.deps.crises, crisis_id)
+        rotation = self.deps.rotations.load_rotation_by_id(found.team_id)
+        on_call = crisis.team_of(rotation, now).on_call if rotation else ()
+        resolved = crisis.resolve(self.deps.crises, self.deps.audit, crisis_id=crisis_id, user_id=user_id, note=" ".join(query.args[1:]),
+                                  real=None, on_call=on_call, is_admin=self.deps.admins.is_admin(user_id), now=now, via=Via.slash_command)
+        self.deps.run_later(lambda: jobs.after_crisis_change(resolved.id))
+        return build_confirmation(f"Resolved {resolved.title}.")
+
+    def _page(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        usage = "Usage: " + CRISIS.usage("page")
+        who = parse_user(query.args[0], usage)
+        crisis_id = parse_crisis_id(query.args[1], usage) if len(query.args) > 1 else None
+        target = crisis.pick_crisis(self.deps.crises, workspace_id=command["team_id"], crisis_id=crisis_id)
+        crisis.page(self.deps.crises, self.deps.audit, crisis_id=target.id, user_id=command["user_id"], who=who, now=self.deps.clock(),
+                    via=Via.slash_command)
+        self.deps.run_later(lambda: jobs.page_person(target.id, who, command["user_id"]))
+        return build_confirmation(f"Paging <@{who}> for {target.title}.")
+
+    def _away(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        if not query.args[0].isdigit():
+            raise UsageError(f"{query.args[0]!r} is not a number of minutes.", usage="Usage: " + CRISIS.usage("away"))
+        team = self._team(command["team_id"])
+        until = crisis.step_away(self.deps.crises, self.deps.audit, team=team, user_id=command["user_id"], minutes=int(query.args[0]),
+                                 now=self.deps.clock(), via=Via.slash_command)
+        if until <= self.deps.clock():
+            return build_confirmation(f"Welcome back: new pages for {team.name} come to you again.")
+        return build_confirmation(f"New pages for {team.name} go to the backup until <!date^{int(until.timestamp())}^{{time}}|{until:%H:%M} UTC>.")
+
+    def _policy(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        team = self._team(command["team_id"])
+        if not query.args:
+            current = self.deps.crises.policy(team.id)
+            return build_confirmation(f"Escalation for {team.name}: {describe_policy(current)}; repeated {current.repeat}×.")
+        require_admin(self.deps.admins, command["user_id"], action="change escalation policies")
+        policy = parse_policy(" ".join(query.args))
+        now = self.deps.clock()
+        self.deps.crises.save_policy(team_id=team.id, policy=policy, user_id=command["user_id"], now=now)
+        self.deps.audit.record(AuditRecord(at=now, actor=command["user_id"], action="escalation_policy_changed", via=Via.slash_command,
+                                           target=f"team:{team.id}", team_id=command["team_id"], after={"policy": describe_policy(policy)}))
+        return build_confirmation(f"Escalation for {team.name} is now: {describe_policy(policy)}.")
 
 
 def register(app: App, deps: Deps) -> None:
+    command_handler = CrisisCommand(deps)
+
     @app.command(CRISIS.command)
     def handle_crisis(ack: Ack, command: dict[str, Any]) -> None:
-        query = CRISIS.parse(command.get("text", ""))
-        if query.name == "help":
-            text, blocks = build_help(CRISIS)
-            ack(text=text, blocks=blocks, response_type="ephemeral")
-        elif query.name == "sources":
-            answer = mentions.configure_sources(
-                deps.mentions, parse_sources(query.args), workspace_id=command["team_id"], actor=command["user_id"],
-                admins=deps.admins, audit=deps.audit, via=Via.slash_command, now=deps.clock(),
-            )
-            text, blocks = build_sources_answer(answer)
-            ack(text=text, blocks=blocks, response_type="ephemeral")
+        text, blocks = command_handler.answer(command)
+        ack(text=text, blocks=blocks, response_type="ephemeral")

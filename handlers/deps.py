@@ -9,6 +9,8 @@ from typing import Protocol
 
 from bot.access import AdminDirectory, EventLedger
 from bot.audit import AuditSink
+from bot.crisis import CrisisStore
+from bot.escalation import Policy
 from bot.home import OpenCrises, SettingsStore
 from bot.mentions import MentionRepository
 from bot.offboarding import OffboardingStore
@@ -19,6 +21,13 @@ from bot.team_setup import TeamSetupStore
 
 class RotationRepository(RotationWriter, OffboardingStore, TeamSetupStore, Protocol):
     """Everything /oncall needs from storage (storage/rotations.py implements it)."""
+
+
+class CrisisRepository(CrisisStore, Protocol):
+    """Everything /crisis and the crisis buttons need from storage (storage/crises.py implements it)."""
+
+    def team_for_topic(self, topic_id: int) -> int | None: ...
+    def save_policy(self, *, team_id: int, policy: Policy, user_id: str, now: datetime) -> None: ...
 
 
 class PeopleDirectory(Protocol):
@@ -44,5 +53,6 @@ class Deps:
     run_later: Callable[[Callable[[], None]], object]
     public_url: str
     mentions: MentionRepository
+    crises: CrisisRepository
     member_settings: SettingsStore
     home_crises: OpenCrises  # open crises visible to a member, for the App Home

@@ -14,6 +14,7 @@ from bot.blocks.offboarding import build_checklist
 from bot.errors import NotFound, SocialopsError
 from bot.offboarding import confirm_task, offboard
 from handlers.deps import Deps
+from handlers.replies import tell_presser
 
 Answer = tuple[str, list[dict[str, Any]]]
 
@@ -62,8 +63,7 @@ def register(app: App, deps: Deps) -> Offboarding:
             require_admin(deps.admins, user_id, action="confirm offboarding items")
             task = confirm_task(deps.rotations, deps.audit, task_id=int(action["value"]), user_id=user_id, now=deps.clock(), via=Via.button)
         except SocialopsError as refusal:
-            reason = str(refusal)  # the name `refusal` is cleared when the except block ends
-            deps.run_later(lambda: respond(text=reason, response_type="ephemeral", replace_original=False))
+            tell_presser(deps, body, respond, str(refusal), dedupe_key=f"offboard-refused:{action['value']}:{user_id}:{action.get('action_ts', '')}")
             return
         text, blocks = build_checklist(task.user_id, deps.rotations.offboarding_tasks_of(workspace_id=body["team"]["id"], user_id=task.user_id))
         deps.run_later(lambda: respond(text=text, blocks=blocks, replace_original=True))

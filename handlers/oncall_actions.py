@@ -13,6 +13,7 @@ from bot.errors import SocialopsError
 from bot.slack_gateway import SlackCallFailed
 from handlers.app_home import refresh_team_homes
 from handlers.deps import Deps
+from handlers.replies import tell_presser
 
 
 def register(app: App, deps: Deps) -> None:
@@ -24,14 +25,14 @@ def register(app: App, deps: Deps) -> None:
             # The claim is one conditional UPDATE: of many simultaneous presses exactly one wins.
             request = oncall.take_cover(deps.rotations, deps.audit, request_id=int(action["value"]), user_id=user_id, now=deps.clock(), via=Via.button)
         except SocialopsError as refusal:
-            reason = str(refusal)  # the name `refusal` is cleared when the except block ends
-            deps.run_later(lambda: respond(text=reason, response_type="ephemeral", replace_original=False))
+            tell_presser(deps, body, respond, str(refusal), dedupe_key=f"cover-refused:{action['value']}:{user_id}:{action.get('action_ts', '')}")
             return
-        refresh_team_homes(deps, request.team.id)  # before the announcement, which needs a response_url the Home lacks
-        deps.run_later(lambda: _announce_taken(request, body, respond))
+        refresh_team_homes(deps, request.team.id)
+        jobs.enqueue_call(dedupe_key=f"cover-taken:{request.id}", method="dm", payload={"user": request.requester, "text": build_cover_taken_note(request)})
+        tell_presser(deps, body, respond, f"You cover *{request.team.name}* for <@{request.requester}>. Thank you!", dedupe_key=f"cover-thanks:{request.id}")
+        deps.run_later(lambda: _update_card(request, body))
 
-    def _announce_taken(request: oncall.CoverRequestInfo, body: dict[str, Any], respond: Respond) -> None:
-        respond(text=f"You cover *{request.team.name}* for <@{request.requester}>. Thank you!", response_type="ephemeral", replace_original=False)
+    def _update_card(request: oncall.CoverRequestInfo, body: dict[str, Any]) -> None:
         text, blocks = build_cover_card(request)
         channel = request.channel or (body.get("channel") or {}).get("id")
         ts = request.message_ts or (body.get("message") or {}).get("ts")
@@ -41,7 +42,6 @@ def register(app: App, deps: Deps) -> None:
                 deps.slack.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
             except SlackCallFailed:
                 jobs.enqueue_call(dedupe_key=f"cover-card:{request.id}", method="chat.update", payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})
-        jobs.enqueue_call(dedupe_key=f"cover-taken:{request.id}", method="dm", payload={"user": request.requester, "text": build_cover_taken_note(request)})
 
     def decide(accept: bool):  # noqa: ANN202 - a Bolt listener
         def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -50,8 +50,7 @@ def register(app: App, deps: Deps) -> None:
                 swap = oncall.decide_swap(deps.rotations, deps.audit, swap_id=int(action["value"]), user_id=body["user"]["id"],
                                           accept=accept, now=deps.clock(), via=Via.button)
             except SocialopsError as refusal:
-                reason = str(refusal)  # the name `refusal` is cleared when the except block ends
-                deps.run_later(lambda: respond(text=reason, response_type="ephemeral", replace_original=False))
+                tell_presser(deps, body, respond, str(refusal), dedupe_key=f"swap-refused:{action['value']}:{body['user']['id']}:{action.get('action_ts', '')}")
                 return
             deps.run_later(lambda: respond(text=f"Swap {swap.status}.", replace_original=True))
             jobs.enqueue_call(dedupe_key=f"swap-decided:{swap.id}", method="dm", payload={"user": swap.requester, "text": build_swap_decided(swap)})

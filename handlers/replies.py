@@ -7,10 +7,13 @@ import logging
 import uuid
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltResponse, Respond
+
+from bot import jobs
 
 from bot.blocks.help import build_usage
 from bot.errors import SocialopsError, UsageError
+from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -35,3 +38,12 @@ def register(app: App) -> None:
             text, blocks = f"Something went wrong on our side (error id `{error_id}`). Nothing was changed; please try again.", None
         # Slack shows a 200 body to the person as an ephemeral reply; a 500 would show "failed with the error".
         return BoltResponse(status=200, body=ephemeral_body(text, blocks), headers={"content-type": "application/json;charset=utf-8"})
+
+
+def tell_presser(deps: Deps, body: dict[str, Any], respond: Respond, text: str, *, dedupe_key: str) -> None:
+    """Answer the person who pressed a button: ephemerally in place when Slack gave a response_url
+    (messages), else by DM (App Home and modal clicks carry none). Runs after the ack."""
+    if body.get("response_url"):
+        deps.run_later(lambda: respond(text=text, response_type="ephemeral", replace_original=False))
+    else:
+        jobs.enqueue_call(dedupe_key=dedupe_key, method="dm", payload={"user": body["user"]["id"], "text": text})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,8 @@ from bot.escalation import DEFAULT_POLICY, PlannedStep, Policy, PolicyStep, Targ
 from bot.spikes import Severity
 from storage.session import Database
 from storage.tables import (
-    CrisisAway, CrisisEscalationStep, CrisisEventRow, CrisisResponder, CrisisRow, EscalationPolicyRow, Team, TopicWatch,
+    CrisisAway, CrisisEscalationStep, CrisisEventRow, CrisisResponder, CrisisRow, EscalationPolicyRow, MentionRow, Team, TopicRow,
+    TopicWatch,
 )
 
 _OPEN = (Status.OPEN.value, Status.ACKNOWLEDGED.value)
@@ -107,10 +109,26 @@ class Crises:
         with self._db.session_scope() as session:
             session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.last_activity_at < at).values(last_activity_at=at))
 
+    def raise_severity(self, *, crisis_id: int, severity: Severity) -> bool:
+        """Raise an open crisis' severity (never lower it); return whether it changed."""
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.status.in_(_OPEN),
+                                                          CrisisRow.severity < int(severity)).values(severity=int(severity)))
+            return result.rowcount == 1
+
     def set_card(self, *, crisis_id: int, channel: str, ts: str) -> None:
         with self._db.session_scope() as session:
             row = session.get_one(CrisisRow, crisis_id)
             row.channel, row.message_ts = channel, ts
+
+    def claim_thread_lines(self, *, crisis_id: int, total: int) -> range:
+        """Return the timeline positions this caller should post in the thread (each position goes to one caller)."""
+        with self._db.session_scope() as session:
+            start = session.exec(select(CrisisRow.thread_lines).where(CrisisRow.id == crisis_id)).scalar_one()
+            if total <= start:
+                return range(0)
+            result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.thread_lines == start).values(thread_lines=total))
+            return range(start, total) if result.rowcount == 1 else range(0)
 
     # ----- timeline -----------------------------------------------------------------------------
 
@@ -237,3 +255,33 @@ class Crises:
             message_ts=row.message_ts, stats=SpikeStats.from_dict(row.stats), paged=tuple(dict.fromkeys(p for p in paged if p)),
             topic_id=row.topic_id,
         )
+
+
+class Detection:
+    """Topic watches with their persisted detectors, and the negative mentions a crisis card quotes."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def watches(self) -> list[tuple[int, int, str, dict[str, Any] | None, datetime | None]]:
+        """Return (topic_id, team_id, topic name, detector state, read_until) for every watched topic."""
+        with self._db.session_scope() as session:
+            rows = session.exec(select(TopicWatch, TopicRow.name).join(TopicRow, TopicRow.id == TopicWatch.topic_id)
+                                .order_by(TopicWatch.topic_id)).all()
+            return [(w.topic_id, w.team_id, name, w.detector, w.read_until) for w, name in rows]
+
+    def save_detector(self, *, topic_id: int, state: dict[str, Any], read_until: datetime, now: datetime, expected: datetime | None) -> bool:
+        """Store the detector state if nobody else advanced it meanwhile (compare-and-set on read_until)."""
+        with self._db.session_scope() as session:
+            condition = TopicWatch.read_until.is_(None) if expected is None else TopicWatch.read_until == expected
+            result = session.exec(update(TopicWatch).where(TopicWatch.topic_id == topic_id, condition)
+                                  .values(detector=state, read_until=read_until, updated_at=now))
+            return result.rowcount == 1
+
+    def top_negative_mentions(self, *, topic_id: int, since: datetime, limit: int = 5) -> list[dict[str, Any]]:
+        """Return the most-reached negative mentions of a topic since `since`: text, author, reach, url."""
+        with self._db.session_scope() as session:
+            rows = session.exec(select(MentionRow.text, MentionRow.author, MentionRow.reach, MentionRow.url).where(
+                MentionRow.topic_id == topic_id, MentionRow.created_at >= since, MentionRow.sentiment_label == "negative")
+                .order_by(func.coalesce(MentionRow.reach, 0).desc(), MentionRow.created_at.desc()).limit(limit)).all()
+            return [{"text": text, "author": author, "reach": reach, "url": url} for text, author, reach, url in rows]

@@ -367,6 +367,7 @@ class CrisisRow(SQLModel, table=True):
     last_activity_at: datetime = Field(sa_type=UtcDateTime, nullable=False)  # for "still on it?"
     channel: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
+    thread_lines: int = 0  # timeline events already queued for the card's thread
     stats: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 

@@ -192,8 +192,9 @@ def build_crisis_list(crises: list[Crisis]) -> tuple[str, list[dict[str, Any]]]:
         text = "No open crises."
         return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
     lines = [f"• *{c.title}* ({c.team_name}) — {status_line(c)}" for c in crises]
-    text = f"{len(crises)} open crisis" + ("es" if len(crises) != 1 else "")
-    return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*\n" + "\n".join(lines)}}])
+    heading = f"{len(crises)} open crisis" + ("es" if len(crises) != 1 else "")
+    text = f"{heading}: " + ", ".join(c.title for c in crises)
+    return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{heading}*\n" + "\n".join(lines)}}])
 
 
 def build_crisis_status(crisis: Crisis, timeline: list[CrisisEvent]) -> tuple[str, list[dict[str, Any]]]:

@@ -88,8 +88,8 @@ def _fit_block(block: dict[str, Any]) -> None:
         _fit_element(block["element"])
 
 
-def _fit_blocks(blocks: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    fitted = copy.deepcopy(blocks)
+def _fit_blocks(blocks: list[dict[str, Any]], limit: int, *, copy_first: bool = True) -> list[dict[str, Any]]:
+    fitted = copy.deepcopy(blocks) if copy_first else list(blocks)
     if len(fitted) > limit:
         dropped = len(fitted) - limit + 1
         fitted = fitted[: limit - 1] + [
@@ -100,10 +100,13 @@ def _fit_blocks(blocks: list[dict[str, Any]], limit: int) -> list[dict[str, Any]
     return fitted
 
 
-def fit_message(text: str, blocks: list[dict[str, Any]] | None) -> tuple[str, list[dict[str, Any]] | None]:
-    """Return (text, blocks) within message limits; the fallback text is never empty."""
+def fit_message(text: str, blocks: list[dict[str, Any]] | None, *, owned: bool = False) -> tuple[str, list[dict[str, Any]] | None]:
+    """Return (text, blocks) within message limits; the fallback text is never empty.
+
+    `owned=True` lets a builder that has just made `blocks` skip the defensive deep copy (the ack path is hot).
+    """
     fallback = clip(text.strip() or "(socialops message)", MESSAGE_TEXT)
-    return fallback, None if blocks is None else _fit_blocks(blocks, MESSAGE_BLOCKS)
+    return fallback, None if blocks is None else _fit_blocks(blocks, MESSAGE_BLOCKS, copy_first=not owned)
 
 
 def fit_view(view: dict[str, Any]) -> dict[str, Any]:

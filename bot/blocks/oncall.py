@@ -49,7 +49,7 @@ def build_who(answer: WhoAnswer) -> tuple[str, list[dict[str, Any]]]:
     ]
     if answer.next is not None:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Next: {_people(answer.next)} from {slack_date(answer.next.start, tz)}"}]})
-    return fit_message(headline, blocks)
+    return fit_message(headline, blocks, owned=True)
 
 
 def build_schedule(answer: ScheduleAnswer) -> tuple[str, list[dict[str, Any]]]:
@@ -61,14 +61,14 @@ def build_schedule(answer: ScheduleAnswer) -> tuple[str, list[dict[str, Any]]]:
     for start in range(0, len(lines), 20):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines[start:start + 20])}})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Read-only preview of the final schedule (overrides, swaps and time off included)."}]})
-    return fit_message(title + "\n" + "\n".join(lines), blocks)
+    return fit_message(title + "\n" + "\n".join(lines), blocks, owned=True)
 
 
 def build_my_shifts(answer: MyShifts) -> tuple[str, list[dict[str, Any]]]:
     """Return (text, blocks) listing the asker's next shifts."""
     if not answer.shifts:
         text = "You have no upcoming on-call shifts."
-        return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+        return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], owned=True)
     lines = [f"*{team.name}* — {shift.role.value} from {slack_date(shift.start, team.tz)} to {slack_date(shift.end, team.tz)}"
              for team, shift in answer.shifts]
     return fit_message("Your next shifts:\n" + "\n".join(lines),
@@ -102,7 +102,7 @@ def build_cover_card(request: CoverRequestInfo) -> tuple[str, list[dict[str, Any
         taken = f"Taken by <@{request.taken_by}>" + (f" at {slack_date(request.taken_at, tz)}" if request.taken_at else "")
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":white_check_mark: {taken}"}]})
         text = f"Cover for {request.team.name} {span}: {taken}"
-    return fit_message(text, blocks)
+    return fit_message(text, blocks, owned=True)
 
 
 def build_cover_taken_note(request: CoverRequestInfo) -> str:
@@ -123,7 +123,7 @@ def build_swap_request(swap: SwapRequestInfo) -> tuple[str, list[dict[str, Any]]
             {"type": "button", "action_id": OncallActions.swap_decline, "value": str(swap.id), "text": {"type": "plain_text", "text": "Decline"}},
         ]},
     ]
-    return fit_message(text, blocks)
+    return fit_message(text, blocks, owned=True)
 
 
 def build_swap_decided(swap: SwapRequestInfo) -> str:
@@ -133,4 +133,4 @@ def build_swap_decided(swap: SwapRequestInfo) -> str:
 
 def build_confirmation(text: str) -> tuple[str, list[dict[str, Any]]]:
     """Return a one-section ephemeral confirmation."""
-    return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+    return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], owned=True)

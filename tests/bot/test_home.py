@@ -131,7 +131,7 @@ def test_stats_include_an_override_taken_as_cover():
 
 
 def test_only_admins_see_schedule_gaps():
-    """A team whose only member is paused-out has a gap; admins see it, members do not."""
+    """A one-person team has no backup; admins see that finding, members get no health section."""
     lonely = rotation(4, "night", (A,))
     store = FakeRotations({"night": lonely})
     assert content(store, is_admin=False).health == []

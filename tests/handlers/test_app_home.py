@@ -140,7 +140,6 @@ def test_cover_request_republishes_the_teams_homes_and_take_from_home_works(runt
     assert runtime.deps.audit.entries()[-1].action == "cover_taken"
 
 
-@pytest.mark.xfail(strict=True, reason="handlers/oncall_actions.py calls respond() first, and Home clicks carry no response_url")
 def test_requester_is_told_when_cover_is_taken_from_the_home(runtime, signed, fake_slack, rotations, team):
     """Taking cover from the Home DMs the requester, as a Take on the channel card does."""
     requester = primary_now(rotations).primary

@@ -73,3 +73,14 @@ def test_demo_team_rotation_cover_and_take_work_in_the_console(tmp_path):
     assert f"You cover *social* for @{primary}. Thank you!" in text
     assert f"Taken by @{taker}" in text
     assert f"On call for *social*: primary @{taker}" in text
+
+
+def test_simulated_spike_gives_a_card_a_newcomer_can_acknowledge(tmp_path):
+    """`/simulate spike` posts the crisis card with buttons; pressing Acknowledge updates it."""
+    out = io.StringIO()
+    code = run_console(load_settings({}), db_path=str(tmp_path / "c.db"), stdin=io.StringIO("/simulate spike\npress 1\nquit\n"), out=out)
+    text = out.getvalue()
+    assert code == 0
+    assert "Spike on acme: crisis #1 opened" in text
+    assert "SEV2 CRISIS #1: ACME" in text and "[Acknowledge] (press 1)" in text
+    assert "You acknowledged #1 SEV2 acme" in text and "Acked by @giulia" in text

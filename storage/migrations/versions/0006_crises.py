@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("last_activity_at", UtcDateTime(), nullable=False),
         sa.Column("channel", sa.String(32), nullable=True),
         sa.Column("message_ts", sa.String(32), nullable=True),
+        sa.Column("thread_lines", sa.Integer(), nullable=False),
         sa.Column("stats", sa.JSON(), nullable=True),
     )
     op.create_index("ix_crises_team_status", "crises", ["team_id", "status"])

@@ -1,0 +1,55 @@
+"""The crisis card: status line, sparkline, buttons while open only, limits, and no mention of the presser in timeline lines."""
+
+from datetime import UTC, datetime, timedelta
+
+from bot.blocks.crisis import CrisisActions, build_crisis_card, duration, sparkline, status_line, timeline_line
+from bot.crisis import Crisis, CrisisEvent, EventKind, SpikeStats, Status
+from bot.spikes import Severity
+
+T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+BASE = Crisis(id=7, team_id=1, team_name="social", workspace_id="T1", topic="acme", severity=Severity.SEV1, summary="",
+              origin="detected", declared_by=None, status=Status.OPEN, opened_at=T0, last_activity_at=T0,
+              stats=SpikeStats(negative=42, baseline=3.2, negative_share=0.71, series=(1, 2, 1, 9, 30),
+                               top_mentions=({"text": "broken again", "reach": 120000, "url": "https://x.example/1"},),
+                               top_terms=("#acmefail", "refund")))
+
+
+def test_status_line_reads_acked_by_at_time_with_elapsed():
+    """"Acked by @x at 03:14 — 3m12s"."""
+    acked = Crisis(**{**BASE.__dict__, "status": Status.ACKNOWLEDGED, "acked_by": "UP", "acked_at": T0 + timedelta(minutes=3, seconds=12)})
+    assert status_line(acked).startswith(":eyes: Acked by <@UP> at <!date^") and status_line(acked).endswith("— 3m12s")
+
+
+def test_open_card_has_all_buttons_and_the_spike_facts():
+    """An open card shows the counts, share, trend, top mention with its link, drivers, and six buttons."""
+    text, blocks = build_crisis_card(BASE)
+    body = str(blocks)
+    assert "SEV1 crisis #7: acme" in text
+    assert "42 (baseline 3.2)" in body and "71%" in body and "https://x.example/1" in body and "#acmefail" in body
+    actions = [b for b in blocks if b["type"] == "actions"][0]["elements"]
+    assert [a["action_id"] for a in actions] == [a.value for a in CrisisActions]
+
+
+def test_closed_card_has_no_buttons():
+    """A resolved card keeps its facts and loses its buttons."""
+    resolved = Crisis(**{**BASE.__dict__, "status": Status.RESOLVED, "resolved_by": "UP", "resolved_at": T0 + timedelta(hours=1), "real": True})
+    _, blocks = build_crisis_card(resolved)
+    assert all(b["type"] != "actions" for b in blocks)
+    assert "Resolved by <@UP>" in str(blocks) and "real crisis" in str(blocks)
+
+
+def test_sparkline_scales_to_the_maximum():
+    """The largest value is a full block, zero the lowest; no data is empty."""
+    assert sparkline([0, 5, 10]) == "▁▅█" and sparkline([]) == "" and sparkline([0, 0]) == "▁▁"
+
+
+def test_timeline_ack_line_does_not_mention_the_presser():
+    """Timeline lines for button presses name no one (the card shows who); pages name whom they paged."""
+    ack = timeline_line(BASE, CrisisEvent(at=T0, kind=EventKind.ACK, actor="UP", via="button"))
+    page = timeline_line(BASE, CrisisEvent(at=T0, kind=EventKind.PAGE, actor="system", via="scheduler", target="UB", method="dm", delivered=False))
+    assert "<@UP>" not in ack and "<@UB>" in page and "not delivered" in page
+
+
+def test_durations_read_short():
+    """Minutes and seconds under an hour, hours and minutes above."""
+    assert duration(timedelta(seconds=192)) == "3m12s" and duration(timedelta(hours=1, minutes=5)) == "1h05m"

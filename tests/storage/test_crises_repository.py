@@ -1,0 +1,101 @@
+"""Crisis repository on SQLite and PostgreSQL: round-trips, one open crisis per topic, conditional ack/close/step claims."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.crisis import CrisisEvent, EventKind, NewCrisis, SpikeStats, Status
+from bot.escalation import DEFAULT_POLICY, PlannedStep, Target, parse_policy, plan_chain
+from bot.spikes import Severity
+from storage import migrate
+from storage.crises import Crises
+from storage.mentions import Mentions
+from storage.rotations import Rotations
+
+T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def crises(database):
+    migrate.upgrade(database.engine)
+    return Crises(database)
+
+
+@pytest.fixture
+def team_id(database, crises):
+    return Rotations(database).create_team(workspace_id="T1", name="social", tz="Europe/Rome", epoch=T0, now=T0, roster=["UP", "UB"],
+                                           crisis_channel="C1")
+
+
+def new(team_id, topic="acme", **extra):
+    fields = dict(team_id=team_id, workspace_id="T1", topic=topic, severity=Severity.SEV2, summary="video", origin="declared",
+                  declared_by="UX", channel="C1", opened_at=T0, steps=tuple(plan_chain(DEFAULT_POLICY, T0)))
+    return NewCrisis(**(fields | extra))
+
+
+def test_crisis_round_trips_with_stats_steps_and_timeline(crises, team_id):
+    """What is stored comes back as a Crisis with its stats, eight steps and ordered timeline (aware UTC)."""
+    stats = SpikeStats(negative=40, baseline=3.0, negative_share=0.6, series=(1.0, 9.0), top_terms=("#fail",))
+    created = crises.create_crisis(new(team_id, stats=stats))
+    assert created.team_name == "social" and created.stats == stats and created.opened_at == T0
+    assert [s.target for s in crises.steps(created.id)][:4] == [Target.PRIMARY, Target.BACKUP, Target.GROUP, Target.MANAGERS]
+    crises.record_event(crisis_id=created.id, event=CrisisEvent(at=T0, kind=EventKind.PAGE, actor="system", via="scheduler", target="UP",
+                                                                method="dm", delivered=True))
+    crises.record_event(crisis_id=created.id, event=CrisisEvent(at=T0, kind=EventKind.PAGE, actor="system", via="scheduler", target="UB",
+                                                                method="dm", delivered=False))
+    assert [(e.target, e.delivered) for e in crises.timeline(created.id)] == [("UP", True), ("UB", False)]
+    assert crises.get_crisis(created.id).paged == ("UP", "UB")
+
+
+def test_one_open_crisis_per_topic(crises, team_id):
+    """A second crisis on an open topic (any case) is refused until the first closes."""
+    first = crises.create_crisis(new(team_id))
+    assert crises.create_crisis(new(team_id, topic="ACME")) is None
+    assert crises.close_crisis(crisis_id=first.id, user_id="UP", at=T0, status=Status.RESOLVED, note="ok", real=True)
+    assert crises.create_crisis(new(team_id)) is not None
+    assert [c.title for c in crises.open_crises(team_id)] == ["#2 SEV2 acme"]
+
+
+def test_concurrent_acks_and_step_claims_have_one_winner(crises, team_id):
+    """Twenty simultaneous acks and claims of one step: exactly one of each succeeds."""
+    created = crises.create_crisis(new(team_id))
+    with ThreadPoolExecutor(8) as pool:
+        acks = list(pool.map(lambda i: crises.record_ack(crisis_id=created.id, user_id=f"U{i}", at=T0, via="button"), range(20)))
+        claims = list(pool.map(lambda i: crises.claim_step(crisis_id=created.id, step=1, at=T0, outcome="paged"), range(20)))
+    assert acks.count(True) == 1 and claims.count(True) == 1
+    assert crises.get_crisis(created.id).status is Status.ACKNOWLEDGED
+
+
+def test_due_steps_and_reschedule(crises, team_id):
+    """Due steps are those past their deadline and not run; closing a crisis retires its pending steps."""
+    created = crises.create_crisis(new(team_id))
+    assert crises.due_steps(T0 + timedelta(minutes=6)) == [(created.id, 0), (created.id, 1)]
+    crises.reschedule_steps(crisis_id=created.id, steps=[PlannedStep(2, Target.GROUP, T0 + timedelta(minutes=1))])
+    assert (created.id, 2) in crises.due_steps(T0 + timedelta(minutes=2))
+    crises.close_crisis(crisis_id=created.id, user_id="UP", at=T0, status=Status.FALSE_ALARM, note=None, real=False)
+    assert crises.due_steps(T0 + timedelta(days=1)) == [] and crises.pending_steps(created.id) == []
+    assert crises.get_crisis(created.id).status is Status.FALSE_ALARM
+
+
+def test_responders_policy_away_and_topic_watch(database, crises, team_id):
+    """Responders are kept once each; a saved policy replaces the default; away expires; a topic maps to a team."""
+    created = crises.create_crisis(new(team_id))
+    assert crises.add_responder(crisis_id=created.id, user_id="UB", at=T0)
+    assert not crises.add_responder(crisis_id=created.id, user_id="UB", at=T0)
+    assert crises.policy(team_id) == DEFAULT_POLICY
+    crises.save_policy(team_id=team_id, policy=parse_policy("both 3, managers 10"), user_id="UA", now=T0)
+    assert [s.target for s in crises.policy(team_id).steps] == [Target.PRIMARY_AND_BACKUP, Target.MANAGERS]
+    crises.set_away(team_id=team_id, user_id="UP", until=T0 + timedelta(minutes=30))
+    assert crises.away(team_id=team_id, now=T0) == {"UP"} and crises.away(team_id=team_id, now=T0 + timedelta(hours=1)) == frozenset()
+    topic = Mentions(database).save_topic(workspace_id="T1", name="acme", keywords=["acme"], hashtags=[], now=T0)
+    crises.watch_topic(topic_id=topic.id, team_id=team_id, now=T0)
+    assert crises.team_for_topic(topic.id) == team_id
+
+
+def test_thread_lines_are_claimed_once(crises, team_id):
+    """Each timeline position is handed to one caller."""
+    created = crises.create_crisis(new(team_id))
+    assert list(crises.claim_thread_lines(crisis_id=created.id, total=2)) == [0, 1]
+    assert list(crises.claim_thread_lines(crisis_id=created.id, total=2)) == []
+    assert list(crises.claim_thread_lines(crisis_id=created.id, total=3)) == [2]
