@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
 from storage.session import Database
@@ -33,12 +32,7 @@ class AdminDirectory:
 
     def add(self, user_id: str, *, by: str, at: datetime) -> bool:
         """Store an admin; return False when they already were one."""
-        try:
-            with self._db.session_scope() as session:
-                session.add(Admin(user_id=user_id, added_at=at, added_by=by))
-        except IntegrityError:
-            return False
-        return True
+        return self._db.insert_once(Admin(user_id=user_id, added_at=at, added_by=by))
 
     def remove(self, user_id: str) -> bool:
         with self._db.session_scope() as session:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 
 from storage.session import Database
 from storage.tables import ProcessedEvent
@@ -17,12 +16,7 @@ class ProcessedEvents:
 
     def claim(self, event_id: str, *, at: datetime) -> bool:
         """Return True the first time an event_id is seen, False on every re-delivery."""
-        try:
-            with self._db.session_scope() as session:
-                session.add(ProcessedEvent(event_id=event_id, received_at=at))
-        except IntegrityError:
-            return False
-        return True
+        return self._db.insert_once(ProcessedEvent(event_id=event_id, received_at=at))
 
     def purge_older_than(self, cutoff: datetime) -> int:
         """Forget events received before `cutoff`; Slack's last retry comes about 5 minutes after the first."""

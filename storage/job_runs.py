@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from storage.session import Database
 from storage.tables import JobRun
 
@@ -16,12 +14,7 @@ class JobLedger:
 
     def claim(self, run_key: str, *, at: datetime) -> bool:
         """Return True if this run key was not claimed before (and claim it)."""
-        try:
-            with self._db.session_scope() as session:
-                session.add(JobRun(run_key=run_key, ran_at=at))
-        except IntegrityError:
-            return False
-        return True
+        return self._db.insert_once(JobRun(run_key=run_key, ran_at=at))
 
     def has_run(self, run_key: str) -> bool:
         with self._db.session_scope() as session:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, create_engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, SQLModel, create_engine
 
 
 def sqlite_url(path: Path) -> str:
@@ -60,6 +60,15 @@ class Database:
             raise
         finally:
             session.close()
+
+    def insert_once(self, row: SQLModel) -> bool:
+        """Insert `row` in its own unit of work; return False when its key already exists (claims, ledgers)."""
+        try:
+            with self.session_scope() as session:
+                session.add(row)
+        except IntegrityError:
+            return False
+        return True
 
     def is_healthy(self) -> bool:
         """Return whether a trivial query answers; used by /healthz."""
