@@ -147,8 +147,10 @@ def test_requester_is_told_when_cover_is_taken_from_the_home(runtime, signed, fa
     request_id = rotations.create_cover_request(team_id=team, requester=requester, start=runtime.clock(), end=runtime.clock() + timedelta(hours=2), note="", now=runtime.clock())
     home = open_home(runtime, signed, fake_slack, taker, "EvA5")
     press_in_home(runtime, signed, taker, home, OncallActions.cover_take, str(request_id))
-    dms = fake_slack.wait_for("chat.postMessage", 1, timeout=2)
+    # Two DMs (no response_url in a Home click): the requester is told, and the taker is thanked.
+    dms = fake_slack.wait_for("chat.postMessage", 2, timeout=10)
     assert any(f"<@{taker}> took your cover request" in c.args["text"] for c in dms)
+    assert any("Thank you!" in c.args["text"] for c in dms)
 
 
 def test_delivery_button_persists_the_setting_and_rerenders_the_home(runtime, signed, fake_slack, team):
