@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Executor
 from concurrent.futures import ThreadPoolExecutor as WorkPool
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -19,6 +20,7 @@ from slack_bolt import App
 
 from bot import jobs
 from bot.config import Settings, default_data_dir
+from bot.mentions import Mention, StoredBatch
 from bot.home import NoCrises
 from bot.slack_gateway import SlackGateway, build_web_client
 from handlers import (
@@ -112,6 +114,23 @@ def build_scheduler(database: Database) -> BackgroundScheduler:
     )
 
 
+class _DetectAfterStoring:
+    """The mentions repository, plus a detection pass after each batch that stored something, so a spike pages in seconds."""
+
+    def __init__(self, inner: Mentions, run_later: Callable[[Callable[[], None]], object]) -> None:
+        self._inner = inner
+        self._run_later = run_later
+
+    def store_batch(self, mentions: Sequence[Mention]) -> StoredBatch:
+        stored = self._inner.store_batch(mentions)
+        if stored.inserted:
+            self._run_later(jobs.detect_after_batch)
+        return stored
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def _logged(work: Callable[[], None]) -> Callable[[], None]:
     """Wrap after-the-ack work so a failure is logged with its traceback instead of vanishing in a Future."""
     def run() -> None:
@@ -145,7 +164,7 @@ def create_runtime(
         events=ProcessedEvents(database),
         slack=gateway,
         rotations=Rotations(database),
-        mentions=Mentions(database),
+        mentions=_DetectAfterStoring(Mentions(database), lambda work: executor.submit(_logged(work))),
         crises=Crises(database),
         member_settings=MemberSettingsStore(database),
         # No crisis store implements OpenCrises yet (storage/crises.py is in progress): the Home lists none until it is wired here.
@@ -167,10 +186,11 @@ def create_runtime(
     )
     replies.register(app)
     events.register(app, deps)
+    # Slash commands first: Bolt tries listeners in registration order, and commands must ack fastest.
     oncall_command.register(app, deps)
+    crisis_command.register(app, deps)
     oncall_actions.register(app, deps)
     oncall_setup.register(app, deps)
-    crisis_command.register(app, deps)
     crisis_actions.register(app, deps)
     app_home.register(app, deps)
     mention_events.register(app, deps)

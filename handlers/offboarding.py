@@ -36,8 +36,8 @@ class Offboarding:
         )
 
 
-def register(app: App, deps: Deps) -> Offboarding:
-    offboarding = Offboarding(deps)
+def register(app: App, deps: Deps, offboarding: Offboarding) -> None:
+    """Listen for deactivations and checklist buttons, using the same Offboarding as `/oncall offboard`."""
 
     def ack_now(ack: Ack) -> None:
         ack()
@@ -68,4 +68,3 @@ def register(app: App, deps: Deps) -> Offboarding:
         text, blocks = build_checklist(task.user_id, deps.rotations.offboarding_tasks_of(workspace_id=body["team"]["id"], user_id=task.user_id))
         deps.run_later(lambda: respond(text=text, blocks=blocks, replace_original=True))
 
-    return offboarding

@@ -153,9 +153,13 @@ class OncallCommand:
 
 
 def register(app: App, deps: Deps) -> None:
-    command_handler = OncallCommand(deps, setup=TeamSetup(deps), calendar=CalendarLinks(deps), offboarding=offboarding.register(app, deps))
+    offboarder = Offboarding(deps)
+    command_handler = OncallCommand(deps, setup=TeamSetup(deps), calendar=CalendarLinks(deps), offboarding=offboarder)
 
+    # Registered before the offboarding listeners: Bolt tries listeners in order, and this is the hot one.
     @app.command(ONCALL.command)
     def handle_oncall(ack: Ack, command: dict[str, Any]) -> None:
         text, blocks = command_handler.answer(command)
         ack(text=text, blocks=blocks, response_type="ephemeral")
+
+    offboarding.register(app, deps, offboarder)
