@@ -99,6 +99,10 @@ class Runtime:
             self.scheduler.pause()
             with self.scheduler._jobstores_lock:  # noqa: SLF001 - no public way to wait for that pass
                 pass
+            # shutdown() waits for running jobs while holding the store lock, and a job that schedules another
+            # (an escalation step queueing a timeline line) needs that lock: let running jobs finish first.
+            for executor in self.scheduler._executors.values():  # noqa: SLF001 - same reason
+                executor.shutdown(wait=True)
             self.scheduler.shutdown(wait=True)
         jobs.bind(None)
         self.database.dispose()

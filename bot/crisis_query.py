@@ -29,6 +29,7 @@ CRISIS = Grammar(
         Subcommand("resolve", "resolve a crisis with a note", arguments="<id> [note]", min_args=1, max_args=None),
         Subcommand("page", "page someone for a crisis", arguments="@who [id]", min_args=1, max_args=2),
         Subcommand("away", "primary only: new pages go to the backup for a while", arguments="<minutes> (0 = back)", min_args=1, max_args=1),
+        Subcommand("watch", "make a listening topic's spikes page a team (admins)", arguments="<topic> [team]", min_args=1, max_args=2),
         Subcommand("policy", "show or set the team's escalation policy (admins)", arguments="[primary 5, backup 10, group 15, managers 15]",
                    max_args=None),
         Subcommand("sources", "listening sources, topics and the listening channel (admins)",

@@ -7,6 +7,7 @@ jobs their collaborators; the composition root calls it before starting the sche
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable
@@ -20,9 +21,10 @@ from apscheduler.triggers.date import DateTrigger
 from bot.access import AdminDirectory
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
 from bot import crisis as crisis_use
+from bot.crisis_chart import CHART_SPAN, render_chart
 from bot.blocks.crisis import build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
 from bot.escalation import OnCall, PlannedStep, plan_chain, recipients, still_on_it_due
-from bot.spikes import Bucket, Decision, Severity, SpikeDetector, team_tuning
+from bot.spikes import Action, Bucket, Decision, Severity, SpikeDetector, team_tuning
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
 from bot.oncall import TeamInfo
 from bot.outbox import next_attempt_at, should_give_up
@@ -480,6 +482,9 @@ def _post_card(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, *, pag
                      key=f"crisis-card-failed:{crisis.id}")
         return crisis
     store.set_card(crisis_id=crisis.id, channel=posted["channel"], ts=posted["ts"])
+    if crisis.topic_id is not None:
+        # Rendering and uploading take a second or two: a job of its own, so the pages go out first.
+        _schedule_once(ctx.scheduler, "bot.jobs:upload_crisis_chart", f"crisis-chart:{crisis.id}", ctx.clock(), [crisis.id])
     return store.get_crisis(crisis.id) or crisis
 
 
@@ -606,20 +611,46 @@ DETECT_EVERY_S = 60
 PAGE_HORIZON = timedelta(minutes=15)
 
 
+_detect_lock = threading.Lock()  # the minute job and webhook-triggered passes must not open one spike twice
+
+
 def detect_spikes() -> None:
     """Feed every watched topic's new whole minutes into its persisted detector; open or escalate crises."""
     ctx = _ctx()
     if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None:
         return
-    store = ctx.crisis_records
+    with _detect_lock:
+        _detect(ctx, ctx.detection, ctx.crisis_records, ctx.mention_counts)
+
+
+_detect_again = threading.Event()
+
+
+def detect_after_batch() -> None:
+    """Run a detection pass because a webhook batch was stored; passes asked for while one runs collapse into one more."""
+    if _context is None:
+        return  # ingest-only tools never bind the jobs
+    _detect_again.set()
+    if not _detect_lock.acquire(blocking=False):
+        return  # the running pass sees the flag and goes round again (the minute job covers the narrow miss)
+    try:
+        while _detect_again.is_set():
+            _detect_again.clear()
+            ctx = _ctx()
+            if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None:
+                return
+            _detect(ctx, ctx.detection, ctx.crisis_records, ctx.mention_counts)
+    finally:
+        _detect_lock.release()
+
+
+def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentions) -> None:
     now = ctx.clock()
-    for topic_id, team_id, topic, state, read_until in ctx.detection.watches():
+    for topic_id, team_id, topic, state, read_until in detection.watches():
         since, until = crisis_use.detection_window(read_until=read_until, now=now)
-        if since >= until:
-            continue
         tuning = team_tuning()
         detector = SpikeDetector.from_dict(state, tuning) if state else SpikeDetector(tuning=tuning, step=crisis_use.MINUTE)
-        buckets = crisis_use.minutes_between(since, until, ctx.mention_counts.buckets(topic_id=topic_id, since=since, until=until))
+        buckets = crisis_use.minutes_between(since, until, counts.buckets(topic_id=topic_id, since=since, until=until))
         if detector.last_at is not None:
             buckets = [b for b in buckets if b.at > detector.last_at]
         current = store.open_crisis_for_topic(team_id=team_id, topic=topic)
@@ -636,8 +667,17 @@ def detect_spikes() -> None:
             _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=last_page[1], buckets=buckets, current=current)
         elif last_page is not None and current is None:
             detector.close_crisis(until)  # an old spike seen in the backfill: learn from it, page nobody
+        elif current is None and not detector.crisis_open:
+            # Peek at the minute still filling on a copy: a spike pages seconds after its batch lands instead of at
+            # the next minute boundary. The stored detector sees that minute once, when it is whole.
+            partial = counts.buckets(topic_id=topic_id, since=until, until=until + crisis_use.MINUTE)
+            peek = copy.deepcopy(detector)
+            decision = peek.observe(partial[0]) if partial else None
+            if decision is not None and decision.action is Action.OPEN:
+                _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=decision, buckets=[*buckets, partial[0]],
+                              current=None)
         # Compare-and-set: of two runners over the same minutes one stores its state; opening is already once per topic.
-        ctx.detection.save_detector(topic_id=topic_id, state=detector.to_dict(), read_until=until, now=now, expected=read_until)
+        detection.save_detector(topic_id=topic_id, state=detector.to_dict(), read_until=until, now=now, expected=read_until)
 
 
 def _act_on_spike(ctx: JobContext, store: Crises, *, topic_id: int, team_id: int, topic: str, decision: Decision,
@@ -669,3 +709,22 @@ def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Seve
     if opened is not None:
         start_crisis_chain(opened.id)
     return opened
+
+
+def upload_crisis_chart(crisis_id: int) -> None:
+    """Upload the last 24 h of the crisis topic's mentions as a PNG to the crisis channel, once."""
+    ctx = _ctx()
+    crisis = _crises(ctx).get_crisis(crisis_id)
+    key = f"crisis-chart:{crisis_id}"
+    if crisis is None or crisis.topic_id is None or crisis.channel is None or ctx.mention_counts is None or ctx.ledger.has_run(key):
+        return
+    until = ctx.clock()
+    buckets = ctx.mention_counts.buckets(topic_id=crisis.topic_id, since=until - CHART_SPAN, until=until)
+    png = render_chart(buckets, topic=crisis.topic, until=until)
+    try:
+        ctx.slack.upload_file(channel=crisis.channel, filename=f"crisis-{crisis_id}-{crisis.topic}.png", content=png,
+                              title=f"{crisis.topic}: last 24 h", initial_comment=f"Crisis #{crisis_id}: mentions of {crisis.topic} over the last 24 h.")
+    except SlackCallFailed as failure:
+        log.warning("crisis %s: chart not uploaded: %s", crisis_id, failure.code)  # the card carries the text sparkline anyway
+        return
+    ctx.ledger.claim(key, at=until)

@@ -117,6 +117,16 @@ class CrisisCommand:
             return build_confirmation(f"Welcome back: new pages for {team.name} come to you again.")
         return build_confirmation(f"New pages for {team.name} go to the backup until <!date^{int(until.timestamp())}^{{time}}|{until:%H:%M} UTC>.")
 
+    def _watch(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        require_admin(self.deps.admins, command["user_id"], action="choose which team a topic pages")
+        topic = self.deps.mentions.topic_by_name(workspace_id=command["team_id"], name=query.args[0])
+        rotation = pick_team(self.deps.rotations, command["team_id"], query.args[1] if len(query.args) > 1 else None)
+        now = self.deps.clock()
+        self.deps.crises.watch_topic(topic_id=topic.id, team_id=rotation.team.id, now=now)
+        self.deps.audit.record(AuditRecord(at=now, actor=command["user_id"], action="topic_watched", via=Via.slash_command,
+                                           target=f"topic:{topic.id}", team_id=command["team_id"], after={"team": rotation.team.name}))
+        return build_confirmation(f"Spikes in *{topic.name}* now page *{rotation.team.name}* (the detector learns a day before it pages).")
+
     def _policy(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         team = self._team(command["team_id"])
         if not query.args:

@@ -374,3 +374,49 @@ def test_spike_in_a_watched_topic_opens_a_detected_crisis_once(stopped_runtime, 
     (opened,) = Crises(stopped_runtime.database).list_crises(workspace_id="T0DEMO", open_only=False)
     assert opened.origin == "detected" and opened.topic == "acme" and opened.stats.negative >= 200
     assert len(channel_posts(fake_slack)) == 1 and len(dms(fake_slack, CHLOE)) == 1
+    jobs.upload_crisis_chart(opened.id)
+    jobs.upload_crisis_chart(opened.id)  # once
+    (chart,) = fake_slack.completed_files()
+    assert fake_slack.calls("files.getUploadURLExternal") and not fake_slack.calls("files.upload")
+    assert next(iter(fake_slack.uploaded_files.values())).startswith(b"\x89PNG")
+
+
+def test_only_admins_choose_which_team_a_topic_pages(runtime, signed, team):
+    """`/crisis watch acme` maps the topic to the team for admins and explains the refusal to others."""
+    from storage.mentions import Mentions
+
+    topic = Mentions(runtime.database).save_topic(workspace_id="T0DEMO", name="acme", keywords=["acme"], hashtags=[], now=T0)
+    assert "Only admins" in slash(runtime, signed, "watch acme", MARCUS)["text"]
+    assert "now page *social*" in slash(runtime, signed, "watch acme", GIULIA)["text"]
+    assert Crises(runtime.database).team_for_topic(topic.id) == team
+
+
+def test_spike_batch_at_the_webhook_pages_within_seconds(runtime, fake_slack, team):
+    """A learned topic gets a burst of negative mentions through the webhook: the card is posted without waiting for the minute job."""
+    import random
+
+    from bot import mentions
+    from storage.mentions import Mentions
+
+    now = datetime.now(UTC)
+    minute = now.replace(second=0, microsecond=0)
+    store = Mentions(runtime.database)
+    topic = store.save_topic(workspace_id="T0DEMO", name="acme", keywords=["acme"], hashtags=[], now=now)
+    Crises(runtime.database).watch_topic(topic_id=topic.id, team_id=team, now=now)
+    rng = random.Random(3)
+    seed_counts(runtime.database, topic.id, minute - timedelta(days=2), 2 * 24 * 60, lambda i: rng.choice((0, 0, 1, 1, 2)))
+    jobs.detect_spikes()
+    assert channel_posts(fake_slack) == []
+    token = mentions.new_token()
+    store.add_source(name="tool", vendor="generic", workspace_id="T0DEMO", token_hash=mentions.hash_token(token), now=now,
+                     default_topic_id=topic.id)
+    rows = [{"id": f"spike-{i}", "text": "acme is down again, worst service ever", "language": "en", "author_reach": 1000,
+             "created_at": datetime.now(UTC).isoformat()} for i in range(80)]
+    with BackgroundServer(build_asgi_app(runtime)) as server:
+        started = time.monotonic()
+        posted = httpx.post(f"{server.url}/api/mentions", json=rows, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert posted.status_code == 202, posted.text
+        wait_until(lambda: channel_posts(fake_slack), timeout=10)
+        assert time.monotonic() - started < 5
+    (card,) = channel_posts(fake_slack)
+    assert "crisis #1: acme" in card.args["text"] and "(detected)" in json.dumps(card.json_arg("blocks"))
