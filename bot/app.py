@@ -21,7 +21,8 @@ from slack_bolt import App
 from bot import jobs
 from bot.config import Settings, default_data_dir
 from bot.mentions import Mention, StoredBatch
-from bot.home import NoCrises
+from bot.blocks.crisis import CrisisActions
+from bot.home import CrisesOnHome
 from bot.slack_gateway import SlackGateway, build_web_client
 from handlers import (
     app_home, crisis_actions, crisis_command, events, mention_events, oncall_actions, oncall_command, oncall_setup, replies,
@@ -172,7 +173,7 @@ def create_runtime(
         crises=Crises(database),
         member_settings=MemberSettingsStore(database),
         # No crisis store implements OpenCrises yet (storage/crises.py is in progress): the Home lists none until it is wired here.
-        home_crises=NoCrises(),
+        home_crises=CrisesOnHome(Crises(database), ack_action=CrisisActions.acknowledge, responding_action=CrisisActions.responding),
         people=People(database),
         calendar_tokens=CalendarTokens(database),
         run_later=lambda work: executor.submit(_logged(work)),

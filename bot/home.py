@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.audit import AuditRecord
@@ -228,3 +228,26 @@ def change_settings(store: SettingsStore, audit: Audit, *, workspace_id: str, us
         audit.record(AuditRecord(at=now, actor=user_id, action="settings_changed", via=via, target=f"user:{user_id}",
                                  team_id=workspace_id, before=_as_dict(before), after=_as_dict(after)))
     return after
+
+
+class OpenCrisisList(Protocol):
+    def list_crises(self, *, workspace_id: str, open_only: bool, limit: int = 20) -> list[Any]: ...
+
+
+class CrisesOnHome:
+    """Open crises of the workspace as the Home lists them, with Acknowledge until someone has."""
+
+    def __init__(self, store: OpenCrisisList, *, ack_action: str, responding_action: str) -> None:
+        self._store = store
+        self._ack = ack_action
+        self._responding = responding_action
+
+    def open_crises_for(self, workspace_id: str, user_id: str) -> list[HomeCrisis]:
+        result = []
+        for crisis in self._store.list_crises(workspace_id=workspace_id, open_only=True):
+            buttons = [] if crisis.acked_by else [CrisisButton("Acknowledge", self._ack, str(crisis.id), "primary")]
+            if user_id not in crisis.responders:
+                buttons.append(CrisisButton("I'm responding", self._responding, str(crisis.id)))
+            result.append(HomeCrisis(id=crisis.id, title=crisis.title, severity=crisis.severity.label, status=str(crisis.status),
+                                     started_at=crisis.opened_at, team=crisis.team_name, channel=crisis.channel, buttons=tuple(buttons)))
+        return result

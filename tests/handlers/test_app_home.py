@@ -176,3 +176,12 @@ def test_zone_and_quiet_hour_selects_persist_and_show(runtime, signed, fake_slac
     stored = MemberSettingsStore(runtime.database).settings_of("T0DEMO", PRIYA)
     assert (stored.tz, f"{stored.quiet_start:%H:%M}", f"{stored.quiet_end:%H:%M}") == ("Asia/Tokyo", "23:00", "08:00")
     wait_until(lambda: "23:00–08:00 (Asia/Tokyo)" in json.dumps(fake_slack.published_home(PRIYA), ensure_ascii=False))
+
+
+def test_open_crises_show_on_the_home_with_acknowledge(runtime, signed, fake_slack, team):
+    """A declared crisis is listed on a member's Home with its Acknowledge button."""
+    body = runtime.app.dispatch(signed.slash_command("/crisis", "declare acme sev2 complaints rising", user_id=GIULIA, channel_id="C0DEMOTEAM").as_bolt_request())
+    assert body.status == 200
+    view = open_home(runtime, signed, fake_slack, CHLOE, "EvCrisisHome")
+    assert "acme" in json.dumps(view)
+    assert "crisis-ack" in json.dumps(view)
