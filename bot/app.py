@@ -16,6 +16,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from slack_bolt import App
 
 from bot import jobs
@@ -109,9 +110,23 @@ class Runtime:
         self.database.dispose()
 
 
+class _StoppableScheduler(BackgroundScheduler):
+    """BackgroundScheduler whose pass re-checks its state under the store lock.
+
+    APScheduler 3 checks "paused" before taking the lock, so a pass that started just before stop()
+    could still hand a job to an executor being shut down ("cannot schedule new futures after shutdown").
+    """
+
+    def _process_jobs(self):  # noqa: ANN202 - APScheduler's signature
+        with self._jobstores_lock:
+            if self.state != STATE_RUNNING:
+                return None
+            return super()._process_jobs()
+
+
 def build_scheduler(database: Database) -> BackgroundScheduler:
     """One APScheduler with jobs persisted in the app's own database, in UTC."""
-    return BackgroundScheduler(
+    return _StoppableScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=database.engine, tablename="apscheduler_jobs")},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S, "max_instances": 1},

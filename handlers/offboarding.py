@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import jobs
+from bot import jobs, oncall
 from bot.access import require_admin
 from bot.audit import SYSTEM_ACTOR, Via
 from bot.blocks.oncall import OncallActions, build_confirmation
@@ -29,11 +29,28 @@ class Offboarding:
         text, blocks = build_checklist(user_id, self.deps.rotations.offboarding_tasks_of(workspace_id=workspace_id, user_id=user_id))
         for admin in self.deps.admins.admin_ids():
             jobs.enqueue_call(dedupe_key=f"offboard:{workspace_id}:{user_id}:{admin}", method="dm", payload={"user": admin, "text": text, "blocks": blocks})
+        handed = self._hand_over_crises(actor=actor, workspace_id=workspace_id, user_id=user_id, teams=result.teams)
         return build_confirmation(
             f"<@{user_id}> is out of {', '.join(result.teams)}; their future shifts re-flowed to the others. "
+            f"{handed} open crisis(es) they held were handed to the current primary. "
             f"Cancelled {result.cancelled_swaps} swap(s) and {result.cancelled_covers} cover request(s), removed {result.removed_overrides} override(s). "
             f"The admins got a checklist of {len(result.tasks)} account(s) to revoke."
         )
+
+
+    def _hand_over_crises(self, *, actor: str, workspace_id: str, user_id: str, teams: list[str]) -> int:
+        """Page the current primary for each open crisis the person acknowledged or was responding to."""
+        handed = 0
+        for crisis in self.deps.crises.list_crises(workspace_id=workspace_id, open_only=True, limit=100):
+            if crisis.team_name not in teams or (crisis.acked_by != user_id and user_id not in crisis.responders):
+                continue
+            primary = oncall.who(self.deps.rotations, workspace_id=workspace_id, team=crisis.team_name, now=self.deps.clock()).now.primary
+            if primary is None:
+                continue  # a gap: the escalation chain's channel and admin steps still apply
+            crisis_id = crisis.id
+            self.deps.run_later(lambda: jobs.page_person(crisis_id, primary, actor))
+            handed += 1
+        return handed
 
 
 def register(app: App, deps: Deps, offboarding: Offboarding) -> None:

@@ -226,8 +226,8 @@ def test_deactivated_user_event_offboards_them(runtime, signed, fake_slack, rota
     event = {"type": "user_change", "user": {"id": PRIYA, "team_id": "T0DEMO", "deleted": True, "tz": "Asia/Kolkata"}}
     assert runtime.app.dispatch(signed.event(event, event_id="EvGone").as_bolt_request()).status == 200
     deadline = time.monotonic() + 15
-    while PRIYA in rotations.load_rotation("T0DEMO", "social").spec.roster and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while not runtime.deps.audit.entries(action="offboarded") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the offboarding runs after the ack; its audit record is written last
     assert PRIYA not in rotations.load_rotation("T0DEMO", "social").spec.roster
     assert runtime.deps.audit.entries(action="offboarded")[0].actor == "system"
 
@@ -328,3 +328,18 @@ def test_reminders_slow_down_near_the_start_and_stop_in_the_last_hour(hours_to_s
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     when = next_cover_reminder(start=now + timedelta(hours=hours_to_start), now=now)
     assert (None if when is None else (when - now).total_seconds() / 3600) == expected_hours
+
+
+def test_offboarding_hands_their_open_crises_to_the_current_primary(runtime, signed, fake_slack, rotations, team):
+    """A crisis the leaver acknowledged pages whoever is primary now."""
+    primary = primary_now(rotations).primary
+    leaver = next(u for u in (MARCUS, CHLOE, PRIYA) if u != primary)
+    assert runtime.app.dispatch(signed.slash_command("/crisis", "declare acme sev2 complaints", user_id=GIULIA, channel_id="C0DEMOTEAM").as_bolt_request()).status == 200
+    (crisis,) = runtime.deps.crises.list_crises(workspace_id="T0DEMO", open_only=True)
+    runtime.deps.crises.record_ack(crisis_id=crisis.id, user_id=leaver, at=datetime.now(UTC), via="button")
+    body = slash(runtime, signed, f"offboard <@{leaver}|x>", GIULIA)
+    assert "1 open crisis(es) they held were handed to the current primary" in body["text"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and primary not in runtime.deps.crises.get_crisis(crisis.id).paged:
+        time.sleep(0.05)
+    assert primary in runtime.deps.crises.get_crisis(crisis.id).paged
