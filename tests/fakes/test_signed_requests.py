@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,13 +17,6 @@ from bot.standin import SignedRequests, SlackStandIn, demo_workspace
 SECRET = "s3cret"
 CRISIS = "C0DEMOCRISIS"
 GIULIA = "U0DEMO0001"
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    """Run a stand-in for one test."""
-    with SlackStandIn() as running:
-        yield running
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,13 +22,6 @@ from bot.standin import RecordedCall, SlackStandIn, demo_workspace
 CRISIS = "C0DEMOCRISIS"
 GIULIA = "U0DEMO0001"
 CHLOE = "U0DEMO0003"
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    """Run a stand-in for one test."""
-    with SlackStandIn() as running:
-        yield running
 
 
 @pytest.fixture
