@@ -10,17 +10,26 @@ to receiving the complete HTTP 200 ack, and the requests per second, at several 
               answering `/oncall help` (and `/oncall who` against a seeded team, once the grammar has it)
 
 The bare apps use the same Bolt settings as the product (process_before_response=True, no token check at
-start-up), so the comparison isolates what socialops adds. Every server talks to a local Slack stand-in
+start-up, signature verification on) and bare-sync the same HTTP stack (uvicorn, Bolt's ASGI adapter, which
+bot.server puts in front of Slack's path), so the comparison isolates what socialops adds. Every server talks to a local Slack stand-in
 started in its own process; response URLs point at a closed local port, so nothing can reach Slack.
-Each server gets a warm-up, then for each concurrency level every row is measured in turn (row order
-rotates between levels). Every response must be HTTP 200 with the expected text; failures are counted,
-printed, and make the run exit 1. The target is socialops' p50 and p99 within 1.3x of the better bare
-app at every level; missing it exits 2.
+Each server gets a warm-up, then each concurrency level is measured in interleaved rounds: every round
+sends each row a short slice of its requests (5 per connection: 5 at concurrency 1, 250 at 50), the row
+order rotating from round to round, and a row's latencies are pooled over its rounds. On a shared machine
+other processes come and go; measuring the rows one after the other in long blocks let a noisy second
+land on one row only, and the ratios swung by 0.3x and more between runs. At high concurrency one stall
+of the server process (another process taking the core) delays every request in flight at once, so the
+p99 of a few thousand requests is decided by one or two stalls: a level gets at least 200 requests per
+connection (10000 at 50) to keep its p99 from hanging on a single one.
+Every response must be HTTP 200 with the expected text; failures are counted, printed, and make the run
+exit 1. The target is socialops' p50 and p99 within 1.3x of the better bare app at every level; missing
+it exits 2. Where /proc exists, each row also shows its server's CPU time per request (all threads): the
+least noisy view of what each request costs, and what bounds throughput at high concurrency.
 
 Run from the checkout with the project's virtualenv active:
 
-    python bench/ack.py                          # 500 requests per row and level, levels 1,10,50
-    python bench/ack.py --requests 1000 --levels 1,50
+    python bench/ack.py                          # 4000 requests per row and level (10000 at 50), levels 1,10,50
+    python bench/ack.py --requests 8000 --levels 1,50
 
 bare-async needs aiohttp (Bolt's AsyncApp imports it); without it that row is skipped, loudly.
 """
@@ -38,7 +47,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +62,11 @@ CHANNEL_ID = "C0DEMOTEAM"
 # Port 9 (discard) has no listener here: a response_url post, should anything try one, fails locally.
 DEAD_RESPONSE_URL = "http://127.0.0.1:9/response/{}"
 TARGET_RATIO = 1.3
+# A round's slice per connection: short rounds spread outside noise evenly over the rows; every row's
+# slice starts with the same burst and ends with the same drain, so the comparison stays like for like.
+SLICE_PER_CONNECTION = 5
+# Requests per connection a level gets at least, whatever --requests says (see the module docstring).
+MIN_REQUESTS_PER_CONNECTION = 200
 SERVERS = ("bare-sync", "bare-async", "socialops")
 BARE_SERVERS = ("bare-sync", "bare-async")
 READY_TIMEOUT_S = 60
@@ -200,6 +213,20 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    server_cpu_s: float | None = None  # CPU the server process used meanwhile, when /proc tells
+
+    def add(self, other: Result) -> None:
+        """Pool another round of the same row into this one."""
+        self.latencies += other.latencies
+        self.failures += other.failures
+        self.wall_s += other.wall_s
+        if other.server_cpu_s is not None:
+            self.server_cpu_s = (self.server_cpu_s or 0.0) + other.server_cpu_s
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        done = len(self.latencies) + len(self.failures)
+        return self.server_cpu_s / done * 1e6 if self.server_cpu_s is not None and done else float("nan")
 
     @property
     def rate(self) -> float:
@@ -225,6 +252,15 @@ class Server:
     def log_tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+    def cpu_seconds(self) -> float | None:
+        """Return the user+system CPU time the server process has used so far (Linux /proc), else None."""
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 0, utime 11, stime 12
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -343,19 +379,23 @@ class HttpConnection:
                 pass  # already reset by the server: closed either way
 
 
-async def run_load(port: int, row: Row, requests: int, concurrency: int) -> Result:
+async def run_load(server: Server, row: Row, requests: int, concurrency: int) -> Result:
     """Send `requests` freshly signed commands with `concurrency` in flight; time each to its full response."""
     from bot.standin.signed_requests import SignedRequests
 
     signer = SignedRequests(SIGNING_SECRET, response_url_for=DEAD_RESPONSE_URL.format)
-    connections = [HttpConnection(port) for _ in range(concurrency)]
+    connections = [HttpConnection(server.port) for _ in range(concurrency)]
     result = Result()
     try:
         # Open the keep-alive connections first, so connection set-up is not counted as ack latency.
         await _send_batch(connections, row, signer, concurrency, Result())
+        cpu_before = server.cpu_seconds()
         started = time.perf_counter()
         await _send_batch(connections, row, signer, requests, result)
         result.wall_s = time.perf_counter() - started
+        cpu_after = server.cpu_seconds()
+        if cpu_before is not None and cpu_after is not None:
+            result.server_cpu_s = cpu_after - cpu_before
     finally:
         for connection in connections:
             await connection.close()
@@ -402,23 +442,45 @@ def build_rows(servers: list[str]) -> list[Row]:
     return rows
 
 
-def print_level(concurrency: int, requests: int, rows: list[Row], results: dict[str, Result]) -> list[str]:
+def print_level(concurrency: int, requests: int, rounds: int, rows: list[Row], results: dict[str, Result]) -> list[str]:
     """Print one level's table; return the target misses (p50/p99 over TARGET_RATIO x better bare)."""
-    print(f"\nconcurrency {concurrency} ({requests} requests per row)")
-    print(f"{'row':<16}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'fail':>6}   x better bare (p50 / p95 / p99)")
+    print(f"\nconcurrency {concurrency} ({requests} requests per row, in {rounds} interleaved rounds)")
+    print(f"{'row':<16}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'cpu us':>8}{'fail':>6}   x better bare (p50 / p95 / p99)")
     bare = [results[row.label] for row in rows if row.server in BARE_SERVERS]
     misses: list[str] = []
     for row in rows:
         result = results[row.label]
         line = (f"{row.label:<16}{result.rate:>9.0f}{result.percentile_ms(50):>9.2f}"
-                f"{result.percentile_ms(95):>9.2f}{result.percentile_ms(99):>9.2f}{len(result.failures):>6}")
+                f"{result.percentile_ms(95):>9.2f}{result.percentile_ms(99):>9.2f}"
+                f"{result.cpu_us_per_request:>8.0f}{len(result.failures):>6}")
         if row.server not in BARE_SERVERS and bare:
             ratios = {p: result.percentile_ms(p) / min(b.percentile_ms(p) for b in bare) for p in (50, 95, 99)}
             line += "   " + " / ".join(f"{ratios[p]:.2f}x" for p in (50, 95, 99))
             misses += [f"{row.label} p{p} {ratios[p]:.2f}x at concurrency {concurrency}"
                        for p in (50, 99) if not ratios[p] <= TARGET_RATIO]
         print(line)
+    if len(bare) > 1:
+        # Two bare apps of the same kind: how far apart they land shows how much of a ratio is this run's noise.
+        spread = [max(b.percentile_ms(p) for b in bare) / min(b.percentile_ms(p) for b in bare) for p in (50, 95, 99)]
+        print(f"{'(bare spread)':<69}" + " / ".join(f"{ratio:.2f}x" for ratio in spread))
     return misses
+
+
+def rounds_for(requests: int, concurrency: int) -> int:
+    """Return how many interleaved rounds a level gets: one per slice of SLICE_PER_CONNECTION per connection."""
+    return max(1, requests // (SLICE_PER_CONNECTION * concurrency))
+
+
+async def measure_level(by_name: dict[str, Server], rows: list[Row], requests: int, concurrency: int, rounds: int) -> dict[str, Result]:
+    """Measure every row at one concurrency in interleaved rounds; return each row's pooled result."""
+    results = {row.label: Result() for row in rows}
+    for index in range(rounds):
+        # Each row's slice: the first rounds take the remainder, so the slices add up to `requests`.
+        size = requests // rounds + (1 if index < requests % rounds else 0)
+        # Rotating the order keeps a slow first or last slot (turbo, cache, scheduler tick) off one row.
+        for row in rows[index % len(rows):] + rows[:index % len(rows)]:
+            results[row.label].add(await run_load(by_name[row.server], row, size, concurrency))
+    return results
 
 
 async def benchmark(servers: list[Server], rows: list[Row], levels: list[int], requests: int, warmup: int) -> int:
@@ -427,17 +489,17 @@ async def benchmark(servers: list[Server], rows: list[Row], levels: list[int], r
     by_name = {server.name: server for server in servers}
     for row in rows:
         # The first requests pay for imports, auth.test and the first database connection.
-        warm = await run_load(by_name[row.server].port, row, warmup, 1)
+        warm = await run_load(by_name[row.server], row, warmup, 1)
         if warm.failures:
             print(f"!!! warm-up of {row.label} failed: {warm.failures[0]}\n{by_name[row.server].log_tail()}", file=sys.stderr)
             return 1
     misses: list[str] = []
     failures: list[str] = []
-    for index, concurrency in enumerate(levels):
-        # Rotating the order keeps a slow first or last slot (turbo, cache, scheduler tick) off one row.
-        ordered = rows[index % len(rows):] + rows[:index % len(rows)]
-        results = {row.label: await run_load(by_name[row.server].port, row, requests, concurrency) for row in ordered}
-        misses += print_level(concurrency, requests, rows, results)
+    for concurrency in levels:
+        level_requests = max(requests, MIN_REQUESTS_PER_CONNECTION * concurrency)
+        level_rounds = rounds_for(level_requests, concurrency)
+        results = await measure_level(by_name, rows, level_requests, concurrency, level_rounds)
+        misses += print_level(concurrency, level_requests, level_rounds, rows, results)
         failures += [f"{label} c={concurrency}: {failure}" for label, result in results.items() for failure in result.failures]
     print()
     if failures:
@@ -469,13 +531,15 @@ def parse_levels(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=500, help="measured requests per row and level (default 500)")
+    parser.add_argument("--requests", type=int, default=4000, help="measured requests per row and level (default 4000; at least 200 per connection)")
     parser.add_argument("--levels", type=parse_levels, default=[1, 10, 50], help="concurrency levels (default 1,10,50)")
-    parser.add_argument("--warmup", type=int, default=50, help="unmeasured requests per row before measuring (default 50)")
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per row before measuring (default 200)")
     parser.add_argument("--servers", default=",".join(SERVERS), help=f"which servers to run (default {','.join(SERVERS)})")
     parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)  # internal: run one server
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.requests < 1 or args.warmup < 0:
+        parser.error("--requests must be at least 1, --warmup at least 0")
     if args.serve:
         return serve(args.serve, args.port)
 

@@ -24,12 +24,14 @@ DATA = SHARED / "data" / "nab-realtweets"
 SCORER = SHARED / "tools" / "nab_score.py"
 PROFILES = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")
 
-# Leave-one-series-out grid: the team-facing threshold plus the two constants that set how often
-# a topic may page (tail rarity, cooldown). Kept small on purpose: five series cannot support more.
+# Leave-one-series-out grid: the team-facing threshold plus the constants that set how often a topic
+# may page (tail rarity, cooldown, two-bucket confirmation of borderline spikes on or off). Kept small
+# on purpose: five series cannot support more.
 GRID = {
     "threshold": [0.9, 1.0, 1.1, 1.2],
     "tail_every_days": [7.0, 14.0],
     "cooldown_h": [1.0, 4.0, 12.0],
+    "confirm_below": [1.0, 1.5],  # 1.0 turns the two-bucket confirmation off
 }
 
 
@@ -82,6 +84,7 @@ def tuning_for(setting: dict) -> spikes.Tuning:
         threshold=setting["threshold"],
         tail_every=timedelta(days=setting["tail_every_days"]),
         cooldown=timedelta(hours=setting["cooldown_h"]),
+        confirm_below=setting["confirm_below"],
     )
 
 

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from dotenv import load_dotenv
 
@@ -42,7 +43,63 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--vendor", default="generic", choices=["generic", "brandwatch", "talkwalker", "mention", "meltwater"])
     sources.add_argument("--workspace", default="", help="Slack workspace (team) ID the source or topic belongs to")
     sources.add_argument("--topic", help="for add: the topic mentions go to when no keyword matches")
+    export = sub.add_parser("export", help="write CSV files of crises, pages, acknowledgements and the audit trail for a time range")
+    export.add_argument("--from", dest="start", required=True, metavar="WHEN", help="start, ISO date or date-time (UTC unless it has an offset)")
+    export.add_argument("--to", dest="end", required=True, metavar="WHEN", help="end (exclusive), ISO date or date-time")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write crises.csv, pages.csv, acknowledgements.csv, audit.csv into")
+    export.add_argument("--team", help="only this team's crises, pages and audit records (its name)")
+    export.add_argument("--workspace", help="Slack workspace (team) ID, when team names repeat across workspaces")
     return parser
+
+
+def _instant(text: str) -> datetime:
+    """Read an ISO date or date-time; without an offset it is UTC."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _run_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the same four CSV files `/oncall export` uploads."""
+    from pathlib import Path
+
+    from bot.app import database_url
+    from bot.export import write_csvs
+    from storage import migrate
+    from storage.reports import Reports
+    from storage.session import Database
+
+    try:
+        start, end = _instant(args.start), _instant(args.end)
+    except argparse.ArgumentTypeError as error:
+        print(f"socialops export: {error}", file=sys.stderr)
+        return 2
+    if end <= start:
+        print("socialops export: --to must be after --from", file=sys.stderr)
+        return 2
+    database = Database.from_url(database_url(settings))
+    try:
+        migrate.upgrade(database.engine)
+        store = Reports(database)
+        team_id = None
+        if args.team:
+            team_id = store.find_team_id(args.team, args.workspace)
+            if team_id is None:
+                print(f"socialops export: no single team called {args.team!r} (add --workspace if the name repeats)", file=sys.stderr)
+                return 2
+        export = store.export(start=start, end=end, workspace_id=args.workspace, team_id=team_id)
+    finally:
+        database.dispose()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {"crises.csv": len(export.crises), "pages.csv": len(export.pages), "acknowledgements.csv": len(export.acknowledgements),
+              "audit.csv": len(export.audit)}
+    for name, text in write_csvs(export).items():
+        (out / name).write_text(text, encoding="utf-8")
+        print(f"{out / name}: {counts[name]} rows")
+    return 0
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -150,6 +207,8 @@ def run(argv: Sequence[str]) -> int:
         return _run_db(settings, args.action)
     if args.command == "sources":
         return _run_sources(settings, args)
+    if args.command == "export":
+        return _run_export(settings, args)
     mode = {"console": RunMode.console, "serve": RunMode.http, "socket": RunMode.socket}.get(args.command) or choose_mode(settings)
     require_for(mode, settings)
     _setup_logging(settings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Executor
 from concurrent.futures import ThreadPoolExecutor as WorkPool
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,8 +26,9 @@ from bot.blocks.crisis import CrisisActions
 from bot.home import CrisesOnHome
 from bot.slack_gateway import SlackGateway, build_web_client
 from handlers import (
-    app_home, crisis_actions, crisis_command, events, mention_events, oncall_actions, oncall_command, oncall_setup, replies,
+    app_home, burnout_actions, crisis_actions, crisis_command, crisis_forms, events, mention_events, oncall_actions, oncall_command, oncall_setup, replies,
 )
+from handlers import reports
 from handlers.deps import Deps
 from storage import migrate
 from storage.admins import AdminDirectory
@@ -40,7 +41,11 @@ from storage.rotation_messages import RotationMessageState
 from storage.calendar_tokens import CalendarTokens
 from storage.crises import Crises, Detection
 from storage.member_settings import MemberSettingsStore
+from storage.detector_settings import DetectorSettingsStore
 from storage.people import People
+from storage.burnout import Burnout
+from storage.playbooks import Playbooks
+from storage.reports import Reports
 from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 
@@ -81,8 +86,11 @@ class Runtime:
             message_state=RotationMessageState(self.database),
             # Announcements carry the team's open crises over; cover requests come from the rotation store.
             crises=Crises(self.database), cover_requests=Rotations(self.database), crisis_records=Crises(self.database),
+            burnout=Burnout(self.database), refresh_homes=lambda team_id: app_home.refresh_team_homes(self.deps, team_id),
             detection=Detection(self.database), mention_counts=Mentions(self.database),
+            detector_settings=DetectorSettingsStore(self.database), member_settings=MemberSettingsStore(self.database),
             mentions=Mentions(self.database), mention_retention=timedelta(days=self.settings.mention_retention_days),
+            reports=Reports(self.database),
         ))
 
     def start(self) -> None:
@@ -147,6 +155,12 @@ class _DetectAfterStoring:
             self._run_later(jobs.detect_after_batch)
         return stored
 
+    def store_chunks(self, chunks: Iterable[Sequence[Mention]]) -> StoredBatch:
+        stored = self._inner.store_chunks(chunks)
+        if stored.inserted:
+            self._run_later(jobs.detect_after_batch)
+        return stored
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
@@ -189,6 +203,10 @@ def create_runtime(
         member_settings=MemberSettingsStore(database),
         # No crisis store implements OpenCrises yet (storage/crises.py is in progress): the Home lists none until it is wired here.
         home_crises=CrisesOnHome(Crises(database), ack_action=CrisisActions.acknowledge, responding_action=CrisisActions.responding),
+        playbooks=Playbooks(database),
+        reports=Reports(database),
+        burnout=Burnout(database),
+        detector_settings=DetectorSettingsStore(database),
         people=People(database),
         calendar_tokens=CalendarTokens(database),
         run_later=lambda work: executor.submit(_logged(work)),
@@ -212,7 +230,10 @@ def create_runtime(
     oncall_actions.register(app, deps)
     oncall_setup.register(app, deps)
     crisis_actions.register(app, deps)
+    crisis_forms.register(app, deps)
     app_home.register(app, deps)
+    reports.register(app, deps)
+    burnout_actions.register(app, deps)
     mention_events.register(app, deps)
     events.register_fallbacks(app)  # must stay the last registration
     return Runtime(

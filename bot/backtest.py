@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot import spikes
+from bot.detector_tuning import DetectorSettings, normalise_sensitivity
 from bot.errors import UsageError
 
 # A replay has nobody to press Resolve: assume the team resolves a crisis once volume has been
@@ -156,7 +157,7 @@ def _parser() -> _Parser:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="CSV with columns timestamp,value")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the result CSVs")
     parser.add_argument(
-        "--sensitivity", default="balanced", help="fewer | balanced | more | a z threshold (default: balanced)"
+        "--sensitivity", default="normal", help="low | normal | high (as `/crisis tuning`) or a score threshold (default: normal)"
     )
     parser.add_argument("--min-count", type=int, default=spikes.Tuning.min_count, help="minimum negative count")
     parser.add_argument("--campaign", action="store_true", help="replay as if a campaign window were active")
@@ -174,7 +175,8 @@ def main(argv: list[str]) -> int:
     """Run the backtest command; return 0, or 2 after a one-line error on stderr."""
     try:
         args = _parser().parse_args(argv)
-        tuning = spikes.team_tuning(sensitivity=args.sensitivity, min_count=args.min_count, campaign=args.campaign)
+        # The same mapping `/crisis tuning` stores, so a backtest replays exactly what a team's settings would do.
+        tuning = DetectorSettings(sensitivity=normalise_sensitivity(args.sensitivity), min_count=args.min_count).tuning(campaign=args.campaign)
         if args.resolve_after <= 0:
             raise BacktestError("--resolve-after must be positive")
         all_series = [read_series(path) for path in args.files]

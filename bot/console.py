@@ -26,7 +26,8 @@ from bot import crisis, jobs, mentions
 from bot.app import Runtime, create_runtime
 from bot.blocks.text_render import Button, plain, render_blocks, render_view
 from bot.config import Settings, default_data_dir
-from bot.rotation import HandoffRule, next_handoff
+from bot.reports import ReportDelivery
+from bot.rotation import HandoffRule, ScheduleIndex, next_handoff
 from bot.spikes import Severity
 from bot.standin.signed_requests import SignedRequests
 from bot.standin.web_api import RecordedCall, RecordedResponse, SlackStandIn
@@ -35,11 +36,14 @@ from bot.server import BackgroundServer, build_asgi_app
 from storage.crises import Crises
 from storage.mentions import Mentions
 from storage.rotations import Rotations
+from storage.reports import Reports
 from storage.session import Database, sqlite_url
 
 CONSOLE_HELP = """Type what you would type in Slack:
   /oncall help          any slash command (/oncall …, /crisis …)
   press N               press button N of the messages shown
+  submit [block=value; …]
+                        submit the last form shown, as prefilled or with these fields changed (\\n starts a new line)
   /home                 open the App Home tab
   as @name              act as another demo person (people lists them)
   people                the demo workspace's people and channels
@@ -47,6 +51,7 @@ CONSOLE_HELP = """Type what you would type in Slack:
                         post synthetic mentions to the local webhook (same path as a listening tool)
   /simulate spike [topic]
                         a burst of negative mentions and the crisis it opens (card, DM, buttons)
+  /simulate report       the weekly report the last handoff posts (where `/oncall report settings` says)
   help                  this text;  quit  leaves (Ctrl-D too)"""
 
 
@@ -185,6 +190,10 @@ class Console:
             runtime.settings.slack_signing_secret, workspace, response_url_for=standin.response_url
         )
         self._print_lock = threading.Lock()
+        self.modal: dict[str, Any] | None = None  # the last modal opened, for `submit`
+        # Refreshes publish every member's Home; only the Home the typist asked for is printed, the rest in one line.
+        self._home_wanted: str | None = None
+        self._homes_refreshed: list[str] = []
         standin.on_call.append(self._show_call)
         standin.on_response.append(self._show_response)
 
@@ -236,9 +245,15 @@ class Console:
         elif call.method == "chat.postEphemeral":
             self.show_message(f"[{self._where(channel)}] socialops (only @{self.names.get(str(args.get('user')), args.get('user'))} sees this):", str(args.get("text", "")), blocks, channel=channel, message=None)
         elif call.method in {"views.open", "views.push", "views.update"}:
-            self.show_view(f"[modal opened for @{self.user.name}]", call.json_arg("view") or {})
+            self.modal = call.json_arg("view") or {}
+            self.show_view(f"[modal opened for @{self.user.name}]", self.modal)
         elif call.method == "views.publish":
-            self.show_view(f"[App Home of @{self.names.get(str(args.get('user_id')), args.get('user_id'))}]", call.json_arg("view") or {})
+            user_id = str(args.get("user_id"))
+            if user_id == self._home_wanted:
+                self.show_view(f"[App Home of @{self.names.get(user_id, user_id)}]", call.json_arg("view") or {})
+            else:
+                with self._print_lock:
+                    self._homes_refreshed.append(user_id)
         elif call.method == "files.completeUploadExternal":
             titles = ", ".join(f.get("title", f.get("id", "")) for f in (call.json_arg("files") or []))
             self.say(f"[{self._where(str(args.get('channel_id', '')))}] socialops uploaded: {titles}")
@@ -266,9 +281,12 @@ class Console:
             self.switch_user(line[3:].strip().lstrip("@"))
         elif lowered.startswith("press"):
             self.press(line[5:].strip())
+        elif lowered == "submit" or lowered.startswith("submit "):
+            self.submit(line[6:].strip())
         elif lowered.startswith("/simulate"):
             self.simulate(line.split()[1:])
         elif lowered == "/home":
+            self._home_wanted = self.user.id
             self.dispatch(self.requests.event({"type": "app_home_opened", "user": self.user.id, "channel": "D" + self.user.id[1:], "tab": "home", "event_ts": "1"}))
         elif line.startswith("/"):
             command, _, text = line.partition(" ")
@@ -294,6 +312,9 @@ class Console:
         """Post synthetic mentions through the webhook, so counts move exactly as a listening tool would move them."""
         if words and words[0].lower() == "spike":
             self.simulate_spike(words[1:])
+            return
+        if words and words[0].lower() == "report":
+            self.simulate_report()
             return
         if not words or words[0].lower() != "mentions" or self.webhook is None:
             self.say("Usage: /simulate mentions [topic] [count] [negative-share], e.g. /simulate mentions acme 200 0.6")
@@ -343,6 +364,21 @@ class Console:
         else:
             self.say(f"Spike on {topic.name}: crisis #{opened.id} opened. `press N` on Acknowledge, or wait and watch it escalate (5 min to the backup).")
 
+    def simulate_report(self) -> None:
+        """Post the demo team's weekly report for the weeks up to its last handoff, as the job after a handoff does."""
+        rotation = Rotations(self.runtime.database).load_rotation(self.workspace.team_id, DEMO_TEAM)
+        if rotation is None:
+            self.say("No demo team; start afresh with --reset.")
+            return
+        now = self.runtime.clock()
+        handoff = ScheduleIndex(rotation.spec, rotation.layers).handoffs(now - rotation.spec.length, now)[-1]
+        delivery = Reports(self.runtime.database).report_delivery(rotation.team.id)
+        # A fresh key each time: in the console the same handoff's report may be asked for again.
+        jobs.post_weekly_report(rotation, handoff, delivery=delivery, key=f"console-report:{uuid.uuid4().hex}")
+        self.executor.wait_idle()
+        if delivery is ReportDelivery.off:
+            self.say("The weekly report is off for this team (`/oncall report settings channel` turns it on).")
+
     def switch_user(self, name: str) -> None:
         person = self.workspace.user_by_name(name)
         if person is None:
@@ -360,11 +396,42 @@ class Console:
             self.say(f"That button opens {shown.button.url}")
             return
         message = shown.message or {}
+        if shown.view is not None and shown.view.get("type") == "home":
+            self._home_wanted = self.user.id  # a click in the Home re-renders it: show the result
         request = self.requests.block_action(
             user_id=self.user.id, action_id=shown.button.action_id, value=shown.button.value, block_id=shown.button.block_id,
             channel_id=shown.channel, message_ts=message.get("ts"), message=message or None, view=shown.view,
         )
         self.dispatch(request)
+
+    def submit(self, argument: str) -> None:
+        """Submit the last modal: each input keeps its prefilled value unless `block=value` changes it."""
+        if self.modal is None:
+            self.say("There is no form to submit yet.")
+            return
+        changes: dict[str, str] = {}
+        for part in (p for p in argument.split(";") if p.strip()):
+            block_id, sep, value = part.partition("=")
+            if not sep:
+                self.say(f"Give fields as block=value; {part.strip()!r} has no '='.")
+                return
+            changes[block_id.strip()] = value.strip().replace("\\n", "\n")
+        values = form_state(self.modal, changes)
+        unknown = set(changes) - set(values)
+        if unknown:
+            self.say(f"The form has no field {', '.join(sorted(unknown))}; its fields are {', '.join(values)}.")
+            return
+        modal, self.modal = self.modal, None
+        response = self.runtime.app.dispatch(self.requests.view_submission(
+            user_id=self.user.id, callback_id=modal.get("callback_id", ""), values=values,
+            private_metadata=modal.get("private_metadata", "")).as_bolt_request())
+        body = json.loads(response.body) if response.body else {}
+        if body.get("response_action") == "errors":
+            self.modal = modal  # Slack keeps the form open with the errors next to the fields
+            self.say("The form was not saved:", *[f"  {block}: {message}" for block, message in body.get("errors", {}).items()])
+        else:
+            self.say("[form submitted]")
+        self.executor.wait_idle()
 
     def dispatch(self, signed) -> None:  # noqa: ANN001 - a SignedRequest
         response = self.runtime.app.dispatch(signed.as_bolt_request())
@@ -379,6 +446,17 @@ class Console:
                 self.show_message("socialops (only you):", str(body.get("text", "")), body.get("blocks"), channel=self.channel.id, message=None)
         # Lazy listeners and their Web API calls finish before the next prompt, so output stays in order.
         self.executor.wait_idle()
+        self._home_wanted = None
+        self.report_home_refreshes()
+
+    def report_home_refreshes(self) -> None:
+        """Say in one line whose App Homes were republished since the last prompt (views.publish still went to each)."""
+        with self._print_lock:
+            people = list(dict.fromkeys(self._homes_refreshed))
+            self._homes_refreshed.clear()
+        if people:
+            names = ", ".join("@" + self.names.get(u, u) for u in people)
+            self.say(f"[App Home refreshed for {len(people)} member{'s' if len(people) != 1 else ''}: {names} — /home shows yours]")
 
     def run(self, stdin: TextIO) -> int:
         interactive = stdin.isatty()
@@ -391,6 +469,28 @@ class Console:
                 return 0
             if not self.handle_line(line):
                 return 0
+
+
+def form_state(view: dict[str, Any], changes: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Return a view_submission's state values: each input's initial value, or its entry in `changes`."""
+    values: dict[str, dict[str, Any]] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block.get("element", {})
+        kind, action_id = element.get("type"), element.get("action_id", "value")
+        if kind in {"static_select", "radio_buttons"}:
+            if block["block_id"] in changes:  # an empty value clears the choice
+                option = {"value": changes[block["block_id"]]} if changes[block["block_id"]] else None
+            else:
+                option = element.get("initial_option")
+            state: dict[str, Any] = {"type": kind, "selected_option": option}
+        elif kind in {"plain_text_input", "number_input"}:
+            state = {"type": kind, "value": changes.get(block["block_id"], element.get("initial_value"))}
+        else:
+            continue  # user and channel pickers keep their Slack-side state; the console does not edit them
+        values[block["block_id"]] = {action_id: state}
+    return values
 
 
 def run_console(settings: Settings, *, reset: bool = False, db_path: str | None = None,

@@ -46,6 +46,7 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
     FALSE_ALARM = "false_alarm"
     STEPPED_AWAY = "stepped_away"
+    PLAYBOOK_CHECK = "playbook_check"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class Crisis:
     stats: SpikeStats | None = None
     paged: tuple[str, ...] = ()  # people paged so far, in order
     topic_id: int | None = None
+    playbook_ts: str | None = None  # the playbook message in the card's thread ("" while it is being posted)
 
     @property
     def title(self) -> str:
@@ -163,6 +165,7 @@ class CrisisStore(Protocol):
     def claim_step(self, *, crisis_id: int, step: int, at: datetime, outcome: str) -> bool: ...
     def due_steps(self, now: datetime) -> list[tuple[int, int]]: ...
     def touch(self, *, crisis_id: int, at: datetime) -> None: ...
+    def raise_severity(self, *, crisis_id: int, severity: Severity) -> bool: ...
     def set_card(self, *, crisis_id: int, channel: str, ts: str) -> None: ...
     def policy(self, team_id: int) -> Policy: ...
     def set_away(self, *, team_id: int, user_id: str, until: datetime) -> None: ...
@@ -216,6 +219,70 @@ def declare(store: CrisisStore, audit: AuditSink, *, team: Team, topic: str, sev
         existing = store.open_crisis_for_topic(team_id=team.id, topic=new.topic)
         raise Conflict(f"{topic} already has an open crisis ({existing.title if existing else 'see `/crisis list`'}).")
     return crisis
+
+
+@dataclass(frozen=True)
+class Declared:
+    crisis: Crisis
+    joined: bool  # the topic already had an open crisis: this declaration was added to it
+
+
+def declare_or_join(store: CrisisStore, audit: AuditSink, *, team: Team, topic: str, severity: Severity, severity_given: bool,
+                    summary: str, user_id: str, steps: Sequence[PlannedStep], now: datetime, via: str,
+                    channel: str | None = None) -> Declared:
+    """Open a crisis by hand, or, when the topic already has an open one (even one opened a moment ago), join it.
+
+    Joining records the declaration in the open crisis' timeline and raises its severity when a higher one was given.
+    """
+    for _ in range(3):  # the open crisis may close between our insert and our look-up; try again then
+        try:
+            return Declared(declare(store, audit, team=team, topic=topic, severity=severity, summary=summary, user_id=user_id,
+                                    steps=steps, now=now, via=via, channel=channel), joined=False)
+        except Conflict:
+            existing = store.open_crisis_for_topic(team_id=team.id, topic=topic.strip())
+        if existing is not None:
+            return Declared(_join(store, audit, existing, severity=severity if severity_given else None, summary=summary,
+                                  user_id=user_id, now=now, via=via), joined=True)
+    raise Conflict(f"{topic} keeps opening and closing; try `/crisis list`.")
+
+
+def _join(store: CrisisStore, audit: AuditSink, existing: Crisis, *, severity: Severity | None, summary: str, user_id: str,
+          now: datetime, via: str) -> Crisis:
+    raised = severity is not None and store.raise_severity(crisis_id=existing.id, severity=severity)
+    note = "Declared again" + (f" as {severity.label}" if raised and severity else "") + (f": {summary.strip()}" if summary.strip() else ".")
+    store.record_event(crisis_id=existing.id, event=CrisisEvent(at=now, kind=EventKind.NOTE, actor=user_id, via=via, detail={"note": note}))
+    store.touch(crisis_id=existing.id, at=now)
+    _audit(audit, at=now, actor=user_id, action="crisis_declare_joined", via=via, crisis_id=existing.id, team=existing.workspace_id,
+           after={"summary": summary.strip(), "severity": severity.label if raised and severity else None})
+    return get(store, existing.id)
+
+
+MAX_NOTE = 2000
+
+
+def add_note(store: CrisisStore, audit: AuditSink, *, crisis_id: int, user_id: str, text: str, now: datetime, via: str) -> Crisis:
+    """Append a note to the crisis record (closed crises too: notes after the fact belong to the record)."""
+    note = text.strip()
+    if not note:
+        raise UsageError("The note is empty.", usage="`/crisis note <id> <text>`")
+    if len(note) > MAX_NOTE:
+        raise UsageError(f"Keep a note under {MAX_NOTE} characters ({len(note)} now).", usage="`/crisis note <id> <text>`")
+    crisis = get(store, crisis_id)
+    store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.NOTE, actor=user_id, via=via, detail={"note": note}))
+    store.touch(crisis_id=crisis_id, at=now)  # a note is an update: it holds off "still on it?"
+    _audit(audit, at=now, actor=user_id, action="crisis_note_added", via=via, crisis_id=crisis_id, team=crisis.workspace_id,
+           after={"note": note})
+    return get(store, crisis_id)
+
+
+def notes(timeline: Sequence[CrisisEvent]) -> list[CrisisEvent]:
+    """Return the notes people wrote (not the bot's own remarks), oldest first."""
+    return [e for e in timeline if e.kind is EventKind.NOTE and e.actor != SYSTEM_ACTOR]
+
+
+def card_state(crisis: Crisis) -> str:
+    """Return a short key of what the card shows that changes with state; a DM copy is updated when it differs."""
+    return f"{crisis.status.value}:{crisis.acked_by or '-'}:{len(crisis.responders)}:{int(crisis.severity)}"
 
 
 def open_detected(store: CrisisStore, audit: AuditSink, *, team: Team, topic: str, topic_id: int | None, severity: Severity,

@@ -157,3 +157,70 @@ def parse_policy(text: str, *, repeat: int = 2, still_on_it_minutes: int = 30) -
 def describe_policy(policy: Policy) -> str:
     """Return the policy in the form parse_policy reads."""
     return ", ".join(f"{s.target.value} {int(s.wait.total_seconds() // 60)}" for s in policy.steps)
+
+
+# --- the policy form (`/crisis policy` modal) ------------------------------------------------------------
+
+FORM_ROWS = 6  # step rows in the modal; empty rows are ignored
+MAX_WAIT_MINUTES = 24 * 60
+MIN_STILL_ON_IT, MAX_STILL_ON_IT = 5, 24 * 60
+
+
+class PolicyFormErrors(Exception):
+    """The policy form has problems; `errors` maps an input block id to its message (shown next to the field)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def step_block_ids(row: int) -> tuple[str, str]:
+    """Return the block ids of row `row`'s target select and wait input."""
+    return f"step{row}_target", f"step{row}_wait"
+
+
+def _whole_number(value: object) -> int | None:
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isdigit() else None
+
+
+def read_policy_form(values: dict[str, object]) -> Policy:
+    """Build a Policy from the modal's {block_id: value}; PolicyFormErrors names each bad field."""
+    errors: dict[str, str] = {}
+    steps: list[PolicyStep] = []
+    for row in range(FORM_ROWS):
+        target_id, wait_id = step_block_ids(row)
+        target, wait = values.get(target_id), values.get(wait_id)
+        if not target and (wait is None or str(wait).strip() == ""):
+            continue
+        if not target:
+            errors[target_id] = "Choose whom this step pages, or clear its wait."
+            continue
+        try:
+            chosen = Target(str(target))
+        except ValueError:
+            errors[target_id] = f"{target!r} is not a step."
+            continue
+        minutes = _whole_number(wait)
+        if minutes is None or not 1 <= minutes <= MAX_WAIT_MINUTES:
+            errors[wait_id] = f"Wait 1 to {MAX_WAIT_MINUTES} whole minutes before the next step."
+            continue
+        steps.append(PolicyStep(chosen, timedelta(minutes=minutes)))
+    if not steps and not errors:
+        errors[step_block_ids(0)[0]] = "An escalation policy needs at least one step."
+    repeat = _whole_number(values.get("repeat"))
+    if repeat is None or not 1 <= repeat <= MAX_REPEAT:
+        errors["repeat"] = f"Run the chain 1 to {MAX_REPEAT} times."
+    still = _whole_number(values.get("still_on_it"))
+    if still is None or not MIN_STILL_ON_IT <= still <= MAX_STILL_ON_IT:
+        errors["still_on_it"] = f"Ask \"still on it?\" after {MIN_STILL_ON_IT} to {MAX_STILL_ON_IT} minutes without an update."
+    if errors:
+        raise PolicyFormErrors(errors)
+    assert repeat is not None and still is not None
+    return Policy(steps=tuple(steps), repeat=repeat, still_on_it_after=timedelta(minutes=still))
+
+
+def policy_record(policy: Policy) -> dict[str, object]:
+    """Return the policy as plain data (the audit table keeps it as before/after)."""
+    return {"steps": describe_policy(policy), "repeat": policy.repeat,
+            "still_on_it_minutes": int(policy.still_on_it_after.total_seconds() // 60)}

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.audit import AuditRecord
 from bot.errors import UsageError
 from bot.oncall import Audit, CoverRequestInfo, TeamInfo, TeamRotation
+from bot.page_hours import HourKind, classify_page_time
 from bot.rotation import Role, ScheduleIndex, Shift, UserShift
 from bot.rotation_messages import TeamHealth, team_health
 
@@ -74,6 +75,19 @@ class HomeCrisis:
     buttons: tuple[CrisisButton, ...] = ()
 
 
+class RecordedPage(Protocol):
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+
+
+class PageHistory(Protocol):
+    """Delivered pages per team (storage/burnout.py implements it)."""
+
+    def pages(self, *, team_id: int, since: datetime, until: datetime) -> list[RecordedPage]: ...
+
+
 class OpenCrises(Protocol):
     """Open crises visible to a member (storage/crises.py will implement it)."""
 
@@ -101,6 +115,8 @@ class HomeStats:
     shifts: int
     primary_hours: float
     backup_hours: float
+    pages: int | None = None  # None: no page history to count from
+    sleep_pages: int | None = None  # of those, pages in the member's own sleep hours (22:00-08:00)
 
 
 @dataclass(frozen=True)
@@ -136,8 +152,15 @@ def load_stats(rotations: list[TeamRotation], user_id: str, *, now: datetime, da
     return HomeStats(days=days, shifts=shifts, primary_hours=hours[Role.PRIMARY], backup_hours=hours[Role.BACKUP])
 
 
+def count_pages(history: PageHistory, rotations: list[TeamRotation], user_id: str, *, tz: str, now: datetime,
+                days: int = STATS_DAYS) -> tuple[int, int]:
+    """Return (pages, pages in their sleep hours) that reached `user_id` from their teams over the last `days` days."""
+    mine = [p for r in rotations for p in history.pages(team_id=r.team.id, since=now - timedelta(days=days), until=now) if p.user_id == user_id]
+    return len(mine), sum(1 for p in mine if classify_page_time(p.at, tz) is HourKind.sleep)
+
+
 def home_content(rotations: HomeRotations, crises: OpenCrises, settings: SettingsStore, *, workspace_id: str, user_id: str,
-                 is_admin: bool, slack_tz: str, now: datetime) -> HomeContent:
+                 is_admin: bool, slack_tz: str, now: datetime, pages: PageHistory | None = None) -> HomeContent:
     """Return everything `user_id`'s Home shows at `now`."""
     mine = [r for name in rotations.teams_of_user(workspace_id, user_id) if (r := rotations.load_rotation(workspace_id, name))]
     indexes = [(r, ScheduleIndex(r.spec, r.layers)) for r in mine]
@@ -152,14 +175,19 @@ def home_content(rotations: HomeRotations, crises: OpenCrises, settings: Setting
                 found = team_health(ScheduleIndex(rotation.spec, rotation.layers), rotation.team, {}, now=now)
                 if not found.ok:
                     health.append(found)
+    chosen = settings.settings_of(workspace_id, user_id) or MemberSettings()
+    stats = load_stats(mine, user_id, now=now)
+    if pages is not None:
+        total, asleep = count_pages(pages, mine, user_id, tz=chosen.tz or slack_tz, now=now)
+        stats = replace(stats, pages=total, sleep_pages=asleep)
     return HomeContent(
         user_id=user_id, now=now,
         teams=[TeamNow(r.team, index.who_is_on_call(now)) for r, index in indexes],
         my_shifts=shifts[:MY_SHIFTS],
         crises=crises.open_crises_for(workspace_id, user_id),
         covers=sorted(covers, key=lambda c: c.start),
-        stats=load_stats(mine, user_id, now=now),
-        settings=settings.settings_of(workspace_id, user_id) or MemberSettings(),
+        stats=stats,
+        settings=chosen,
         slack_tz=slack_tz, is_admin=is_admin, health=health,
     )
 

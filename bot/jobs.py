@@ -24,9 +24,15 @@ from bot import crisis as crisis_use
 from bot.crisis_chart import CHART_SPAN, render_chart
 from bot.blocks.crisis import build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
 from bot.escalation import OnCall, PlannedStep, plan_chain, recipients, still_on_it_due
-from bot.spikes import Action, Bucket, Decision, Severity, SpikeDetector, team_tuning
+from bot.spikes import Action, Bucket, Decision, Severity, SpikeDetector
+from bot.campaigns import Campaign, active_campaign
+from bot.detector_tuning import DetectorSettings, QuietHours
+from bot.home import PageVia
+from bot.page_delivery import Delivery, plan_delivery
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
-from bot.oncall import TeamInfo
+from bot import burnout
+from bot.blocks.burnout import build_offer_to_backup, build_offer_to_primary
+from bot.oncall import TeamInfo, TeamRotation
 from bot.outbox import next_attempt_at, should_give_up
 from bot.rotation import ScheduleIndex
 from bot.rotation_messages import (
@@ -48,14 +54,22 @@ from bot.rotation_messages import (
     usergroup_update,
 )
 from bot.slack_gateway import SlackCallFailed, SlackGateway
+from bot.blocks.report import build_checkin_question, build_report as build_report_blocks
+from bot.report_chart import report_charts
+from bot.reports import ReportDelivery, TeamReport, build_report, report_period, weekly_report_due, weekly_report_weeks
+from bot.shift_checkin import CHECKIN_LATE_LIMIT, ending_shift
 from bot.slack_time import slack_date
+from storage.burnout import Burnout
 from storage.events import EVENT_MEMORY, ProcessedEvents
 from storage.crises import Crises, Detection
+from storage.detector_settings import DetectorSettingsStore
+from storage.member_settings import MemberSettingsStore
 from storage.mentions import Mentions
 from storage.job_runs import JobLedger
 from storage.outbox import Outbox
 from storage.rotation_messages import RotationMessageState
 from storage.rotations import Rotations
+from storage.reports import Reports
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +96,11 @@ class JobContext:
     crisis_records: Crises | None = None  # the crisis store (issue 6); None in runtimes built before it
     detection: Detection | None = None  # topic watches and their detectors (issue 6)
     mention_counts: Mentions | None = None  # per-minute counters the detector reads
+    detector_settings: DetectorSettingsStore | None = None  # per-team tuning and campaign windows (issue 6)
+    member_settings: MemberSettingsStore | None = None  # each person's page_via and quiet hours (App Home)
+    burnout: Burnout | None = None  # limits, offers and proposals of the burnout guard (issue 7)
+    refresh_homes: Callable[[int], None] | None = None  # republish a team's App Homes, in the background (handlers/app_home.py)
+    reports: Reports | None = None  # report facts, settings and check-ins (issue 7)
 
 
 _context: JobContext | None = None
@@ -196,6 +215,7 @@ def install_recurring_jobs(scheduler: BaseScheduler) -> None:
                       id="rotation:health", replace_existing=True)
     scheduler.add_job("bot.jobs:detect_spikes", "interval", seconds=DETECT_EVERY_S, id="crisis:detect", replace_existing=True)
     scheduler.add_job("bot.jobs:sweep_crises", "interval", seconds=CRISIS_SWEEP_EVERY_S, id="crisis:sweep", replace_existing=True)
+    scheduler.add_job("bot.jobs:plan_report_events", "interval", seconds=REPORT_PLAN_EVERY_S, id="reports:plan", replace_existing=True)
 
 
 # --- automatic rotation messages (issue 4) ---------------------------------------------------------
@@ -231,6 +251,7 @@ def plan_rotation_messages() -> None:
                     _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", event.key, event.at, [team.id])
             elif event.key not in done:
                 _schedule_once(ctx.scheduler, "bot.jobs:run_rotation_event", event.key, max(event.at, now), [event.key])
+        _plan_home_refreshes(ctx, index, team.id, now)
         if usergroup_update(rotation.team, ctx.message_state.usergroup_state(team.id), people_at(index, now)) is not None:
             # Never synced, or a change was missed while the bot was down.
             _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", f"usergroup:{team.id}:catch-up", now, [team.id])
@@ -259,6 +280,7 @@ def run_rotation_event(key: str) -> None:
         announcement = compose_announcement(
             index, team, event.change_at, crises=ctx.crises.open_crises(team.id),
             cover_requests=ctx.cover_requests.open_cover_requests(team.id), now=now,
+            rebalance=_rebalance_proposal(ctx, rotation, event.change_at, now),
         )
         text, blocks = build_announcement(announcement)
         enqueue_call(dedupe_key=key, method="chat.postMessage", payload={"channel": team.announce_channel, "text": text, "blocks": blocks})
@@ -409,6 +431,7 @@ def start_crisis_chain(crisis_id: int) -> None:
     """Run the steps already due (the first page) now and give every later step its date job `escalate:{crisis_id}:{step}`."""
     ctx = _ctx()
     now = ctx.clock()
+    _plan_crisis_home_refresh(ctx, crisis_id)
     for step in _crises(ctx).pending_steps(crisis_id):
         if step.due_at <= now:
             run_escalation_step(crisis_id, step.index)
@@ -451,22 +474,88 @@ def _on_call(ctx: JobContext, store: Crises, team_id: int, now: datetime) -> tup
 def _page_step(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, planned: PlannedStep, now: datetime) -> None:
     on_call, team = _on_call(ctx, store, crisis.team_id, now)
     reach = recipients(planned.target, on_call, managers=ctx.admins.admin_ids(), usergroup_id=team.usergroup_id if team else None)
+    # Each person's App Home choice (DM or a channel mention) and the team's quiet-hours rule decide how, and when.
+    deliveries = {user_id: _plan_page(ctx, crisis, user_id, now) for user_id in (*reach.dm, *reach.cc)}
     if crisis.channel and crisis.message_ts is None:
-        crisis = _post_card(ctx, store, crisis, paging=reach.dm)
-    for user_id in (*reach.dm, *reach.cc):
-        _page_by_dm(ctx, store, crisis, user_id, step=planned.index, now=now)
-    if crisis.channel and (reach.dm or reach.channel_mention):
-        text = build_channel_page(crisis, people=reach.dm, mention=reach.channel_mention)
+        crisis = _post_card(ctx, store, crisis, paging=tuple(u for u in reach.dm if deliveries[u].hold_until is None))
+    by_channel: list[str] = []
+    for user_id, delivery in deliveries.items():
+        if delivery.hold_until is not None:
+            _hold_page(ctx, store, crisis, user_id, step=planned.index, until=delivery.hold_until, now=now)
+        elif delivery.via is PageVia.channel:
+            by_channel.append(user_id)
+        else:
+            _page_by_dm(ctx, store, crisis, user_id, step=planned.index, now=now)
+    # The shadow is mentioned only if they asked for channel pages; a held person is not mentioned (that would notify them).
+    mentioned = tuple(dict.fromkeys([*(u for u in reach.dm if deliveries[u].hold_until is None), *by_channel]))
+    if crisis.channel and (mentioned or reach.channel_mention):
+        text = build_channel_page(crisis, people=mentioned, mention=reach.channel_mention)
         try:
             ctx.slack.post_message(channel=crisis.channel, text=text, thread_ts=crisis.message_ts)
             delivered = True
         except SlackCallFailed as failure:
             log.warning("crisis %s: channel page failed: %s", crisis.id, failure.code)
             delivered = False
-        if reach.channel_mention:
-            crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=reach.channel_mention, method="channel", delivered=delivered,
+        for who in (*by_channel, *([reach.channel_mention] if reach.channel_mention else [])):
+            crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=who, method="channel", delivered=delivered,
                                    step=planned.index, actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+        for user_id in by_channel:
+            _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
     refresh_crisis_card(crisis.id)
+
+
+def _plan_page(ctx: JobContext, crisis: crisis_use.Crisis, user_id: str, now: datetime) -> Delivery:
+    """Return how and when to page `user_id`: their page_via and quiet hours, under the team's quiet-hours rule."""
+    settings = ctx.member_settings.settings_of(crisis.workspace_id, user_id) if ctx.member_settings else None
+    quiet = ctx.detector_settings.detector_settings(crisis.team_id).quiet_hours if ctx.detector_settings else QuietHours.page
+    zone = (ctx.burnout.person_zone(crisis.workspace_id, user_id) if ctx.burnout else None) or _team_zone(ctx, crisis.team_id)
+    return plan_delivery(settings, zone=zone, severity=crisis.severity, quiet_hours=quiet, has_channel=bool(crisis.channel), at=now)
+
+
+def _team_zone(ctx: JobContext, team_id: int) -> str:
+    rotation = ctx.rotations.load_rotation_by_id(team_id)
+    return rotation.team.tz if rotation is not None else "UTC"
+
+
+def _hold_page(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_id: str, *, step: int, until: datetime, now: datetime) -> None:
+    """Note a SEV3 page held for the person's quiet hours and schedule it for when they end (the chain goes on meanwhile)."""
+    store.record_event(crisis_id=crisis.id, event=crisis_use.CrisisEvent(
+        at=now, kind=crisis_use.EventKind.NOTE, actor=SYSTEM_ACTOR, via=Via.scheduler, target=user_id,
+        detail={"note": f"Page to <@{user_id}> held until {slack_date(until, _team_zone(ctx, crisis.team_id))} "
+                        "(their quiet hours; this team holds SEV3 pages until they end)."}))
+    ctx.audit.record(AuditRecord(at=now, actor=SYSTEM_ACTOR, action="crisis_page_held", via=Via.scheduler, target=f"crisis:{crisis.id}",
+                                 team_id=crisis.workspace_id, after={"who": user_id, "until": until.isoformat(), "step": step}))
+    _schedule_once(ctx.scheduler, "bot.jobs:deliver_held_page", f"held-page:{crisis.id}:{step}:{user_id}", until, [crisis.id, user_id, step])
+
+
+def deliver_held_page(crisis_id: int, user_id: str, step: int) -> None:
+    """Deliver a page held for quiet hours, once, unless the crisis was acknowledged or closed meanwhile."""
+    ctx = _ctx()
+    store = _crises(ctx)
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None or crisis.status is not crisis_use.Status.OPEN:
+        return
+    if not ctx.ledger.claim(f"held-page:{crisis_id}:{step}:{user_id}", at=ctx.clock()):
+        return  # delivered already (another instance, or a catch-up run)
+    _page_member(ctx, store, crisis, user_id, step=step, now=ctx.clock())
+    refresh_crisis_card(crisis_id)
+
+
+def _page_member(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_id: str, *, step: int | None, now: datetime) -> bool:
+    """Page one person now the way they chose on their App Home (a channel mention or a DM); return whether it arrived."""
+    if _plan_page(ctx, crisis, user_id, now).via is not PageVia.channel or not crisis.channel:
+        return _page_by_dm(ctx, store, crisis, user_id, step=step, now=now)
+    try:
+        ctx.slack.post_message(channel=crisis.channel, text=build_channel_page(crisis, people=(user_id,), mention=None),
+                               thread_ts=crisis.message_ts)
+        delivered = True
+    except SlackCallFailed as failure:
+        log.warning("crisis %s: channel page for %s failed: %s", crisis.id, user_id, failure.code)
+        delivered = False
+    crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="channel", delivered=delivered, step=step,
+                           actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+    _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
+    return delivered
 
 
 def _post_card(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, *, paging: tuple[str, ...]) -> crisis_use.Crisis:
@@ -492,7 +581,7 @@ def _page_by_dm(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_
     """DM one person the card; when that fails, mention them in the channel and tell the admins."""
     text, blocks = build_page(crisis, channel=crisis.channel)
     try:
-        ctx.slack.post_message(channel=ctx.slack.open_dm(user_id), text=text, blocks=blocks)
+        posted = ctx.slack.post_message(channel=ctx.slack.open_dm(user_id), text=text, blocks=blocks)
     except SlackCallFailed as failure:
         crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="dm", delivered=False, step=step,
                                actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
@@ -504,9 +593,14 @@ def _page_by_dm(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_
                                    actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
         _tell_admins(ctx, crisis, f"Page for crisis #{crisis.id} could not reach <@{user_id}> by DM ({failure.code}); I posted in the channel instead.",
                      key=f"crisis-dm-failed:{crisis.id}:{step}:{user_id}")
+        _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
         return False
+    # Remembered so every later change of the card (ack, responding, resolve) updates this copy in place too.
+    store.add_card_copy(crisis_id=crisis.id, user_id=user_id, channel=posted["channel"], ts=posted["ts"],
+                        state=crisis_use.card_state(crisis), at=now)
     crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="dm", delivered=True, step=step,
                            actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+    _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
     return True
 
 
@@ -522,7 +616,7 @@ def page_person(crisis_id: int, user_id: str, actor: str) -> bool:
     crisis = store.get_crisis(crisis_id)
     if crisis is None:
         return False
-    delivered = _page_by_dm(ctx, store, crisis, user_id, step=None, now=ctx.clock())
+    delivered = _page_member(ctx, store, crisis, user_id, step=None, now=ctx.clock())
     refresh_crisis_card(crisis_id)
     return delivered
 
@@ -532,7 +626,10 @@ def refresh_crisis_card(crisis_id: int) -> None:
     ctx = _ctx()
     store = _crises(ctx)
     crisis = store.get_crisis(crisis_id)
-    if crisis is None or crisis.channel is None or crisis.message_ts is None:
+    if crisis is None:
+        return
+    _refresh_card_copies(ctx, store, crisis)  # DM copies exist even when the team has no crisis channel
+    if crisis.channel is None or crisis.message_ts is None:
         return
     text, blocks = build_crisis_card(crisis)
     try:
@@ -542,18 +639,35 @@ def refresh_crisis_card(crisis_id: int) -> None:
             raise
         enqueue_call(dedupe_key=f"crisis-card:{crisis_id}:{crisis.status.value}:{len(crisis.responders)}:{crisis.last_activity_at:%H%M%S}",
                      method="chat.update", payload={"channel": crisis.channel, "ts": crisis.message_ts, "text": text, "blocks": blocks})
-    timeline = store.timeline(crisis_id)
-    for n in store.claim_thread_lines(crisis_id=crisis_id, total=len(timeline)):
-        event = timeline[n]
-        # Claimed positions and the dedupe key make each line go out once however often the card is refreshed.
-        enqueue_call(dedupe_key=f"crisis-line:{crisis_id}:{n}", method="chat.postMessage",
+    for event_id, event in store.claim_thread_lines(crisis_id=crisis_id):
+        # Claimed rows and the dedupe key make each line go out once however often, and wherever, the card is refreshed.
+        enqueue_call(dedupe_key=f"crisis-line:{crisis_id}:e{event_id}", method="chat.postMessage",
                      payload={"channel": crisis.channel, "thread_ts": crisis.message_ts, "text": timeline_line(crisis, event)})
+
+
+def _refresh_card_copies(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis) -> None:
+    """Update each DM copy of the card whose state is behind, once per change (claimed in the database)."""
+    state = crisis_use.card_state(crisis)
+    text, blocks = build_page(crisis, channel=crisis.channel)
+    for channel, ts in store.claim_card_copies(crisis_id=crisis.id, state=state):
+        try:
+            ctx.slack.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackCallFailed as failure:
+            if failure.transient:
+                # The outbox retries after Retry-After; the key makes one update per copy and state.
+                enqueue_call(dedupe_key=f"crisis-dm-card:{crisis.id}:{channel}:{ts}:{state}", method="chat.update",
+                             payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})
+            else:
+                # A copy the person deleted, or a DM Slack closed: that copy stays as it was; the channel card is current.
+                ctx.audit.record(AuditRecord(at=ctx.clock(), actor=SYSTEM_ACTOR, action="crisis_dm_copy_not_updated", via=Via.scheduler,
+                                             target=f"crisis:{crisis.id}", after={"channel": channel, "ts": ts, "error": failure.code}))
 
 
 def after_crisis_change(crisis_id: int) -> None:
     """Refresh the card, and plan the "still on it?" check of a freshly acknowledged crisis."""
     ctx = _ctx()
     refresh_crisis_card(crisis_id)
+    _plan_crisis_home_refresh(ctx, crisis_id)
     crisis = _crises(ctx).get_crisis(crisis_id)
     if crisis is not None and crisis.status is crisis_use.Status.ACKNOWLEDGED:
         due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=_crises(ctx).policy(crisis.team_id))
@@ -589,7 +703,7 @@ def check_still_on_it(crisis_id: int) -> None:
     # Unanswered: page the acknowledger and the backup again, then start the wait over.
     on_call, _ = _on_call(ctx, store, crisis.team_id, now)
     for user_id in dict.fromkeys(u for u in (crisis.acked_by, on_call.backup) if u):
-        _page_by_dm(ctx, store, crisis, user_id, step=None, now=now)
+        _page_member(ctx, store, crisis, user_id, step=None, now=now)
     store.touch(crisis_id=crisis_id, at=now)
     after_crisis_change(crisis_id)
 
@@ -648,7 +762,9 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
     now = ctx.clock()
     for topic_id, team_id, topic, state, read_until in detection.watches():
         since, until = crisis_use.detection_window(read_until=read_until, now=now)
-        tuning = team_tuning()
+        # The team's knobs apply from this pass on; the learned baseline in `state` is kept whatever they are.
+        settings, campaign = _team_detection(ctx, team_id=team_id, topic=topic, now=now)
+        tuning = settings.tuning(campaign=campaign is not None)
         detector = SpikeDetector.from_dict(state, tuning) if state else SpikeDetector(tuning=tuning, step=crisis_use.MINUTE)
         buckets = crisis_use.minutes_between(since, until, counts.buckets(topic_id=topic_id, since=since, until=until))
         if detector.last_at is not None:
@@ -680,6 +796,14 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
         detection.save_detector(topic_id=topic_id, state=detector.to_dict(), read_until=until, now=now, expected=read_until)
 
 
+def _team_detection(ctx: JobContext, *, team_id: int, topic: str, now: datetime) -> tuple[DetectorSettings, Campaign | None]:
+    """Return the team's detector settings and the campaign window covering `topic` now, if any."""
+    if ctx.detector_settings is None:
+        return DetectorSettings(), None
+    campaigns = ctx.detector_settings.campaigns(team_id=team_id, ending_after=now)
+    return ctx.detector_settings.detector_settings(team_id), active_campaign(campaigns, topic=topic, at=now)
+
+
 def _act_on_spike(ctx: JobContext, store: Crises, *, topic_id: int, team_id: int, topic: str, decision: Decision,
                   buckets: list[Bucket], current: crisis_use.Crisis | None) -> None:
     severity = decision.severity or Severity.SEV3
@@ -704,8 +828,11 @@ def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Seve
         return None
     mentions = ctx.detection.top_negative_mentions(topic_id=topic_id, since=now - PAGE_HORIZON) if ctx.detection else []
     stats = crisis_use.spike_stats(buckets, expected_per_minute=expected_per_minute, mentions=mentions)
+    _, campaign = _team_detection(ctx, team_id=team_id, topic=topic, now=now)
+    # During a campaign window the first page goes to primary and backup together.
+    steps = plan_chain(store.policy(team_id), now, campaign=campaign is not None)
     opened = crisis_use.open_detected(store, ctx.audit, team=crisis_use.team_of(rotation, now), topic=topic, topic_id=topic_id,
-                                      severity=severity, stats=stats, steps=plan_chain(store.policy(team_id), now), now=now)
+                                      severity=severity, stats=stats, steps=steps, now=now)
     if opened is not None:
         start_crisis_chain(opened.id)
     return opened
@@ -728,3 +855,241 @@ def upload_crisis_chart(crisis_id: int) -> None:
         log.warning("crisis %s: chart not uploaded: %s", crisis_id, failure.code)  # the card carries the text sparkline anyway
         return
     ctx.ledger.claim(key, at=until)
+
+
+# --- burnout guard and App Home refresh (issue 7) ------------------------------------------------------
+
+# A primary stretch longer than this (many weeks of overrides in a row) has its older sleep pages ignored.
+SLEEP_GUARD_LOOKBACK_SHIFTS = 4
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _plan_sleep_guard(ctx: JobContext, team_id: int, user_id: str, at: datetime) -> None:
+    """Check the burnout guard in a job of its own, so paging never waits for it or fails because of it."""
+    if ctx.burnout is not None:
+        _schedule_once(ctx.scheduler, "bot.jobs:guard_sleep_pages", f"burnout-page:{team_id}:{user_id}:{_stamp(at)}", ctx.clock(),
+                       [team_id, user_id, at.isoformat()])
+
+
+def _person_zone(ctx: JobContext, rotation: TeamRotation, user_id: str) -> str:
+    """Return the person's own zone: their Home setting, else Slack's, else the roster's, else the team's."""
+    assert ctx.burnout is not None
+    workspace_id = rotation.team.workspace_id
+    chosen = ctx.burnout.person_zone(workspace_id, user_id)
+    if chosen:
+        return chosen
+    try:
+        slack_zone = ctx.slack.user_info(user_id).get("tz")
+    except SlackCallFailed as failure:
+        if not failure.transient and failure.code != "user_not_found":
+            raise
+        slack_zone = None  # Slack cannot say now: the roster's zone is the best guess
+    if slack_zone:
+        ctx.burnout.remember_zone(workspace_id=workspace_id, user_id=user_id, tz=slack_zone, now=ctx.clock())
+        return slack_zone
+    return next((m.tz for m in rotation.spec.members if m.user_id == user_id), rotation.team.tz)
+
+
+def guard_sleep_pages(team_id: int, user_id: str, at: str) -> None:
+    """After a page to `user_id` at `at`: past the sleep-page limit this shift, offer the backup the rest of it (once per shift)."""
+    ctx = _ctx()
+    rotation = ctx.rotations.load_rotation_by_id(team_id)
+    if ctx.burnout is None or rotation is None:
+        return
+    paged_at = datetime.fromisoformat(at)
+    limits = ctx.burnout.limits(team_id)
+    pages = ctx.burnout.pages(team_id=team_id, since=paged_at - rotation.spec.length * SLEEP_GUARD_LOOKBACK_SHIFTS, until=paged_at)
+    offer = burnout.sleep_offer_due(rotation.spec, rotation.layers, rotation.team, limits, pages, user_id=user_id,
+                                    tz=_person_zone(ctx, rotation, user_id), now=paged_at)
+    if offer is None:
+        return
+    stored = burnout.make_offer(ctx.burnout, ctx.audit, offer, now=ctx.clock(), via=Via.scheduler)
+    if stored is None:
+        return  # this shift had its offer already
+    text, blocks = build_offer_to_backup(stored)
+    enqueue_call(dedupe_key=f"burnout-offer:{stored.id}:backup", method="dm", payload={"user": stored.backup, "text": text, "blocks": blocks})
+    text, blocks = build_offer_to_primary(stored)
+    enqueue_call(dedupe_key=f"burnout-offer:{stored.id}:primary", method="dm", payload={"user": stored.primary, "text": text, "blocks": blocks})
+
+
+def _rebalance_proposal(ctx: JobContext, rotation: TeamRotation, handoff: datetime, now: datetime) -> burnout.RebalanceProposal | None:
+    """Return the stored rebalancing proposal for this handoff's announcement, or None when nobody is overloaded."""
+    if ctx.burnout is None:
+        return None
+    limits = ctx.burnout.limits(rotation.team.id)
+    since = handoff - burnout.LOOKBACK - rotation.spec.length * (limits.consecutive_weeks + 1)
+    pages = ctx.burnout.pages(team_id=rotation.team.id, since=since, until=handoff)
+    zones = {u: _person_zone(ctx, rotation, u) for u in burnout.active_roster(rotation.spec)}
+    proposal = burnout.propose_rebalance(rotation.spec, rotation.layers, rotation.team, limits, pages, zones, handoff=handoff)
+    return None if proposal is None else ctx.burnout.save_proposal(proposal, now=now)
+
+
+def refresh_team_homes(team_id: int) -> None:
+    """Republish the App Home of everyone the team schedules (a handoff or a crisis changed what it shows)."""
+    ctx = _ctx()
+    if ctx.refresh_homes is not None:
+        ctx.refresh_homes(team_id)
+
+
+def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, now: datetime) -> None:
+    """Give every change of primary/backup/shadow in the planner's look-ahead a Home refresh at that instant."""
+    if ctx.refresh_homes is None:
+        return
+    shifts = index.final_schedule(now, now + PLAN_LOOKAHEAD)
+    for before, after in zip(shifts, shifts[1:]):
+        if (before.primary, before.backup, before.shadow) != (after.primary, after.backup, after.shadow):
+            _schedule_once(ctx.scheduler, "bot.jobs:refresh_team_homes", f"homes:{team_id}:{_stamp(after.start)}", after.start, [team_id])
+
+
+def _plan_crisis_home_refresh(ctx: JobContext, crisis_id: int) -> None:
+    """Refresh the team's Homes after a crisis opens or changes (off the scheduler's threads, which page people)."""
+    if ctx.refresh_homes is None or ctx.crisis_records is None:
+        return
+    crisis = ctx.crisis_records.get_crisis(crisis_id)
+    if crisis is not None:
+        ctx.refresh_homes(crisis.team_id)
+
+
+# --- weekly reports and end-of-shift check-ins (issue 7) ---------------------------------------------------
+
+REPORT_PLAN_EVERY_S = 300
+REPORT_DELAY = timedelta(minutes=5)  # the report follows the handoff announcement rather than racing it
+REPORT_LATE_LIMIT = timedelta(hours=24)  # a report this late (a long outage) is skipped; /oncall report still answers
+
+
+def _report_store(ctx: JobContext) -> Reports:
+    if ctx.reports is None:
+        raise RuntimeError("report jobs need JobContext.reports")
+    return ctx.reports
+
+
+def report_job_key(kind: str, team_id: int, handoff: datetime) -> str:
+    """Return 'checkin:7:20261130T080000Z' or 'report:7:…': job ID, ledger run key and outbox dedupe key at once."""
+    return f"{kind}:{team_id}:{handoff.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _report_key_parts(key: str) -> tuple[int, datetime]:
+    _, team_id, stamp = key.split(":")
+    return int(team_id), datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def plan_report_events() -> None:
+    """Give each recent or coming handoff its check-in job and, weekly, its report job (missed ones run now, once)."""
+    ctx = _ctx()
+    if ctx.reports is None:
+        return
+    now = ctx.clock()
+    for team in ctx.rotations.all_teams():
+        rotation = ctx.rotations.load_rotation_by_id(team.id)
+        if rotation is None:
+            continue
+        index = ScheduleIndex(rotation.spec, rotation.layers)
+        planned: list[tuple[str, str, datetime]] = []
+        for handoff in index.handoffs(now - PLAN_LOOKBACK, now + PLAN_LOOKAHEAD):
+            if handoff <= rotation.spec.epoch:
+                continue  # nobody's shift ends at the very first handoff
+            if now - handoff < CHECKIN_LATE_LIMIT:
+                planned.append(("bot.jobs:run_shift_checkin", report_job_key("checkin", team.id, handoff), handoff))
+            if weekly_report_due(index, handoff) and now - handoff - REPORT_DELAY < REPORT_LATE_LIMIT:
+                planned.append(("bot.jobs:run_weekly_report", report_job_key("report", team.id, handoff), handoff + REPORT_DELAY))
+        done = ctx.message_state.ran_keys(key for _, key, _ in planned)
+        for func, key, at in planned:
+            if key not in done:
+                _schedule_once(ctx.scheduler, func, key, max(at, now), [key])
+
+
+def run_shift_checkin(key: str) -> None:
+    """DM the primary whose shift ended at the handoff "How heavy was this shift?" (1-5); once per team handoff."""
+    ctx = _ctx()
+    store = _report_store(ctx)
+    now = ctx.clock()
+    if ctx.ledger.has_run(key):
+        return
+    team_id, handoff = _report_key_parts(key)
+    if now < handoff:
+        _schedule_once(ctx.scheduler, "bot.jobs:run_shift_checkin", key, handoff, [key])
+        return
+    rotation = ctx.rotations.load_rotation_by_id(team_id)
+    if rotation is None or now - handoff >= CHECKIN_LATE_LIMIT:
+        return
+    ending = ending_shift(ScheduleIndex(rotation.spec, rotation.layers), handoff)
+    if ending is not None:
+        # The row is unique per team handoff, so a run repeated after a crash asks about the same check-in.
+        checkin = store.create_checkin(team_id=team_id, user_id=ending.user_id, shift_start=ending.start, shift_end=handoff, now=now)
+        text, blocks = build_checkin_question(checkin)
+        enqueue_call(dedupe_key=key, method="dm", payload={"user": checkin.user_id, "text": text, "blocks": blocks})
+    ctx.ledger.claim(key, at=now)
+
+
+def run_weekly_report(key: str) -> None:
+    """Post the team's report for the weeks up to the handoff, with its charts, where the team's setting says; once."""
+    ctx = _ctx()
+    store = _report_store(ctx)
+    now = ctx.clock()
+    if ctx.ledger.has_run(key):
+        return
+    team_id, handoff = _report_key_parts(key)
+    if now < handoff + REPORT_DELAY:
+        _schedule_once(ctx.scheduler, "bot.jobs:run_weekly_report", key, handoff + REPORT_DELAY, [key])
+        return
+    rotation = ctx.rotations.load_rotation_by_id(team_id)
+    if rotation is None or now - handoff - REPORT_DELAY >= REPORT_LATE_LIMIT:
+        return
+    delivery = store.report_delivery(team_id)
+    if delivery is not ReportDelivery.off:
+        post_weekly_report(rotation, handoff, delivery=delivery, key=key)
+    ctx.ledger.claim(key, at=now)
+
+
+def post_weekly_report(rotation: TeamRotation, handoff: datetime, *, delivery: ReportDelivery, key: str) -> None:
+    """Post the report for the weeks up to `handoff` and its charts; `key` makes each message and upload go out once."""
+    ctx = _ctx()
+    store = _report_store(ctx)
+    now = ctx.clock()
+    if delivery is ReportDelivery.off:
+        return
+    index = ScheduleIndex(rotation.spec, rotation.layers)
+    period = report_period(handoff, tz=rotation.team.tz, weeks=weekly_report_weeks(index))
+    report = build_report(store.report_inputs(rotation, period), period)
+    text, blocks = build_report_blocks(report)
+    channel = rotation.team.announce_channel if delivery is ReportDelivery.channel else None
+    targets = [("channel", channel)] if channel else [(admin, None) for admin in ctx.admins.admin_ids()]
+    for name, target in targets:
+        item_key = f"{key}:{name}"
+        if target is not None:
+            item = enqueue_call(dedupe_key=item_key, method="chat.postMessage", payload={"channel": target, "text": text, "blocks": blocks})
+        else:
+            item = enqueue_call(dedupe_key=item_key, method="dm", payload={"user": name, "text": text, "blocks": blocks})
+        deliver_outbox_item(item)  # now, so the charts land under the report (the outbox still retries on failure)
+        charts_key = f"{item_key}:charts"
+        if ctx.ledger.has_run(charts_key):
+            continue
+        try:
+            destination = target or ctx.slack.open_dm(name)
+        except SlackCallFailed as failure:
+            log.warning("report %s: no DM with %s for the charts: %s", key, name, failure.code)
+            continue
+        if upload_report_charts(ctx.slack, report, channel=destination):
+            ctx.ledger.claim(charts_key, at=now)
+
+
+def upload_report_charts(slack: SlackGateway, report: TeamReport, *, channel: str) -> bool:
+    """Render the report's three PNG charts and upload them to `channel` (external-upload flow); False if Slack refused."""
+    def name_of(user_id: str) -> str:
+        try:
+            user = slack.user_info(user_id)
+        except SlackCallFailed:
+            return user_id  # a chart labelled with the ID is still a chart
+        profile = user.get("profile") or {}
+        return profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
+
+    for chart in report_charts(report, name_of):
+        try:
+            slack.upload_file(channel=channel, filename=chart.filename, content=chart.png, title=chart.title)
+        except SlackCallFailed as failure:
+            log.warning("report chart %s not uploaded to %s: %s", chart.filename, channel, failure.code)  # the blocks carry the figures
+            return False
+    return True

@@ -19,6 +19,12 @@ ONCALL = Grammar(
         Subcommand("setup", "admins: create or change a team (opens a form)", "[team]", max_args=1),
         Subcommand("calendar", "your personal iCal subscription URL", "[team]", max_args=1, aliases=("ical",)),
         Subcommand("offboard", "admins: remove someone from every rotation and list the accounts to revoke", "@who", min_args=1, max_args=1),
+        Subcommand("limits", "burnout limits: show them, or (admins) change them", "[team] [sleep-pages=N] [weeks=N] [weekends=N]", max_args=4),
+        Subcommand("report", "crises, response times and load per person for the last weeks (charts by DM); "
+                   "admins: `report settings channel|admins|off [team]` sets where the weekly report goes",
+                   "[team] [weeks]", max_args=3),
+        Subcommand("export", "admins: CSV files of crises, pages, acknowledgements and the audit trail, sent to your DM (default: last 30 days)",
+                   "[from] [to]", max_args=4),
         Subcommand("help", "show this help", aliases=("?", "h")),
     ),
     default="who",

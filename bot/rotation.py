@@ -759,3 +759,8 @@ def supported_countries() -> frozenset[str]:
 @lru_cache(maxsize=1024)
 def _holiday_dates(country: str, year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays(country, years=year))
+
+
+def is_public_holiday(country: str, day: date) -> bool:
+    """Return whether `day` is a public holiday in `country` (the calendar the rotation skips people on)."""
+    return day in _holiday_dates(country, day.year)

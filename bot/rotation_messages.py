@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from bot.burnout import RebalanceProposal
 from bot.oncall import TeamInfo
 from bot.rotation import RotationSpec, Role, ScheduleIndex, Shift
 
@@ -259,16 +260,17 @@ class Announcement:
     coming: list[Shift]  # the final schedule for the week from the handoff
     crises: list[OpenCrisis] = field(default_factory=list)
     cover_requests: list[OpenCoverRequest] = field(default_factory=list)
+    rebalance: RebalanceProposal | None = None  # the burnout guard's load check and proposed moves
 
 
 def compose_announcement(index: ScheduleIndex, team: TeamInfo, handoff: datetime, *,
                          crises: Iterable[OpenCrisis] = (), cover_requests: Iterable[OpenCoverRequest] = (),
-                         now: datetime) -> Announcement:
+                         now: datetime, rebalance: RebalanceProposal | None = None) -> Announcement:
     """Return the handoff announcement: who hands over to whom, the week ahead, what is carried over."""
     return Announcement(
         team=team, handoff=handoff, outgoing=people_at(index, handoff - _TICK), incoming=people_at(index, handoff),
         coming=index.final_schedule(handoff, handoff + COMING_DAYS), crises=list(crises),
-        cover_requests=[c for c in cover_requests if c.end > now],
+        cover_requests=[c for c in cover_requests if c.end > now], rebalance=rebalance,
     )
 
 

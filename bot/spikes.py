@@ -89,6 +89,10 @@ class Tuning:
     warmup: timedelta = timedelta(days=1)  # learn before paging: a new topic has no baseline
     campaign: bool = False
     quiet_fraction: float = 0.5  # below threshold × this, a bucket counts as quiet
+    # A score under threshold × this opens a crisis only if the previous bucket was already elevated
+    # (not quiet): one-bucket blips were most false alarms on the development half, and a real
+    # borderline spike costs one bucket of delay. 1.5 is also where volume alone rates SEV2.
+    confirm_below: float = 1.5
     level_halflife: timedelta = timedelta(hours=12)
     season_rate: float = 0.05  # per visit of a time-of-day / day-of-week slot
     scale_halflife: timedelta = timedelta(days=2)
@@ -153,6 +157,7 @@ class SpikeDetector:
     crisis: Severity | None = None  # severity of the open crisis
     quiet_since: datetime | None = None  # first quiet bucket of the open crisis' current lull
     closed_at: datetime | None = None
+    previous_score: float = 0.0  # the last bucket's score, for the two-bucket confirmation
 
     def __post_init__(self) -> None:
         if self.step <= timedelta(0):
@@ -212,7 +217,11 @@ class SpikeDetector:
         score = score_now if warm else 0.0
         severity = self._severity(bucket, score, expected) if warm else None
         action = self._decide(at, score, severity)
-        self._learn(bucket, residual, var, hour, day, elevated=action is not Action.QUIET)
+        # An unconfirmed spike bucket is learned slowly too, or it would raise the baseline and hide
+        # the very bucket that should confirm it.
+        candidate = score >= self.tuning.effective_threshold
+        self._learn(bucket, residual, var, hour, day, elevated=action is not Action.QUIET or candidate)
+        self.previous_score = score
         self.seen += 1
         self.last_at = at
         return Decision(action=action, score=score, expected=expected, severity=self.crisis)
@@ -224,6 +233,13 @@ class SpikeDetector:
         if at - self.first_at < _TAIL_FAST:
             rate *= 5.0
         self.tail = max(self.tail * math.exp(rate * (tau if z > self.tail else tau - 1.0)), 1.0)
+
+    def _spiking(self, score: float, threshold: float) -> bool:
+        """Return True for a clear spike, or a borderline one that the previous bucket confirms."""
+        if score >= threshold * self.tuning.confirm_below:
+            return True
+        # The bucket before was already elevated (not quiet): the spike lasts, it is not a blip.
+        return score >= threshold and self.previous_score >= threshold * self.tuning.quiet_fraction
 
     def _decide(self, at: datetime, score: float, severity: Severity | None) -> Action:
         """Apply the threshold, minimum count, cooldown and open-crisis join rules."""
@@ -238,7 +254,7 @@ class SpikeDetector:
             if self.quiet_since is None:
                 self.quiet_since = at
             return Action.CONTINUE  # a lull inside an open crisis still belongs to it
-        if score < threshold or severity is None:
+        if not self._spiking(score, threshold) or severity is None:
             return Action.QUIET
         if sum(self.recent) < self.tuning.min_count:
             return Action.QUIET
@@ -296,7 +312,7 @@ class SpikeDetector:
         """Return the state as plain JSON-able data (the tuning is stored separately, per team)."""
         iso = lambda value: None if value is None else value.isoformat()  # noqa: E731
         return {
-            "version": 1,
+            "version": 2,
             "step_seconds": self.step.total_seconds(),
             "level": self.level,
             "tod": list(self.tod),
@@ -312,6 +328,7 @@ class SpikeDetector:
             "crisis": None if self.crisis is None else self.crisis.name,
             "quiet_since": iso(self.quiet_since),
             "closed_at": iso(self.closed_at),
+            "previous_score": self.previous_score,
         }
 
     @classmethod
@@ -335,6 +352,7 @@ class SpikeDetector:
             crisis=None if data["crisis"] is None else Severity[data["crisis"]],
             quiet_since=when(data["quiet_since"]),
             closed_at=when(data["closed_at"]),
+            previous_score=data.get("previous_score", 0.0),  # absent in version 1 states
         )
         return detector
 

@@ -38,7 +38,7 @@ def publish_home(deps: Deps, *, workspace_id: str, user_id: str) -> None:
     """Compute and publish `user_id`'s Home (views.publish replaces it whole, so repeats are harmless)."""
     zone = asker_zone(deps, workspace_id=workspace_id, user_id=user_id)
     content = home.home_content(deps.rotations, deps.home_crises, deps.member_settings, workspace_id=workspace_id, user_id=user_id,
-                                is_admin=deps.admins.is_admin(user_id), slack_tz=zone.key, now=deps.clock())
+                                is_admin=deps.admins.is_admin(user_id), slack_tz=zone.key, now=deps.clock(), pages=deps.burnout)
     deps.slack.publish_home(user_id=user_id, view=build_home(content, grammars=(ONCALL, CRISIS)))
 
 
@@ -52,13 +52,17 @@ def refresh_homes(deps: Deps, *, workspace_id: str, user_ids: Iterable[str]) -> 
             log.warning("views.publish for %s failed (%s); their Home refreshes when they open it", user_id, failure.code)
 
 
+def republish_team_homes(deps: Deps, team_id: int) -> None:
+    """Republish now the Home of everyone the team may schedule."""
+    rotation = deps.rotations.load_rotation_by_id(team_id)
+    if rotation is not None:
+        refresh_homes(deps, workspace_id=rotation.team.workspace_id, user_ids=scheduled_people(rotation.spec))
+
+
 def refresh_team_homes(deps: Deps, team_id: int) -> None:
-    """After the ack, republish the Home of everyone the team may schedule (call after a cover request changes)."""
-    def work() -> None:
-        rotation = deps.rotations.load_rotation_by_id(team_id)
-        if rotation is not None:
-            refresh_homes(deps, workspace_id=rotation.team.workspace_id, user_ids=scheduled_people(rotation.spec))
-    deps.run_later(work)
+    """In the background, republish the Home of everyone the team may schedule: after the ack when a cover request
+    changes, and for the jobs at handoffs and crisis changes (so building Homes never holds up a page)."""
+    deps.run_later(lambda: republish_team_homes(deps, team_id))
 
 
 def register(app: App, deps: Deps) -> None:

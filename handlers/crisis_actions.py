@@ -1,4 +1,4 @@
-"""Buttons of the crisis card and the resolve modal: acknowledge, respond, escalate, resolve, false alarm, playbook.
+"""Buttons of the crisis card and its modals: acknowledge, respond, escalate, resolve, false alarm, add note, playbook (and its ticks).
 
 Each press is acked first; the state change is one conditional UPDATE (one acknowledgement however many press),
 and the card update, timeline and paging run after the ack. Refusals go to the presser as ephemeral replies.
@@ -12,9 +12,10 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import crisis, jobs
+from bot import crisis, jobs, playbook
 from bot.audit import Via
-from bot.blocks.crisis import RESOLVE_CALLBACK, CrisisActions, build_resolve_modal
+from bot.blocks.crisis import NOTE_CALLBACK, RESOLVE_CALLBACK, CrisisActions, build_note_modal, build_resolve_modal
+from bot.blocks.playbook import PlaybookActions, build_playbook_message, parse_check_value
 from bot.errors import NotAllowed, SocialopsError
 from bot.slack_gateway import SlackCallFailed
 from handlers.deps import Deps
@@ -108,7 +109,111 @@ def register(app: App, deps: Deps) -> None:
         ack()
         deps.run_later(lambda: jobs.after_crisis_change(resolved.id))
 
-    @app.action(CrisisActions.playbook)
-    def open_playbook(ack: Ack, respond: Respond) -> None:
+    @app.action(CrisisActions.add_note)
+    def open_note(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        deps.run_later(lambda: respond(text="No playbook is set up for this team yet.", response_type="ephemeral", replace_original=False))
+        found = deps.crises.get_crisis(int(action["value"]))
+        if found is None:
+            deps.run_later(lambda: respond(text="That crisis no longer exists.", response_type="ephemeral", replace_original=False))
+            return
+        try:
+            deps.slack.open_view(trigger_id=body["trigger_id"], view=build_note_modal(found))
+        except SlackCallFailed as failure:
+            code = failure.code
+            deps.run_later(lambda: respond(text=f"I could not open the form ({code}); use `/crisis note {found.id} <text>`.",
+                                           response_type="ephemeral", replace_original=False))
+
+    @app.view(NOTE_CALLBACK)
+    def submit_note(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view.get("state", {}).get("values", {})
+        text = (values.get("note", {}).get("note", {}) or {}).get("value") or ""
+        crisis_id = int(json.loads(view.get("private_metadata") or "{}")["crisis_id"])
+        try:
+            noted = crisis.add_note(deps.crises, deps.audit, crisis_id=crisis_id, user_id=body["user"]["id"], text=text, now=deps.clock(),
+                                    via=Via.modal)
+        except SocialopsError as refusal:
+            ack(response_action="errors", errors={"note": str(refusal)})
+            return
+        ack()
+        deps.run_later(lambda: jobs.after_crisis_change(noted.id))
+
+    def render_playbook(found: crisis.Crisis) -> tuple[str, list[dict[str, Any]]]:
+        book = playbook.team_playbook(deps.playbooks, found.team_id)
+        return build_playbook_message(found, book, playbook.checks_by_step(deps.playbooks.checks(found.id)))
+
+    def thread_link(found: crisis.Crisis, ts: str) -> str:
+        try:
+            return deps.slack.call("chat.getPermalink", channel=found.channel, message_ts=ts)["permalink"]
+        except SlackCallFailed:
+            return ""  # the reply still says where to look
+
+    def show_playbook(crisis_id: int, respond: Respond) -> None:
+        """Post the checklist in the card's thread once (later presses refresh it there); without a card, show it to the presser."""
+        found = crisis.get(deps.crises, crisis_id)
+        text, blocks = render_playbook(found)
+        if found.channel is None or found.message_ts is None:
+            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+            return
+        if deps.crises.claim_playbook_post(crisis_id=found.id):
+            try:
+                posted = deps.slack.post_message(channel=found.channel, thread_ts=found.message_ts, text=text, blocks=blocks)
+            except SlackCallFailed:
+                deps.crises.set_playbook_post(crisis_id=found.id, ts=None)  # the next press tries again
+                respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+                return
+            deps.crises.set_playbook_post(crisis_id=found.id, ts=posted["ts"])
+            ts = posted["ts"]
+        else:
+            ts = found.playbook_ts or ""
+            if ts:
+                update_playbook_message(found, text, blocks)
+        link = thread_link(found, ts) if ts else ""
+        where = f"<{link}|in the card's thread>" if link else f"in the thread under the card in <#{found.channel}>"
+        respond(text=f"The playbook for {found.title} is {where}: tick each step there as it is done.", response_type="ephemeral",
+                replace_original=False)
+
+    def update_playbook_message(found: crisis.Crisis, text: str, blocks: list[dict[str, Any]]) -> None:
+        assert found.channel is not None and found.playbook_ts
+        try:
+            deps.slack.update_message(channel=found.channel, ts=found.playbook_ts, text=text, blocks=blocks)
+        except SlackCallFailed as failure:
+            if not failure.transient:
+                raise
+            jobs.enqueue_call(dedupe_key=f"crisis-playbook:{found.id}:{text.splitlines()[0]}", method="chat.update",
+                              payload={"channel": found.channel, "ts": found.playbook_ts, "text": text, "blocks": blocks})
+
+    @app.action(CrisisActions.playbook)
+    def open_playbook(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        crisis_id = int(action["value"])
+
+        def after() -> None:
+            try:
+                show_playbook(crisis_id, respond)
+            except SocialopsError as refusal:
+                respond(text=str(refusal), response_type="ephemeral", replace_original=False)
+        deps.run_later(after)
+
+    @app.action(PlaybookActions.check)
+    def check_step(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        crisis_id, step_id = parse_check_value(action["value"])
+        try:
+            found = crisis.get(deps.crises, crisis_id)
+            playbook.check_step(deps.playbooks, deps.crises, deps.audit, crisis=found, step_id=step_id, user_id=body["user"]["id"],
+                                now=deps.clock(), via=Via.button)
+        except SocialopsError as refusal:
+            reason = str(refusal)
+            deps.run_later(lambda: respond(text=reason, response_type="ephemeral", replace_original=False))
+            return
+        pressed_ts = (body.get("container") or {}).get("message_ts")
+
+        def after() -> None:
+            current = crisis.get(deps.crises, crisis_id)
+            text, blocks = render_playbook(current)
+            if current.playbook_ts:
+                update_playbook_message(current, text, blocks)
+            if pressed_ts != current.playbook_ts:
+                respond(text=text, blocks=blocks, replace_original=True)  # an ephemeral copy of the checklist
+            jobs.refresh_crisis_card(crisis_id)  # the tick's line in the thread timeline
+        deps.run_later(after)

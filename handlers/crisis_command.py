@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
-from bot import crisis, jobs, mentions
+from bot import campaigns, crisis, detector_tuning, jobs, mentions, playbook
 from bot.access import require_admin
 from bot.audit import AuditRecord, Via
-from bot.blocks.crisis import build_confirmation, build_crisis_list, build_crisis_status
+from bot.blocks.detector_tuning import build_campaign_cancelled, build_campaign_created, build_campaign_list, build_tuning_answer
+from bot.blocks.crisis import build_confirmation, build_crisis_list, build_crisis_status, build_joined_declare
+from bot.blocks.escalation_policy import build_policy_answer, build_policy_modal
+from bot.blocks.playbook import build_playbook_modal, build_playbook_preview
 from bot.blocks.help import build_help
 from bot.blocks.mentions import build_sources_answer
 from bot.command_grammar import ParsedCommand, parse_user
 from bot.crisis_query import CRISIS, parse_crisis_id, parse_declare, parse_sources
 from bot.errors import NotFound, UsageError
-from bot.escalation import describe_policy, parse_policy, plan_chain
-from bot.oncall import pick_team
+from bot.escalation import describe_policy, parse_policy, plan_chain, policy_record
+from bot.oncall import TeamRotation, pick_team
 from bot.spikes import Severity
 from handlers.deps import Deps
 
@@ -64,11 +70,18 @@ class CrisisCommand:
             severity = crisis.parse_severity(parsed.severity_word) or severity
         team = self._team(command["team_id"], parsed.topic)
         now = self.deps.clock()
-        declared = crisis.declare(self.deps.crises, self.deps.audit, team=team, topic=parsed.topic, severity=severity,
-                                  summary=parsed.summary, user_id=command["user_id"], steps=plan_chain(self.deps.crises.policy(team.id), now),
-                                  now=now, via=Via.slash_command, channel=command.get("channel_id"))
-        self.deps.run_later(lambda: jobs.start_crisis_chain(declared.id))
+        outcome = crisis.declare_or_join(self.deps.crises, self.deps.audit, team=team, topic=parsed.topic, severity=severity,
+                                         severity_given=parsed.severity_word is not None, summary=parsed.summary, user_id=command["user_id"],
+                                         steps=plan_chain(self.deps.crises.policy(team.id), now, campaign=self._in_campaign(team.id, parsed.topic, now)),
+                                         now=now, via=Via.slash_command,
+                                         channel=command.get("channel_id"))
+        declared = outcome.crisis
         where = f"<#{declared.channel}>" if declared.channel else "this channel"
+        if outcome.joined:
+            # Two people declaring one topic is one crisis: the later declaration joins the open one (see its timeline).
+            self.deps.run_later(lambda: jobs.after_crisis_change(declared.id))
+            return build_joined_declare(declared, where=where)
+        self.deps.run_later(lambda: jobs.start_crisis_chain(declared.id))
         return build_confirmation(f"Declared {declared.title}. The card goes to {where} and the on-call person is being paged.")
 
     def _list(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
@@ -129,16 +142,97 @@ class CrisisCommand:
 
     def _policy(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         team = self._team(command["team_id"])
+        current = self.deps.crises.policy(team.id)
         if not query.args:
-            current = self.deps.crises.policy(team.id)
-            return build_confirmation(f"Escalation for {team.name}: {describe_policy(current)}; repeated {current.repeat}×.")
+            if not self.deps.admins.is_admin(command["user_id"]):
+                return build_policy_answer(team.name, current, note="Only admins can change it.")
+            view = build_policy_modal(team_id=team.id, team_name=team.name, policy=current)
+            # views.open after the ack, well inside the trigger's 3 seconds.
+            self.deps.run_later(lambda: self.deps.slack.open_view(trigger_id=command["trigger_id"], view=view))
+            return build_policy_answer(team.name, current, note="Opening the policy form…")
         require_admin(self.deps.admins, command["user_id"], action="change escalation policies")
-        policy = parse_policy(" ".join(query.args))
+        policy = parse_policy(" ".join(query.args), repeat=current.repeat,
+                              still_on_it_minutes=int(current.still_on_it_after.total_seconds() // 60))
         now = self.deps.clock()
         self.deps.crises.save_policy(team_id=team.id, policy=policy, user_id=command["user_id"], now=now)
         self.deps.audit.record(AuditRecord(at=now, actor=command["user_id"], action="escalation_policy_changed", via=Via.slash_command,
-                                           target=f"team:{team.id}", team_id=command["team_id"], after={"policy": describe_policy(policy)}))
+                                           target=f"team:{team.id}", team_id=command["team_id"], before=policy_record(current),
+                                           after=policy_record(policy)))
         return build_confirmation(f"Escalation for {team.name} is now: {describe_policy(policy)}.")
+
+    def _note(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        crisis_id = parse_crisis_id(query.args[0], "Usage: " + CRISIS.usage("note"))
+        words = query.raw.split(None, 2)  # the note as typed: quotes and spacing kept
+        noted = crisis.add_note(self.deps.crises, self.deps.audit, crisis_id=crisis_id, user_id=command["user_id"],
+                                text=words[2] if len(words) > 2 else "", now=self.deps.clock(), via=Via.slash_command)
+        self.deps.run_later(lambda: jobs.after_crisis_change(noted.id))
+        return build_confirmation(f"Note added to {noted.title}; it is in the card's thread and in `/crisis status {noted.id}`.")
+
+    def _playbook(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        rotation = pick_team(self.deps.rotations, command["team_id"], query.args[0] if query.args else None)
+        current = playbook.team_playbook(self.deps.playbooks, rotation.team.id)
+        if not self.deps.admins.is_admin(command["user_id"]):
+            names = ", ".join(f"<@{admin}>" for admin in self.deps.admins.admin_ids()) or "a socialops admin"
+            return build_playbook_preview(rotation.team.name, current, note=f"Only admins can edit playbooks. Ask {names}.")
+        view = build_playbook_modal(team_id=rotation.team.id, team_name=rotation.team.name, playbook=current)
+        self.deps.run_later(lambda: self.deps.slack.open_view(trigger_id=command["trigger_id"], view=view))
+        return build_playbook_preview(rotation.team.name, current, note="Opening the playbook editor…")
+
+    def _tuning(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        request = detector_tuning.parse_tuning(query.args)
+        rotation = pick_team(self.deps.rotations, command["team_id"], request.team)
+        answer = detector_tuning.tune(self.deps.detector_settings, self.deps.audit, self.deps.admins, team_id=rotation.team.id,
+                                      team_name=rotation.team.name, workspace_id=command["team_id"], request=request,
+                                      user_id=command["user_id"], now=self.deps.clock(), via=Via.slash_command)
+        return build_tuning_answer(answer)
+
+    def _campaign(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        workspace_id, now = command["team_id"], self.deps.clock()
+        if not query.args or query.args[0].lower() in ("list", "cancel"):
+            teams = [r for r in (self.deps.rotations.load_rotation(workspace_id, n) for n in self.deps.rotations.team_names(workspace_id)) if r]
+            zone = teams[0].team.tz if teams else "UTC"
+            request = campaigns.parse_campaign(query.args, tz=ZoneInfo(zone), now=now)
+            if request.action == "list":
+                running = [(r.team.name, c) for r in teams for c in self.deps.detector_settings.campaigns(team_id=r.team.id, ending_after=now)]
+                return build_campaign_list(running, tz=zone)
+            assert request.campaign_id is not None
+            cancelled = campaigns.cancel_campaign(self.deps.detector_settings, self.deps.audit, self.deps.admins,
+                                                  team_ids=[r.team.id for r in teams], workspace_id=workspace_id,
+                                                  campaign_id=request.campaign_id, user_id=command["user_id"], now=now, via=Via.slash_command)
+            return build_campaign_cancelled(cancelled, tz=zone)
+        # The topic (the last word, when it names one) decides the team, and the times are read in that team's zone.
+        topic = self._topic_name(workspace_id, query.args[-1]) if len(query.args) >= 4 else None
+        rotation = self._rotation_for(workspace_id, topic)
+        request = campaigns.parse_campaign(query.args, tz=ZoneInfo(rotation.team.tz), now=now)
+        if request.topic is not None:
+            if topic is None:
+                raise NotFound(f"There is no listening topic called {request.topic!r} (see `/crisis sources`).")
+            request = replace(request, topic=topic)
+        created = campaigns.create_campaign(self.deps.detector_settings, self.deps.audit, self.deps.admins, team_id=rotation.team.id,
+                                            workspace_id=workspace_id, request=request, user_id=command["user_id"], now=now,
+                                            via=Via.slash_command)
+        return build_campaign_created(created, team_name=rotation.team.name, tz=rotation.team.tz)
+
+    def _rotation_for(self, workspace_id: str, topic: str | None) -> TeamRotation:
+        """Return the team a topic pages (its watch), else the workspace's only team."""
+        if topic is not None:
+            team_id = self.deps.crises.team_for_topic(self.deps.mentions.topic_by_name(workspace_id=workspace_id, name=topic).id)
+            rotation = self.deps.rotations.load_rotation_by_id(team_id) if team_id is not None else None
+            if rotation is not None:
+                return rotation
+        return pick_team(self.deps.rotations, workspace_id, None)
+
+    def _in_campaign(self, team_id: int, topic: str, now: datetime) -> bool:
+        """Return True when a campaign window of the team covers `topic` now (its first page goes to primary and backup)."""
+        running = self.deps.detector_settings.campaigns(team_id=team_id, ending_after=now)
+        return campaigns.active_campaign(running, topic=topic, at=now) is not None
+
+    def _topic_name(self, workspace_id: str, word: str) -> str | None:
+        """Return the listening topic's own spelling of `word`, or None when no topic has that name."""
+        try:
+            return self.deps.mentions.topic_by_name(workspace_id=workspace_id, name=word).name
+        except NotFound:
+            return None
 
 
 def register(app: App, deps: Deps) -> None:

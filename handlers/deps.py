@@ -9,12 +9,17 @@ from typing import Protocol
 
 from bot.access import AdminDirectory, EventLedger
 from bot.audit import AuditSink
+from bot.burnout import BurnoutStore
+from bot.campaigns import CampaignStore
 from bot.crisis import CrisisStore
+from bot.detector_tuning import TuningStore
 from bot.escalation import Policy
 from bot.home import OpenCrises, SettingsStore
 from bot.mentions import MentionRepository
 from bot.offboarding import OffboardingStore
 from bot.oncall import RotationWriter
+from bot.playbook import PlaybookStore
+from bot.reports import ReportRepository
 from bot.slack_gateway import SlackGateway
 from bot.team_setup import TeamSetupStore
 
@@ -29,6 +34,12 @@ class CrisisRepository(CrisisStore, Protocol):
     def team_for_topic(self, topic_id: int) -> int | None: ...
     def watch_topic(self, *, topic_id: int, team_id: int, now: datetime) -> None: ...
     def save_policy(self, *, team_id: int, policy: Policy, user_id: str, now: datetime) -> None: ...
+    def claim_playbook_post(self, *, crisis_id: int) -> bool: ...
+    def set_playbook_post(self, *, crisis_id: int, ts: str | None) -> None: ...
+
+
+class DetectorSettingsRepository(TuningStore, CampaignStore, Protocol):
+    """Per-team detector tuning and campaign windows (storage/detector_settings.py implements it)."""
 
 
 class PeopleDirectory(Protocol):
@@ -57,3 +68,7 @@ class Deps:
     crises: CrisisRepository
     member_settings: SettingsStore
     home_crises: OpenCrises  # open crises visible to a member, for the App Home
+    playbooks: PlaybookStore  # crisis playbooks and their ticks (storage/playbooks.py)
+    reports: ReportRepository  # report facts, report settings, check-ins and exports (storage/reports.py)
+    burnout: BurnoutStore  # burnout limits, sleep-hour offers, rebalancing proposals (storage/burnout.py)
+    detector_settings: DetectorSettingsRepository  # `/crisis tuning` and `/crisis campaign` (storage/detector_settings.py)

@@ -6,11 +6,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App, BoltResponse
 
-from bot import jobs, oncall
+from bot import burnout, jobs, oncall
 from bot.access import require_admin
 from bot.audit import Via
+from bot.blocks.burnout import build_limits
 from bot.blocks.help import build_help
 from bot.blocks.oncall import build_confirmation, build_cover_card, build_my_shifts, build_schedule, build_swap_request, build_who
 from bot.command_grammar import ParsedCommand, parse_user
@@ -22,11 +23,16 @@ from handlers import offboarding
 from handlers.app_home import refresh_team_homes
 from handlers.asker import asker_zone
 from handlers.calendar_feed import CalendarLinks
+from handlers.acks import EphemeralAcks, IdentityMemo
 from handlers.deps import Deps
 from handlers.offboarding import Offboarding
 from handlers.oncall_setup import TeamSetup
+from handlers.reports import ReportCommands
 
 log = logging.getLogger(__name__)
+# The same answer object renders to the same message: help never changes, `who` holds for a stretch.
+_rendered_help = IdentityMemo(build_help)
+_rendered_who = IdentityMemo(build_who)
 DEFAULT_SCHEDULE_WEEKS = 2
 Answer = tuple[str, list[dict[str, Any]]]
 
@@ -50,6 +56,7 @@ class OncallCommand:
         self.setup = setup
         self.calendar = calendar
         self.offboarding = offboarding
+        self.reports = ReportCommands(deps)
 
     def answer(self, command: dict[str, Any]) -> Answer:
         query = ONCALL.parse(command.get("text", ""))  # UsageError → answered by handlers.replies
@@ -60,7 +67,7 @@ class OncallCommand:
         return asker_zone(self.deps, workspace_id=command["team_id"], user_id=command["user_id"])
 
     def _who(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
-        return build_who(oncall.who(self.deps.rotations, workspace_id=command["team_id"], team=query.args[0] if query.args else None, now=self.deps.clock()))
+        return _rendered_who(oncall.who(self.deps.rotations, workspace_id=command["team_id"], team=query.args[0] if query.args else None, now=self.deps.clock()))
 
     def _schedule(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         team, weeks = _schedule_args(query)
@@ -70,7 +77,7 @@ class OncallCommand:
         return build_my_shifts(oncall.my_shifts(self.deps.rotations, workspace_id=command["team_id"], user_id=command["user_id"], now=self.deps.clock()))
 
     def _help(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
-        return build_help(ONCALL)
+        return _rendered_help(ONCALL)
 
     def _cover(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         tz, now = self._zone(command), self.deps.clock()
@@ -146,6 +153,22 @@ class OncallCommand:
     def _calendar(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         return self.calendar.answer(command, team=query.args[0] if query.args else None)
 
+    def _limits(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        team_name, changes = burnout.parse_limit_args(query.args, usage="Usage: " + ONCALL.usage("limits"))
+        team = oncall.pick_team(self.deps.rotations, command["team_id"], team_name).team
+        if not changes:
+            return build_limits(team, self.deps.burnout.limits(team.id))
+        require_admin(self.deps.admins, command["user_id"], action="change burnout limits")
+        before, after = burnout.change_limits(self.deps.burnout, self.deps.audit, team=team, actor=command["user_id"], changes=changes,
+                                              now=self.deps.clock(), via=Via.slash_command)
+        return build_limits(team, after, before=before)
+
+    def _report(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        return self.reports.report(query, command)
+
+    def _export(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        return self.reports.export(query, command)
+
     def _offboard(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         require_admin(self.deps.admins, command["user_id"], action="offboard people")
         who = parse_user(query.args[0], "Usage: " + ONCALL.usage("offboard"))
@@ -157,9 +180,10 @@ def register(app: App, deps: Deps) -> None:
     command_handler = OncallCommand(deps, setup=TeamSetup(deps), calendar=CalendarLinks(deps), offboarding=offboarder)
 
     # Registered before the offboarding listeners: Bolt tries listeners in order, and this is the hot one.
+    ack_with = EphemeralAcks()
+
     @app.command(ONCALL.command)
-    def handle_oncall(ack: Ack, command: dict[str, Any]) -> None:
-        text, blocks = command_handler.answer(command)
-        ack(text=text, blocks=blocks, response_type="ephemeral")
+    def handle_oncall(command: dict[str, Any]) -> BoltResponse:
+        return ack_with(command_handler.answer(command))  # the ack itself (handlers.acks)
 
     offboarding.register(app, deps, offboarder)

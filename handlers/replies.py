@@ -16,6 +16,7 @@ from bot.errors import SocialopsError, UsageError
 from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
+JSON_HEADERS = {"content-type": "application/json;charset=utf-8"}
 
 
 def ephemeral_body(text: str, blocks: list[dict[str, Any]] | None = None) -> str:
@@ -37,7 +38,7 @@ def register(app: App) -> None:
             log.exception("unhandled error %s while handling a %s request", error_id, body.get("type") or body.get("command"))
             text, blocks = f"Something went wrong on our side (error id `{error_id}`). Nothing was changed; please try again.", None
         # Slack shows a 200 body to the person as an ephemeral reply; a 500 would show "failed with the error".
-        return BoltResponse(status=200, body=ephemeral_body(text, blocks), headers={"content-type": "application/json;charset=utf-8"})
+        return BoltResponse(status=200, body=ephemeral_body(text, blocks), headers=JSON_HEADERS)
 
 
 def tell_presser(deps: Deps, body: dict[str, Any], respond: Respond, text: str, *, dedupe_key: str) -> None:

@@ -17,7 +17,7 @@ from bot.escalation import DEFAULT_POLICY, PlannedStep, Policy, PolicyStep, Targ
 from bot.spikes import Severity
 from storage.session import Database
 from storage.tables import (
-    CrisisAway, CrisisEscalationStep, CrisisEventRow, CrisisResponder, CrisisRow, EscalationPolicyRow, MentionRow, Team, TopicRow,
+    CrisisAway, CrisisCardCopy, CrisisEscalationStep, CrisisEventRow, CrisisResponder, CrisisRow, EscalationPolicyRow, MentionRow, Team, TopicRow,
     TopicWatch,
 )
 
@@ -33,22 +33,31 @@ class Crises:
     # ----- crises -----------------------------------------------------------------------------
 
     def create_crisis(self, new: NewCrisis) -> Crisis | None:
-        """Insert the crisis and its escalation steps; None when the team already has an open crisis on the topic."""
-        with self._db.session_scope() as session:
-            if session.exec(select(CrisisRow.id).where(
-                    CrisisRow.team_id == new.team_id, func.lower(CrisisRow.topic) == new.topic.lower(),
-                    CrisisRow.status.in_(_OPEN))).first() is not None:
-                return None
-            row = CrisisRow(team_id=new.team_id, workspace_id=new.workspace_id, topic=new.topic, topic_id=new.topic_id,
-                            severity=int(new.severity), summary=new.summary[:500], origin=new.origin, declared_by=new.declared_by,
-                            status=Status.OPEN.value, opened_at=new.opened_at, last_activity_at=new.opened_at, channel=new.channel,
-                            stats=new.stats.to_dict() if new.stats else None)
-            session.add(row)
-            session.flush()
-            assert row.id is not None
-            for step in new.steps:
-                session.add(CrisisEscalationStep(crisis_id=row.id, step=step.index, target=step.target.value, due_at=step.due_at))
-            crisis_id = row.id
+        """Insert the crisis and its escalation steps; None when the team already has an open crisis on the topic.
+
+        The partial unique index ux_crises_open_topic decides, not a read-then-insert in one transaction, which two
+        racing declares would both pass (and which, on SQLite, turns the loser's write into "database is locked").
+        """
+        # A look first, in its own transaction, so the usual repeat declare does not burn a PostgreSQL id (#1, #3).
+        if self.open_crisis_for_topic(team_id=new.team_id, topic=new.topic) is not None:
+            return None
+        try:
+            with self._db.session_scope() as session:
+                row = CrisisRow(team_id=new.team_id, workspace_id=new.workspace_id, topic=new.topic, topic_key=new.topic.lower(),
+                                topic_id=new.topic_id, severity=int(new.severity), summary=new.summary[:500], origin=new.origin,
+                                declared_by=new.declared_by, status=Status.OPEN.value, opened_at=new.opened_at,
+                                last_activity_at=new.opened_at, channel=new.channel, stats=new.stats.to_dict() if new.stats else None)
+                session.add(row)
+                session.flush()
+                assert row.id is not None
+                for step in new.steps:
+                    session.add(CrisisEscalationStep(crisis_id=row.id, step=step.index, target=step.target.value, due_at=step.due_at))
+                crisis_id = row.id
+        except IntegrityError as error:
+            # PostgreSQL names the index; SQLite names its columns.
+            if not any(mark in str(error.orig) for mark in ("ux_crises_open_topic", "crises.topic_key")):
+                raise  # not the open-topic index (a team that no longer exists, say)
+            return None
         return self.get_crisis(crisis_id)
 
     def get_crisis(self, crisis_id: int) -> Crisis | None:
@@ -59,7 +68,7 @@ class Crises:
     def open_crisis_for_topic(self, *, team_id: int, topic: str) -> Crisis | None:
         with self._db.session_scope() as session:
             row = session.exec(select(CrisisRow).where(
-                CrisisRow.team_id == team_id, func.lower(CrisisRow.topic) == topic.lower(), CrisisRow.status.in_(_OPEN))).scalars().first()
+                CrisisRow.team_id == team_id, CrisisRow.topic_key == topic.lower(), CrisisRow.status.in_(_OPEN))).scalars().first()
             return None if row is None else self._crisis(session, row)
 
     def list_crises(self, *, workspace_id: str, open_only: bool, limit: int = 20) -> list[Crisis]:
@@ -121,14 +130,68 @@ class Crises:
             row = session.get_one(CrisisRow, crisis_id)
             row.channel, row.message_ts = channel, ts
 
-    def claim_thread_lines(self, *, crisis_id: int, total: int) -> range:
-        """Return the timeline positions this caller should post in the thread (each position goes to one caller)."""
+    def claim_thread_lines(self, *, crisis_id: int) -> list[tuple[int, CrisisEvent]]:
+        """Return (event id, event) of the timeline events this caller should post in the thread; each goes to one caller.
+
+        Claimed per row rather than by position: events recorded concurrently may land before already-posted ones
+        in time order, which would shift positions and repeat or skip lines.
+        """
         with self._db.session_scope() as session:
-            start = session.exec(select(CrisisRow.thread_lines).where(CrisisRow.id == crisis_id)).scalar_one()
-            if total <= start:
-                return range(0)
-            result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.thread_lines == start).values(thread_lines=total))
-            return range(start, total) if result.rowcount == 1 else range(0)
+            waiting = session.exec(select(CrisisEventRow.id).where(CrisisEventRow.crisis_id == crisis_id, CrisisEventRow.in_thread.is_(False))
+                                   .order_by(CrisisEventRow.at, CrisisEventRow.id)).scalars().all()
+        claimed: list[int] = []
+        for event_id in waiting:
+            with self._db.session_scope() as session:
+                result = session.exec(update(CrisisEventRow).where(CrisisEventRow.id == event_id, CrisisEventRow.in_thread.is_(False))
+                                      .values(in_thread=True))
+                if result.rowcount == 1:
+                    claimed.append(event_id)
+        if not claimed:
+            return []
+        with self._db.session_scope() as session:
+            rows = session.exec(select(CrisisEventRow).where(CrisisEventRow.id.in_(claimed))
+                                .order_by(CrisisEventRow.at, CrisisEventRow.id)).scalars().all()
+            return [(r.id, self._event(r)) for r in rows if r.id is not None]
+
+    # ----- the playbook message and DM copies of the card ---------------------------------------------
+
+    def claim_playbook_post(self, *, crisis_id: int) -> bool:
+        """Return True to the one caller who should post the crisis' playbook message (it is marked "" meanwhile)."""
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.playbook_ts.is_(None)).values(playbook_ts=""))
+            return result.rowcount == 1
+
+    def set_playbook_post(self, *, crisis_id: int, ts: str | None) -> None:
+        """Remember the posted playbook message (None: posting failed, the next press tries again)."""
+        with self._db.session_scope() as session:
+            session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id).values(playbook_ts=ts))
+
+    def add_card_copy(self, *, crisis_id: int, user_id: str, channel: str, ts: str, state: str, at: datetime) -> None:
+        """Remember a DM copy of the card, and the state it shows."""
+        with self._db.session_scope() as session:
+            session.add(CrisisCardCopy(crisis_id=crisis_id, channel=channel, ts=ts, user_id=user_id, state=state, posted_at=at))
+
+    def claim_card_copies(self, *, crisis_id: int, state: str) -> list[tuple[str, str]]:
+        """Return (channel, ts) of the DM copies not yet showing `state`, marking them: each change goes to one caller."""
+        with self._db.session_scope() as session:
+            stale = session.exec(select(CrisisCardCopy.channel, CrisisCardCopy.ts).where(
+                CrisisCardCopy.crisis_id == crisis_id, CrisisCardCopy.state != state).order_by(CrisisCardCopy.posted_at)).all()
+        claimed: list[tuple[str, str]] = []
+        for channel, ts in stale:
+            with self._db.session_scope() as session:
+                result = session.exec(update(CrisisCardCopy).where(
+                    CrisisCardCopy.crisis_id == crisis_id, CrisisCardCopy.channel == channel, CrisisCardCopy.ts == ts,
+                    CrisisCardCopy.state != state).values(state=state))
+                if result.rowcount == 1:
+                    claimed.append((channel, ts))
+        return claimed
+
+    def card_copies(self, crisis_id: int) -> list[tuple[str, str, str]]:
+        """Return (user, channel, ts) of every DM copy of the card, oldest first."""
+        with self._db.session_scope() as session:
+            rows = session.exec(select(CrisisCardCopy.user_id, CrisisCardCopy.channel, CrisisCardCopy.ts)
+                                .where(CrisisCardCopy.crisis_id == crisis_id).order_by(CrisisCardCopy.posted_at, CrisisCardCopy.ts)).all()
+            return [(user, channel, ts) for user, channel, ts in rows]
 
     # ----- timeline -----------------------------------------------------------------------------
 
@@ -145,8 +208,12 @@ class Crises:
         with self._db.session_scope() as session:
             rows = session.exec(select(CrisisEventRow).where(CrisisEventRow.crisis_id == crisis_id)
                                 .order_by(CrisisEventRow.at, CrisisEventRow.id)).scalars()
-            return [CrisisEvent(at=r.at, kind=EventKind(r.kind), actor=r.actor, via=r.via, target=r.target, method=r.method,
-                                delivered=r.delivered, detail=r.detail) for r in rows]
+            return [self._event(r) for r in rows]
+
+    @staticmethod
+    def _event(r: CrisisEventRow) -> CrisisEvent:
+        return CrisisEvent(at=r.at, kind=EventKind(r.kind), actor=r.actor, via=r.via, target=r.target, method=r.method,
+                           delivered=r.delivered, detail=r.detail)
 
     # ----- escalation steps -------------------------------------------------------------------------
 
@@ -253,7 +320,7 @@ class Crises:
             acked_at=row.acked_at, acked_via=row.acked_via, responders=tuple(responders), resolved_by=row.resolved_by,
             resolved_at=row.resolved_at, resolution_note=row.resolution_note, real=row.real, channel=row.channel,
             message_ts=row.message_ts, stats=SpikeStats.from_dict(row.stats), paged=tuple(dict.fromkeys(p for p in paged if p)),
-            topic_id=row.topic_id,
+            topic_id=row.topic_id, playbook_ts=row.playbook_ts,
         )
 
 

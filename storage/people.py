@@ -18,9 +18,9 @@ class People:
             return row.tz if row else None
 
     def remember(self, *, workspace_id: str, user_id: str, tz: str | None, deleted: bool, now: datetime) -> None:
+        # Two Home refreshes can learn the same person at once: the loser of the insert updates instead.
+        if self._db.insert_once(Person(workspace_id=workspace_id, user_id=user_id, tz=tz, deleted=deleted, updated_at=now)):
+            return
         with self._db.session_scope() as session:
             row = session.get(Person, (workspace_id, user_id))
-            if row is None:
-                session.add(Person(workspace_id=workspace_id, user_id=user_id, tz=tz, deleted=deleted, updated_at=now))
-            else:
-                row.tz, row.deleted, row.updated_at = tz or row.tz, deleted, now
+            row.tz, row.deleted, row.updated_at = tz or row.tz, deleted, now

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import logging
 import threading
 import weakref
 import time as time_module
@@ -31,6 +32,11 @@ from storage.tables import (
 # Rotations change rarely and /oncall answers must ack fast: loaded teams are kept this long. Writes
 # through this process clear the cache at once; the TTL bounds staleness from other processes.
 CACHE_SECONDS = 10.0
+# An entry this old is still served, and reloaded in the background meanwhile: under steady traffic no
+# request waits for the reload (milliseconds of queries that would hold up every ack queued behind it).
+REFRESH_AFTER_SECONDS = 7.5
+
+log = logging.getLogger(__name__)
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
@@ -50,6 +56,13 @@ class _Cache:
     def __init__(self) -> None:
         self.entries: dict[tuple[str, str], tuple[float, Any]] = {}
         self.lock = threading.Lock()
+        # Bumped by every clear: a load that began before a write must not be stored after it.
+        self.generation = 0
+        self.refreshing: set[tuple[str, str]] = set()
+
+
+def _in_daemon_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="rotations-cache-refresh", daemon=True).start()
 
 
 # One cache per database, shared by every Rotations on it, so a write through any of them clears it.
@@ -58,9 +71,11 @@ _CACHES_LOCK = threading.Lock()
 
 
 class Rotations:
-    def __init__(self, database: Database, *, monotonic: Callable[[], float] = time_module.monotonic) -> None:
+    def __init__(self, database: Database, *, monotonic: Callable[[], float] = time_module.monotonic,
+                 refresh_in_background: Callable[[Callable[[], None]], object] = _in_daemon_thread) -> None:
         self._db = database
         self._monotonic = monotonic
+        self._refresh_in_background = refresh_in_background
         with _CACHES_LOCK:
             self._shared = _CACHES.setdefault(database, _Cache())
         self._cache = self._shared.entries
@@ -69,17 +84,59 @@ class Rotations:
     def forget_cached(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._shared.generation += 1
 
     def _cached(self, key: tuple[str, str], load: Callable[[], Any]) -> Any:
         now = self._monotonic()
         with self._lock:
             hit = self._cache.get(key)
+            generation = self._shared.generation
         if hit is not None and now - hit[0] < CACHE_SECONDS:
+            if now - hit[0] >= REFRESH_AFTER_SECONDS:
+                self._refresh(key, load)
             return hit[1]
-        value = load()
+        return self._store(key, load(), loaded_at=now, generation=generation)
+
+    def _store(self, key: tuple[str, str], value: Any, *, loaded_at: float, generation: int) -> Any:
+        """Cache `value` unless a write cleared the cache since its load began; return what callers should use.
+
+        A reload equal to the cached value keeps the cached object: answers built from it and cached by
+        identity (bot.oncall's who, the rendered acks in handlers.acks) stay valid across reloads.
+        """
         with self._lock:
-            self._cache[key] = (now, value)
+            if generation != self._shared.generation:
+                return value
+            hit = self._cache.get(key)
+            if hit is not None and hit[1] == value:
+                value = hit[1]
+            self._cache[key] = (loaded_at, value)
         return value
+
+    def _refresh(self, key: tuple[str, str], load: Callable[[], Any]) -> None:
+        """Reload `key` in the background, once at a time; the cached entry serves until it expires."""
+        with self._lock:
+            if key in self._shared.refreshing:
+                return
+            self._shared.refreshing.add(key)
+            generation = self._shared.generation
+        started = self._monotonic()
+
+        def reload() -> None:
+            try:
+                self._store(key, load(), loaded_at=started, generation=generation)
+            except Exception:
+                # The entry still expires on time; the first request after that loads it inline.
+                log.warning("background reload of cached rotation data %s failed", key, exc_info=True)
+            finally:
+                with self._lock:
+                    self._shared.refreshing.discard(key)
+
+        try:
+            self._refresh_in_background(reload)
+        except RuntimeError:  # no new threads while the interpreter shuts down
+            log.warning("could not start a background reload of %s", key, exc_info=True)
+            with self._lock:
+                self._shared.refreshing.discard(key)
 
     @_changes_rotations
     def create_team(self, *, workspace_id: str, name: str, tz: str, epoch: datetime, now: datetime,

@@ -6,7 +6,7 @@ Alembic migrations in storage/migrations mirror these; change both together.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.columns import UtcDateTime
@@ -343,12 +343,18 @@ class CrisisRow(SQLModel, table=True):
     """
 
     __tablename__ = "crises"
-    __table_args__ = (Index("ix_crises_team_status", "team_id", "status"),)
+    __table_args__ = (
+        Index("ix_crises_team_status", "team_id", "status"),
+        # At most one open crisis per team and topic, whatever the race (two declares, a declare and a spike).
+        Index("ux_crises_open_topic", "team_id", "topic_key", unique=True,
+              sqlite_where=text("status IN ('open', 'acknowledged')"), postgresql_where=text("status IN ('open', 'acknowledged')")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
     workspace_id: str = Field(max_length=32)
     topic: str = Field(max_length=80)
+    topic_key: str = Field(default="", max_length=80)  # lower(topic): the open-crisis unique index compares it
     topic_id: int | None = Field(default=None)
     severity: int  # bot.spikes.Severity value: 3 = SEV1
     summary: str = Field(default="", max_length=500)
@@ -367,8 +373,9 @@ class CrisisRow(SQLModel, table=True):
     last_activity_at: datetime = Field(sa_type=UtcDateTime, nullable=False)  # for "still on it?"
     channel: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
-    thread_lines: int = 0  # timeline events already queued for the card's thread
+    thread_lines: int = 0  # superseded by crisis_events.in_thread (0008); kept so 0006's schema stays as it was
     stats: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    playbook_ts: str | None = Field(default=None, max_length=32)  # the playbook message in the card's thread ("" while posting)
 
 
 class CrisisEventRow(SQLModel, table=True):
@@ -387,6 +394,7 @@ class CrisisEventRow(SQLModel, table=True):
     method: str | None = Field(default=None, max_length=16)  # dm, channel, usergroup, here
     delivered: bool | None = Field(default=None)
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    in_thread: bool = False  # queued for the card's thread (claimed per row: concurrent writers never shift or repeat a line)
 
 
 class CrisisResponder(SQLModel, table=True):
@@ -483,3 +491,138 @@ class MemberSettingRow(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, max_length=5)
     page_via: str = Field(default="dm", max_length=16)  # dm | channel
     updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+# --- reports and end-of-shift check-ins (issue 7) --------------------------------------------------------
+
+
+class ReportSetting(SQLModel, table=True):
+    """Where a team's weekly report goes after the handoff: its announcements channel, the admins' DMs, or nowhere."""
+
+    __tablename__ = "report_settings"
+
+    team_id: int = Field(primary_key=True, foreign_key="teams.id", ondelete="CASCADE")
+    delivery: str = Field(default="channel", max_length=16)  # bot.reports.ReportDelivery
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_by: str = Field(max_length=64)
+
+
+class ShiftCheckin(SQLModel, table=True):
+    """The end-of-shift question to the outgoing primary, one per team handoff, and their 1-5 answer once given."""
+
+    __tablename__ = "shift_checkins"
+    # The unique key is also the index the report's range query uses.
+    __table_args__ = (UniqueConstraint("team_id", "shift_end", name="uq_shift_checkins_team_end"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=32)
+    shift_start: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    shift_end: datetime = Field(sa_type=UtcDateTime, nullable=False)  # the handoff
+    asked_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    score: int | None = Field(default=None)
+    answered_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+
+
+# --- crisis records (issue 6, migration 0008) -----------------------------------------------------------
+
+
+class CrisisCardCopy(SQLModel, table=True):
+    """A DM copy of a crisis card sent by paging; `state` is the card state it last showed, so each change updates it once."""
+
+    __tablename__ = "crisis_card_copies"
+
+    crisis_id: int = Field(primary_key=True, foreign_key="crises.id", ondelete="CASCADE")
+    channel: str = Field(primary_key=True, max_length=32)
+    ts: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(max_length=32)
+    state: str = Field(max_length=64)
+    posted_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+# --- burnout guard (issue 7) -----------------------------------------------------------------------
+
+
+class BurnoutLimitsRow(SQLModel, table=True):
+    """A team's burnout limits; no row means the defaults in bot.burnout.Limits."""
+
+    __tablename__ = "burnout_limits"
+
+    team_id: int = Field(primary_key=True, foreign_key="teams.id", ondelete="CASCADE")
+    sleep_pages: int
+    consecutive_weeks: int
+    weekends_per_month: int
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_by: str = Field(max_length=64)
+
+
+class BurnoutOffer(SQLModel, table=True):
+    """The offer "backup takes the rest of this shift", made once per primary shift (the unique key is the ledger)."""
+
+    __tablename__ = "burnout_offers"
+    __table_args__ = (UniqueConstraint("team_id", "primary_user", "shift_start", name="uq_burnout_offer_shift"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    primary_user: str = Field(max_length=32)
+    backup_user: str = Field(max_length=32)
+    shift_start: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    shift_end: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    sleep_pages: int
+    sleep_limit: int
+    status: str = Field(default="offered", max_length=16)  # offered | accepted
+    offered_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    accepted_by: str | None = Field(default=None, max_length=32)
+    accepted_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    override_id: int | None = Field(default=None)
+
+
+class RebalanceProposalRow(SQLModel, table=True):
+    """A rebalancing proposed in one handoff announcement (one per team and handoff); applied once by an admin."""
+
+    __tablename__ = "rebalance_proposals"
+    __table_args__ = (UniqueConstraint("team_id", "handoff", name="uq_rebalance_team_handoff"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    handoff: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    findings: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    moves: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="proposed", max_length=16)  # proposed | applied
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    applied_by: str | None = Field(default=None, max_length=32)
+    applied_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+
+
+# --- detector tuning and campaign windows (issue 6, migration 0010) ------------------------------------
+
+
+class DetectorSettingRow(SQLModel, table=True):
+    """A team's detector knobs (`/crisis tuning`); a team without a row uses bot.detector_tuning.DetectorSettings()."""
+
+    __tablename__ = "detector_settings"
+
+    team_id: int = Field(primary_key=True, foreign_key="teams.id", ondelete="CASCADE")
+    sensitivity: str = Field(default="normal", max_length=16)  # low | normal | high | a threshold such as "1.2"
+    min_count: int = 10
+    quiet_hours: str = Field(default="page", max_length=16)  # bot.detector_tuning.QuietHours
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_by: str = Field(max_length=64)
+
+
+class CampaignWindowRow(SQLModel, table=True):
+    """A campaign window (`/crisis campaign`): a topic (or all of a team's, when topic is NULL) watched more closely."""
+
+    __tablename__ = "campaign_windows"
+    __table_args__ = (Index("ix_campaign_windows_team_end", "team_id", "ends_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    name: str = Field(max_length=80)
+    topic: str | None = Field(default=None, max_length=80)
+    starts_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    ends_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    cancelled_by: str | None = Field(default=None, max_length=32)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.blocks.burnout import rebalance_blocks
 from bot.blocks.limits import fit_message
 from bot.oncall import TeamInfo
 from bot.rotation import Role
@@ -53,6 +54,8 @@ def build_announcement(announcement: Announcement) -> tuple[str, list[dict[str, 
         lines = [f"• {_person(c.requester)} needs cover {slack_date(c.start, tz)} → {slack_date(c.end, tz)}" + (f": {c.note}" if c.note else "")
                  for c in announcement.cover_requests[:15]]
         blocks.append(_section("*Cover requests still open*\n" + "\n".join(lines)))
+    if announcement.rebalance is not None:
+        blocks += rebalance_blocks(announcement.rebalance)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Handoffs follow {tz} wall-clock time. `/oncall schedule` shows more."}]})
     return fit_message(f"{headline}: {change}", blocks)
 

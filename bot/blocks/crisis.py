@@ -12,10 +12,11 @@ from enum import StrEnum
 from typing import Any
 
 from bot.blocks.limits import clip, fit_message
-from bot.crisis import Crisis, CrisisEvent, EventKind, Status
+from bot.crisis import Crisis, CrisisEvent, EventKind, Status, notes
 
 SPARK = "▁▂▃▄▅▆▇█"
 RESOLVE_CALLBACK = "crisis-resolve"
+NOTE_CALLBACK = "crisis-note"
 
 
 class CrisisActions(StrEnum):
@@ -24,6 +25,7 @@ class CrisisActions(StrEnum):
     escalate = "crisis-escalate"
     resolve = "crisis-resolve"
     false_alarm = "crisis-false-alarm"
+    add_note = "crisis-add-note"
     playbook = "crisis-playbook"
 
 
@@ -120,6 +122,7 @@ def build_crisis_card(crisis: Crisis, *, paging: tuple[str, ...] = ()) -> tuple[
             _button("Escalate now", CrisisActions.escalate, crisis),
             _button("Resolve", CrisisActions.resolve, crisis),
             _button("False alarm", CrisisActions.false_alarm, crisis, "danger"),
+            _button("Add note", CrisisActions.add_note, crisis),
             _button("Open playbook", CrisisActions.playbook, crisis),
         ]
         # A fresh block_id per state: Slack advises new block ids when a message is updated.
@@ -132,8 +135,10 @@ def build_page(crisis: Crisis, *, channel: str | None) -> tuple[str, list[dict[s
     """Return the DM a paged person gets: the card, plus where the crisis is being handled."""
     text, blocks = build_crisis_card(crisis)
     where = f" Follow it in <#{channel}>." if channel else ""
-    intro = {"type": "section", "text": {"type": "mrkdwn", "text": f"*You are being paged* for {crisis.severity.label} on *{crisis.topic}*.{where}"}}
-    return fit_message(f"You are being paged: {text}", [intro, *blocks])
+    # The same builder re-renders DM copies in place, so a closed crisis no longer says "being paged".
+    lead = "You were paged" if crisis.status.closed else "You are being paged"
+    intro = {"type": "section", "text": {"type": "mrkdwn", "text": f"*{lead}* for {crisis.severity.label} on *{crisis.topic}*.{where}"}}
+    return fit_message(f"{lead}: {text}", [intro, *blocks])
 
 
 def build_channel_page(crisis: Crisis, *, people: tuple[str, ...], mention: str | None) -> str:
@@ -147,8 +152,18 @@ def build_dm_failed(crisis: Crisis, *, user_id: str, error: str) -> str:
     return f"<@{user_id}> I could not DM you ({error}) — crisis #{crisis.id} on *{crisis.topic}* is waiting for an acknowledgement here."
 
 
-def timeline_line(crisis: Crisis, event: CrisisEvent) -> str:
-    """Return one thread line of the timeline; the actor of a button press is not mentioned (the card shows them)."""
+def timeline_line(crisis: Crisis, event: CrisisEvent, *, name_actors: bool = False) -> str:
+    """Return one thread line of the timeline; the actor of a button press is not mentioned (the card shows them).
+
+    `name_actors` adds who did it, for ephemeral views (`/crisis status`), where a mention notifies nobody.
+    """
+    line = _timeline_text(crisis, event)
+    if name_actors and event.actor.startswith(("U", "W")) and event.kind is not EventKind.PAGE:
+        line += f" — <@{event.actor}>"
+    return line
+
+
+def _timeline_text(crisis: Crisis, event: CrisisEvent) -> str:
     at = clock(event.at)
     texts = {
         EventKind.DECLARED: f"{at} Declared ({crisis.severity.label}).",
@@ -160,6 +175,7 @@ def timeline_line(crisis: Crisis, event: CrisisEvent) -> str:
         EventKind.RESOLVED: f"{at} Resolved: {(event.detail or {}).get('note') or 'no note'}.",
         EventKind.FALSE_ALARM: f"{at} Closed as a false alarm.",
         EventKind.NOTE: f"{at} Note: {(event.detail or {}).get('note', '')}",
+        EventKind.PLAYBOOK_CHECK: f"{at} Playbook: ✓ {(event.detail or {}).get('step', '')}",
     }
     if event.kind is EventKind.PAGE:
         how = {"dm": "by DM", "channel": "in the channel"}.get(event.method or "", event.method or "")
@@ -198,14 +214,36 @@ def build_crisis_list(crises: list[Crisis]) -> tuple[str, list[dict[str, Any]]]:
 
 
 def build_crisis_status(crisis: Crisis, timeline: list[CrisisEvent]) -> tuple[str, list[dict[str, Any]]]:
-    """Return the card without buttons plus its timeline (for `/crisis status`)."""
+    """Return the card without buttons, its notes (all of them, with authors) and its latest timeline (for `/crisis status`)."""
     text, blocks = build_crisis_card(crisis)
     blocks = [b for b in blocks if b["type"] != "actions"]
-    lines = [timeline_line(crisis, e) for e in timeline[-20:]]
+    written = notes(timeline)
+    if written:
+        lines = [f"{clock(e.at)} <@{e.actor}>: {(e.detail or {}).get('note', '')}" for e in written[-15:]]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(f"*Notes ({len(written)})*\n" + "\n".join(lines), 3000)}})
+        text += f" — {len(written)} note" + ("s" if len(written) != 1 else "")
+    lines = [timeline_line(crisis, e, name_actors=True) for e in timeline[-20:]]
     if lines:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip("*Timeline*\n" + "\n".join(lines), 3000)}})
     return fit_message(text, blocks)
 
 
+def build_note_modal(crisis: Crisis) -> dict[str, Any]:
+    """Return the "Add note" modal: one multiline note for the crisis record."""
+    return {"type": "modal", "callback_id": NOTE_CALLBACK, "title": {"type": "plain_text", "text": f"Note on #{crisis.id}"},
+            "submit": {"type": "plain_text", "text": "Add note"}, "close": {"type": "plain_text", "text": "Cancel"},
+            "private_metadata": json.dumps({"crisis_id": crisis.id}),
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{_headline(crisis)}*"}},
+                       {"type": "input", "block_id": "note", "label": {"type": "plain_text", "text": "Note for the record"},
+                        "element": {"type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": 2000},
+                        "hint": {"type": "plain_text", "text": "It goes to the card's thread and to the crisis record."}}]}
+
+
 def build_confirmation(text: str) -> tuple[str, list[dict[str, Any]]]:
     return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+
+
+def build_joined_declare(crisis: Crisis, *, where: str) -> tuple[str, list[dict[str, Any]]]:
+    """Return the answer to a declare that found the topic already in crisis: it joined that one."""
+    return build_confirmation(f"*{crisis.topic}* already has an open crisis, {crisis.title} ({status_line(crisis)}). "
+                              f"Your declaration was added to its timeline; follow it in {where}.")

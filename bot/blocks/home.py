@@ -187,14 +187,19 @@ def build_home(content: HomeContent, *, grammars: tuple[Grammar, ...]) -> dict[s
         blocks.append(_note("Nobody in your teams is asking for cover."))
 
     stats = content.stats
+    fields = [
+        {"type": "mrkdwn", "text": f"*Shifts*\n{stats.shifts}"},
+        {"type": "mrkdwn", "text": f"*Hours as primary*\n{stats.primary_hours:.0f}"},
+        {"type": "mrkdwn", "text": f"*Hours as backup*\n{stats.backup_hours:.0f}"},
+    ]
+    if stats.pages is not None:
+        fields += [{"type": "mrkdwn", "text": f"*Pages*\n{stats.pages}"},
+                   {"type": "mrkdwn", "text": f"*Pages in your sleep hours*\n{stats.sleep_pages}"}]
     blocks += [
         {"type": "header", "text": _plain(f"Your last {stats.days} days")},
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Shifts*\n{stats.shifts}"},
-            {"type": "mrkdwn", "text": f"*Hours as primary*\n{stats.primary_hours:.0f}"},
-            {"type": "mrkdwn", "text": f"*Hours as backup*\n{stats.backup_hours:.0f}"},
-        ]},
-        _note("From the final schedule (overrides, swaps and time off included). Pages and acknowledgements appear here once crises are recorded."),
+        {"type": "section", "fields": fields},
+        _note("From the final schedule (overrides, swaps and time off included) and the crisis pages that reached you; "
+              "sleep hours are 22:00–08:00 in your zone. `/oncall limits` shows when the backup is offered the rest of a shift."),
         {"type": "divider"},
     ]
     blocks += _settings(content.settings, content.slack_tz)

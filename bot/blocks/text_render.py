@@ -103,7 +103,11 @@ def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str] | None = N
             out.lines.append(f"[image: {block.get('alt_text', '')}]")
         elif kind == "input":
             label = _text_of(block.get("label"), names)
-            out.lines.append(f"  {label}: <{block.get('element', {}).get('type', 'input')}> (block {block_id})")
+            element = block.get("element", {})
+            out.lines.append(f"  {label}: <{element.get('type', 'input')}> (block {block_id})")
+            # Prefilled values, so a console user sees what `submit` would send unchanged.
+            prefilled = element.get("initial_value") or _text_of((element.get("initial_option") or {}).get("text"), names)
+            out.lines += [f"    | {line}" for line in str(prefilled).splitlines()[:12]] if prefilled else []
         else:
             out.lines.append(f"[{kind} block]")
     return out

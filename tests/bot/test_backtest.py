@@ -144,3 +144,13 @@ def test_dev_series_replays_with_few_pages_per_topic_week(tmp_path):
     assert len(out) == len(source.read_text().splitlines()) - 1
     weeks = len(out) * 5 / (60 * 24 * 7)
     assert 1 <= sum(int(row["alert"]) for row in out) <= 3 * weeks
+
+
+def test_team_sensitivity_words_replay_like_the_detector_presets(tmp_path):
+    """--sensitivity high/low (the words `/crisis tuning` stores) give the same alerts as more/fewer."""
+    write_series(tmp_path / "brand.csv", spike_at=3 * 288 + 100)
+    alerts = {}
+    for level in ("high", "more", "low", "fewer"):
+        assert backtest.main([str(tmp_path / "brand.csv"), "--out", str(tmp_path / level), "--sensitivity", level]) == 0
+        alerts[level] = [row["alert"] for row in read_rows(tmp_path / level / "brand.csv")]
+    assert alerts["high"] == alerts["more"] and alerts["low"] == alerts["fewer"]

@@ -228,3 +228,29 @@ def test_admin_home_has_the_setup_button_and_member_home_does_not():
     store = FakeRotations({"social": rotation()})
     assert HomeActions.open_setup in view_text(build_home(content(store, is_admin=True), grammars=(ONCALL,)))
     assert HomeActions.open_setup not in view_text(build_home(content(store, is_admin=False), grammars=(ONCALL,)))
+
+
+@dataclass
+class FakePages:
+    by_team: dict[int, list]
+
+    def pages(self, *, team_id: int, since: datetime, until: datetime) -> list:
+        return [p for p in self.by_team.get(team_id, []) if since <= p.at <= until]
+
+
+def test_home_stats_count_the_members_pages_and_those_in_their_own_sleep_hours():
+    """Pages of the last 30 days from the member's teams; sleep hours in the zone they chose (Sydney), not Slack's (Rome)."""
+    from bot.burnout import PageRecord
+
+    history = FakePages({1: [PageRecord(A, NOW - timedelta(hours=1)),  # 22:00 Sydney (AEDT): sleep; 12:00 in Rome: business
+                             PageRecord(A, NOW - timedelta(hours=4)),  # 19:00 Sydney: off hours
+                             PageRecord(B, NOW - timedelta(hours=1)),  # someone else
+                             PageRecord(A, NOW - timedelta(days=31))],  # too old
+                         2: [PageRecord(A, NOW - timedelta(hours=2))]})  # a team A is not in
+    settings = FakeSettings({("T1", A): MemberSettings(tz="Australia/Sydney")})
+    home = home_content(FakeRotations({"social": rotation(), "apac": rotation(2, "apac", (B, C))}), NoCrises(), settings,
+                        workspace_id="T1", user_id=A, is_admin=False, slack_tz="Europe/Rome", now=NOW, pages=history)
+    assert (home.stats.pages, home.stats.sleep_pages) == (2, 1)
+    text = view_text(build_home(home, grammars=(ONCALL, CRISIS)))
+    assert "*Pages*\\n2" in text and "*Pages in your sleep hours*\\n1" in text
+    assert content(FakeRotations({"social": rotation()})).stats.pages is None  # no history port, no figures

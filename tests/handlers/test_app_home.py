@@ -44,10 +44,12 @@ def primary_now(rotations):
 
 def open_home(runtime, signed, fake_slack, user, event_id):
     """Open the Home tab as `user` and return the view published for them."""
-    before = len(fake_slack.calls("views.publish"))
+    mine = lambda: [c for c in fake_slack.calls("views.publish") if c.args.get("user_id") == user]  # noqa: E731
+    before = len(mine())
     response = runtime.app.dispatch(signed.event({"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}, event_id=event_id).as_bolt_request())
     assert response.status == 200
-    fake_slack.wait_for("views.publish", before + 1)
+    # Handoffs and crisis changes republish other members' Homes meanwhile: wait for this member's own.
+    wait_until(lambda: len(mine()) > before)
     return fake_slack.published_home(user)
 
 

@@ -84,3 +84,41 @@ def test_simulated_spike_gives_a_card_a_newcomer_can_acknowledge(tmp_path):
     assert "Spike on acme: crisis #1 opened" in text
     assert "SEV2 CRISIS #1: ACME" in text and "[Acknowledge] (press 1)" in text
     assert "You acknowledged #1 SEV2 acme" in text and "Acked by @giulia" in text
+
+
+def test_console_renders_the_report_and_its_charts_and_refuses_export_to_non_admins(tmp_path):
+    """`/oncall report` prints the report with its figures and the chart uploads to the DM; @marcus cannot export."""
+    out = io.StringIO()
+    script = "/oncall report social 2\n/oncall report settings admins\nas @marcus\n/oncall export\n"
+    assert run_console(load_settings({}), db_path=str(tmp_path / "c.db"), stdin=io.StringIO(script), out=out) == 0
+    text = out.getvalue()
+    assert "SOCIAL: REPORT FOR THE LAST 2 WEEKS" in text
+    assert "*Time to acknowledge*: median —" in text and "*Load per person*" in text
+    assert text.count("[DM] socialops uploaded: social: ") == 3
+    assert "The weekly report of *social* will be DM'd to the admins after each handoff." in text
+    assert "Only admins can export records. Ask @giulia." in text
+
+
+def test_console_posts_the_weekly_report_where_the_setting_says(tmp_path):
+    """`/simulate report` posts the last handoff's report in #social-announcements with three charts; off posts nothing."""
+    out = io.StringIO()
+    script = "/simulate report\n/oncall report settings off\n/simulate report\n"
+    assert run_console(load_settings({}), db_path=str(tmp_path / "c.db"), stdin=io.StringIO(script), out=out) == 0
+    text = out.getvalue()
+    assert text.count("[#social-announcements] socialops:\n  SOCIAL: REPORT FOR THE LAST 1 WEEK") == 1
+    assert text.count("[#social-announcements] socialops uploaded: social: ") == 3
+    assert "The weekly report is off for this team" in text
+
+
+def test_refreshed_homes_of_other_members_are_one_line_not_printed_whole(tmp_path):
+    """A cover request republishes every member's Home; the console prints one line for them, and /home still renders yours."""
+    out = io.StringIO()
+    run_console(load_settings({}), db_path=str(tmp_path / "c.db"), stdin=io.StringIO("/oncall\n"), out=out)
+    primary = out.getvalue().split("On call for *social*: primary @", 1)[1].split(",", 1)[0]
+    out = io.StringIO()
+    script = f"as @{primary}\n/oncall cover now +2h dentist\n/home\n"
+    assert run_console(load_settings({}), db_path=str(tmp_path / "c.db"), stdin=io.StringIO(script), out=out) == 0
+    text = out.getvalue()
+    assert "[App Home refreshed for 5 members:" in text
+    assert text.count("[App Home of @") == 1 and f"[App Home of @{primary}]" in text
+    assert "YOUR SETTINGS" in text.upper()

@@ -94,8 +94,19 @@ def test_responders_policy_away_and_topic_watch(database, crises, team_id):
 
 
 def test_thread_lines_are_claimed_once(crises, team_id):
-    """Each timeline position is handed to one caller."""
+    """Each timeline event is handed to one caller, even one recorded with an earlier time after later ones were claimed."""
     created = crises.create_crisis(new(team_id))
-    assert list(crises.claim_thread_lines(crisis_id=created.id, total=2)) == [0, 1]
-    assert list(crises.claim_thread_lines(crisis_id=created.id, total=2)) == []
-    assert list(crises.claim_thread_lines(crisis_id=created.id, total=3)) == [2]
+
+    def note(text, at):
+        return crises.record_event(crisis_id=created.id, event=CrisisEvent(at=at, kind=EventKind.NOTE, actor="UP", via="button",
+                                                                          detail={"note": text}))
+
+    first, second = note("a", T0 + timedelta(minutes=2)), note("b", T0 + timedelta(minutes=3))
+    assert [event_id for event_id, _ in crises.claim_thread_lines(crisis_id=created.id)] == [first, second]
+    assert crises.claim_thread_lines(crisis_id=created.id) == []
+    late = note("late", T0 + timedelta(minutes=1))  # e.g. a declare that joined, stamped before the pages were recorded
+    assert [(event_id, e.detail["note"]) for event_id, e in crises.claim_thread_lines(crisis_id=created.id)] == [(late, "late")]
+    with ThreadPoolExecutor(6) as pool:
+        note("c", T0 + timedelta(minutes=4))
+        claims = list(pool.map(lambda i: crises.claim_thread_lines(crisis_id=created.id), range(6)))
+    assert sum(len(c) for c in claims) == 1

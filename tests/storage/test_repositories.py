@@ -103,3 +103,21 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:
         db.dispose()
+
+
+def test_people_learnt_by_concurrent_refreshes_are_stored_once(db):
+    """Several Home refreshes learning the same person at once: no IntegrityError, one row, newest zone kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from storage.people import People
+
+    people = People(db)
+    barrier_count = 8
+    with ThreadPoolExecutor(barrier_count) as pool:
+        list(pool.map(
+            lambda n: people.remember(workspace_id="T1", user_id="U9", tz="Asia/Kolkata", deleted=False, now=T0 + timedelta(seconds=n)),
+            range(barrier_count),
+        ))
+    assert people.tz("T1", "U9") == "Asia/Kolkata"
+    people.remember(workspace_id="T1", user_id="U9", tz=None, deleted=True, now=T0 + timedelta(minutes=1))
+    assert people.tz("T1", "U9") == "Asia/Kolkata"  # an unknown zone never erases a known one

@@ -1,0 +1,62 @@
+"""The admins' crisis forms: the playbook editor and the escalation policy editor (modals opened by `/crisis playbook|policy`).
+
+Problems are shown next to the field (`response_action: errors`); a saved form is audited with before and after.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot import playbook
+from bot.access import require_admin
+from bot.audit import AuditRecord, Via
+from bot.blocks.escalation_policy import POLICY_EDIT_CALLBACK
+from bot.blocks.playbook import PLAYBOOK_EDIT_CALLBACK
+from bot.blocks.setup import read_view_values
+from bot.errors import NotAllowed
+from bot.escalation import PolicyFormErrors, policy_record, read_policy_form, step_block_ids
+from bot.playbook import PlaybookFormErrors, read_playbook_form
+from handlers.deps import Deps
+
+
+def _team_id(view: dict[str, Any]) -> int:
+    return int(json.loads(view.get("private_metadata") or "{}")["team_id"])
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.view(PLAYBOOK_EDIT_CALLBACK)
+    def save_playbook(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = read_view_values(view.get("state", {}))
+        try:
+            draft = read_playbook_form(str(values.get("steps") or ""), str(values.get("statements") or ""))
+            playbook.save(deps.playbooks, deps.audit, deps.admins, team_id=_team_id(view), workspace_id=body["team"]["id"], draft=draft,
+                          user_id=body["user"]["id"], now=deps.clock(), via=Via.modal)
+        except PlaybookFormErrors as problems:
+            ack(response_action="errors", errors=problems.errors)
+            return
+        except NotAllowed as refusal:
+            ack(response_action="errors", errors={"steps": str(refusal)})
+            return
+        ack()
+
+    @app.view(POLICY_EDIT_CALLBACK)
+    def save_policy(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id, team_id = body["user"]["id"], _team_id(view)
+        try:
+            require_admin(deps.admins, user_id, action="change escalation policies")
+            policy = read_policy_form(read_view_values(view.get("state", {})))
+        except NotAllowed as refusal:
+            ack(response_action="errors", errors={step_block_ids(0)[0]: str(refusal)})
+            return
+        except PolicyFormErrors as problems:
+            ack(response_action="errors", errors=problems.errors)
+            return
+        now = deps.clock()
+        before = deps.crises.policy(team_id)
+        deps.crises.save_policy(team_id=team_id, policy=policy, user_id=user_id, now=now)
+        deps.audit.record(AuditRecord(at=now, actor=user_id, action="escalation_policy_changed", via=Via.modal, target=f"team:{team_id}",
+                                      team_id=body["team"]["id"], before=policy_record(before), after=policy_record(policy)))
+        ack()

@@ -1,0 +1,141 @@
+"""`/oncall report`, `/oncall export` and the end-of-shift check-in buttons.
+
+The report answers ephemerally; its three PNG charts go to the caller's DM (an ephemeral reply cannot carry files,
+and a DM keeps them out of the team's channel). Exports are admins-only and arrive in the admin's DM as four CSVs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot import jobs, reports
+from bot.access import require_admin
+from bot.audit import AuditRecord, Via
+from bot.blocks.oncall import build_confirmation
+from bot.blocks.report import ReportActions, build_charts_note, build_checkin_question, build_delivery_changed, build_report
+from bot.command_grammar import ParsedCommand
+from bot.errors import SocialopsError, UsageError
+from bot.export import write_csvs
+from bot.oncall import pick_team
+from bot.oncall_query import ONCALL
+from bot.shift_checkin import answer_checkin, parse_score
+from bot.slack_gateway import SlackCallFailed
+from bot.when import describe_range, parse_range
+from handlers.asker import asker_zone
+from handlers.deps import Deps
+from handlers.replies import tell_presser
+
+log = logging.getLogger(__name__)
+Answer = tuple[str, list[dict[str, Any]]]
+DEFAULT_EXPORT_DAYS = 30
+MAX_EXPORT_DAYS = 366
+_CHECKIN_ACTION = re.compile(rf"^{ReportActions.checkin_score}-[1-5]$")
+
+
+def _report_usage() -> str:
+    return "Usage: " + ONCALL.usage("report")
+
+
+class ReportCommands:
+    """The `/oncall report` and `/oncall export` subcommands (OncallCommand hands them over)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def report(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        args = list(query.args)
+        if args and args[0].lower() == "settings":
+            return self._settings(args[1:], command)
+        weeks = 1
+        if args and args[-1].isdigit():
+            weeks = int(args.pop())
+        if len(args) > 1:
+            raise UsageError("Too many words.", usage=_report_usage())
+        report = reports.team_report(self.deps.rotations, self.deps.reports, workspace_id=command["team_id"], team=args[0] if args else None,
+                                     weeks=weeks, now=self.deps.clock())
+        user_id = command["user_id"]
+        self.deps.run_later(lambda: self._send_charts(report, user_id))
+        text, blocks = build_report(report)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": build_charts_note("sent to you by DM")}]})
+        return text, blocks
+
+    def _send_charts(self, report: reports.TeamReport, user_id: str) -> None:
+        try:
+            channel = self.deps.slack.open_dm(user_id)
+        except SlackCallFailed as failure:
+            log.warning("report charts for %s not sent: %s", user_id, failure.code)
+            return
+        jobs.upload_report_charts(self.deps.slack, report, channel=channel)
+
+    def _settings(self, args: list[str], command: dict[str, Any]) -> Answer:
+        usage = "Usage: `/oncall report settings channel|admins|off [team]`"
+        if len(args) > 2:
+            raise UsageError("Too many words.", usage=usage)
+        if not args:
+            raise UsageError("Where should the weekly report go?", usage=usage)
+        delivery = reports.parse_delivery(args[0])
+        rotation = pick_team(self.deps.rotations, command["team_id"], args[1] if len(args) > 1 else None)
+        reports.change_delivery(self.deps.reports, self.deps.audit, self.deps.admins, team=rotation.team, delivery=delivery,
+                                user_id=command["user_id"], now=self.deps.clock(), via=Via.slash_command)
+        return build_delivery_changed(rotation.team.name, delivery)
+
+    def export(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        user_id = command["user_id"]
+        require_admin(self.deps.admins, user_id, action="export records")
+        tz, now = asker_zone(self.deps, workspace_id=command["team_id"], user_id=user_id), self.deps.clock()
+        if query.args:
+            start, end = parse_range(query.args, tz=tz, now=now)
+        else:
+            start, end = now - timedelta(days=DEFAULT_EXPORT_DAYS), now
+        if end - start > timedelta(days=MAX_EXPORT_DAYS):
+            raise UsageError(f"Export at most {MAX_EXPORT_DAYS} days at a time.", usage="Usage: " + ONCALL.usage("export"))
+        self.deps.audit.record(AuditRecord(at=now, actor=user_id, action="records_exported", via=Via.slash_command,
+                                           target=f"workspace:{command['team_id']}", after={"from": start.isoformat(), "to": end.isoformat()}))
+        workspace = command["team_id"]
+        self.deps.run_later(lambda: self._send_export(workspace, user_id, start, end))
+        return build_confirmation(f"Exporting crises, pages, acknowledgements and the audit trail for {describe_range(start, end, tz)}: "
+                                  "four CSV files are on their way to your DM.")
+
+    def _send_export(self, workspace_id: str, user_id: str, start: datetime, end: datetime) -> None:
+        files = write_csvs(self.deps.reports.export(start=start, end=end, workspace_id=workspace_id))
+        try:
+            channel = self.deps.slack.open_dm(user_id)
+            for name, text in files.items():
+                stem = name.removesuffix(".csv")
+                self.deps.slack.upload_file(channel=channel, filename=f"socialops-{stem}-{start:%Y%m%d}-{end:%Y%m%d}.csv",
+                                            content=text.encode(), title=f"socialops {stem} {start:%Y-%m-%d} → {end:%Y-%m-%d}")
+        except SlackCallFailed as failure:
+            log.warning("export for %s not delivered: %s", user_id, failure.code)
+            jobs.enqueue_call(dedupe_key=f"export-failed:{user_id}:{start:%Y%m%dT%H%M%S}:{end:%Y%m%dT%H%M%S}", method="dm",
+                              payload={"user": user_id, "text": f"I could not upload your export ({failure.code}). Please try again."})
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(_CHECKIN_ACTION)
+    def rate_shift(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        try:
+            checkin_id, score = parse_score(action["value"])
+            checkin = answer_checkin(deps.reports, deps.audit, checkin_id=checkin_id, user_id=user_id, score=score, now=deps.clock(), via=Via.button)
+        except SocialopsError as refusal:
+            tell_presser(deps, body, respond, str(refusal), dedupe_key=f"checkin-refused:{action['value']}:{user_id}:{action.get('action_ts', '')}")
+            return
+        text, blocks = build_checkin_question(checkin)
+        channel, ts = (body.get("channel") or {}).get("id"), (body.get("message") or {}).get("ts")
+        if channel and ts:
+            # The question is updated in place: the chosen number highlighted, and a thank-you under it.
+            deps.run_later(lambda: _update_in_place(deps, channel, ts, text, blocks, checkin.id))
+
+
+def _update_in_place(deps: Deps, channel: str, ts: str, text: str, blocks: list[dict[str, Any]], checkin_id: int) -> None:
+    try:
+        deps.slack.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
+    except SlackCallFailed:
+        jobs.enqueue_call(dedupe_key=f"checkin-card:{checkin_id}:{deps.clock():%Y%m%dT%H%M%S%f}", method="chat.update",
+                          payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})
