@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib.util
 import os
 import signal
@@ -174,6 +175,9 @@ def serve(name: str, port: int) -> int:
             # As in production (bot.server.serve): the scheduler runs alongside the HTTP server.
             runtime.start()
             asgi_app = build_asgi_app(runtime)
+        # Every server freezes its start-up heap, as bot.server.serve does (Runtime.freeze_startup_heap), so no
+        # row pays for rescanning long-lived objects in full collections; the bare apps get the same treatment.
+        gc.freeze()
         uvicorn.run(asgi_app, host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
     finally:
         if runtime is not None:

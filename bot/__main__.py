@@ -175,6 +175,7 @@ def _run_socket(settings: Settings) -> int:
 
     runtime = create_runtime(settings)
     runtime.start()
+    runtime.freeze_startup_heap()
     log.info("socialops in Socket Mode (%s)", ", ".join(f"{k}={v}" for k, v in settings.redacted().items()))
     try:
         SocketModeHandler(runtime.app, settings.slack_app_token).start()

@@ -67,6 +67,7 @@ def serve(runtime: Runtime) -> None:
     import uvicorn
 
     runtime.start()
+    runtime.freeze_startup_heap()
     try:
         uvicorn.run(build_asgi_app(runtime), host=runtime.settings.host, port=runtime.settings.port,
                     log_level=runtime.settings.log_level.lower(), access_log=False)

@@ -99,3 +99,26 @@ def test_ssl_check_is_answered_without_side_effects(server, signed, fake_slack):
     response = post(server, signed.ssl_check())
     assert response.status_code == 200
     assert fake_slack.calls() == []
+
+
+
+def test_serve_freezes_the_startup_heap(fake_slack, tmp_path, monkeypatch):
+    """HTTP mode freezes what start-up built, so full collections don't rescan it while requests wait."""
+    import gc
+
+    import uvicorn
+
+    from bot.app import create_runtime
+    from bot import server as server_module
+    from storage.session import Database, sqlite_url
+    from tests.conftest import make_settings
+
+    built = create_runtime(make_settings(fake_slack), database=Database.from_url(sqlite_url(tmp_path / "app.db")))
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_kwargs: seen.setdefault("frozen", gc.get_freeze_count()))
+    gc.unfreeze()
+    try:
+        server_module.serve(built)  # returns when (the stand-in for) uvicorn returns, and stops the runtime
+    finally:
+        gc.unfreeze()
+    assert seen["frozen"] > 10_000  # the runtime's modules and objects, not a handful
