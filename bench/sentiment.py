@@ -95,14 +95,26 @@ def main() -> int:
               f" {macro_f1(gold, base):8.3f} {base_accuracy:5.3f}")
 
     # Interleave and keep the best of three passes: on a shared machine the slowest pass measures neighbours.
+    # Throughput is measured without the reading cache (the F1 pass above has filled it with these very texts).
     texts = sets[0][1]
-    best_ours = best_vader = 0.0
+    uncached = MentionAnalyser(cache_size=0)
+    batch = 500  # as ingestion scores them: one webhook or import batch at a time
+
+    def batched_rate() -> float:
+        start = time.perf_counter()
+        for i in range(0, len(texts), batch):
+            uncached.analyse_many([(text, None) for text in texts[i:i + batch]])
+        return len(texts) / (time.perf_counter() - start)
+
+    best_ours = best_batched = best_vader = 0.0
     for _ in range(3):
         best_vader = max(best_vader, texts_per_second(vader.analyse, texts))
-        best_ours = max(best_ours, texts_per_second(ours.analyse, texts))
-    print(f"\nthroughput on SemEval-2017 test ({len(texts)} tweets, best of 3, one process):"
-          f" ours {best_ours:,.0f} texts/s (language detection included), VADER alone {best_vader:,.0f} texts/s"
-          f" -> {best_ours / best_vader:.0%} of VADER (target >= 40%)")
+        best_ours = max(best_ours, texts_per_second(uncached.analyse, texts))
+        best_batched = max(best_batched, batched_rate())
+    print(f"\nthroughput on SemEval-2017 test ({len(texts)} tweets, best of 3, one process, no reading cache):"
+          f" VADER alone {best_vader:,.0f} texts/s; ours text by text {best_ours:,.0f} texts/s"
+          f" ({best_ours / best_vader:.0%} of VADER), in batches of {batch} {best_batched:,.0f} texts/s"
+          f" ({best_batched / best_vader:.0%}); language detection included")
     print("ours = language detection (CLD2, py3langid fallback) -> VADER + linear layer for English,"
           " emoji-only or unknown otherwise; unknown scored as neutral. VADER = VADER alone, ±0.05 cut, on every text.")
     return 0

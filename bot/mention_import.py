@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +44,7 @@ class Summary:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Row:
     line: int
     item: object  # a parsed JSON value, a CSV row dict, or a Rejected to report as-is
@@ -107,15 +108,30 @@ def import_rows(
     store: mentions.MentionStore, rows: Iterator[Row], *, source: mentions.Source, analyser: Analyser,
     now: datetime, topic: mentions.Topic | None = None, progress: Callable[[Summary], None] | None = None,
 ) -> Summary:
-    """Store rows in batches of BATCH through the same use case as the webhook; return the summary."""
+    """Store rows in batches of BATCH through the same use case as the webhook; return the summary.
+
+    One batch is written by a writer thread while the next is parsed and scored: the database's time (its own
+    process, for PostgreSQL) overlaps ours. Batches are still stored one at a time, in file order.
+    """
     summary = Summary()
     topics = [topic] if topic is not None else store.topics(source.workspace_id)
     matcher = mentions.TopicMatcher(topics)
     default_topic_id = topic.id if topic is not None else source.default_topic_id
     batch: list[Row] = []
+    writing: Future[mentions.StoredBatch] | None = None
 
-    def flush() -> None:
-        drafts: list[tuple[int, mentions.Mention]] = []
+    def collect() -> None:
+        """Wait for the batch being written (re-raising StoreUnavailable) and count it."""
+        nonlocal writing
+        if writing is not None:
+            stored = writing.result()
+            writing = None
+            summary.imported += stored.inserted
+            summary.duplicate += stored.duplicate
+
+    def flush(writer: ThreadPoolExecutor) -> None:
+        nonlocal writing
+        drafts: list[tuple[mentions.Draft, mentions.Topic]] = []
         seen: set[str] = set()
         for row in batch:
             try:
@@ -133,20 +149,24 @@ def import_rows(
                 summary.duplicate += 1
                 continue
             seen.add(draft.source_id)
-            drafts.append((row.line, mentions.to_mention(draft, source=source.name, topic_id=chosen.id, analyser=analyser, now=now)))
-        stored = store.store_batch([m for _, m in drafts])
-        summary.imported += stored.inserted
-        summary.duplicate += stored.duplicate
+            drafts.append((draft, chosen))
+        sentiments = mentions.score_drafts([draft for draft, _ in drafts], analyser)
+        ready = [mentions.to_mention(draft, source=source.name, topic_id=chosen_topic.id, sentiment=sentiment, now=now)
+                 for (draft, chosen_topic), sentiment in zip(drafts, sentiments)]
         batch.clear()
+        collect()
+        writing = writer.submit(store.store_batch, ready)
 
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
-            flush()
-            if progress is not None:
-                progress(summary)
-    if batch:
-        flush()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                flush(writer)
+                if progress is not None:
+                    progress(summary)
+        if batch:
+            flush(writer)
+        collect()
     return summary
 
 

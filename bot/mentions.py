@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from bot.access import AdminDirectory, require_admin
 from bot.audit import AuditRecord, AuditSink
 from bot.crisis_query import SourcesQuery
-from bot.sentiment import Analyser, MentionAnalyser, Sentiment, from_upstream
+from bot.sentiment import Analyser, MentionAnalyser, Sentiment, analyse_all, from_upstream
 
 VENDORS = ("generic", "brandwatch", "talkwalker", "mention", "meltwater", "slack")
 MAX_BATCH_ITEMS = 1000
@@ -65,7 +65,9 @@ class ListeningChannel:
     topic_id: int | None = None
 
 
-@dataclass(frozen=True)
+# Draft and Mention are made once per mention on the ingestion hot path; they are not frozen because a frozen
+# dataclass sets each field through object.__setattr__ (about 4 µs a mention). Nothing changes them once made.
+@dataclass
 class Draft:
     """An item's fields after vendor mapping, before topic and sentiment are decided."""
 
@@ -80,7 +82,7 @@ class Draft:
     upstream: Sentiment | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Mention:
     source: str
     source_id: str
@@ -246,6 +248,8 @@ def _first_text(item: Mapping[str, Any], *names: str) -> str:
 
 
 def _dig(item: Mapping[str, Any], path: str) -> Any:
+    if "." not in path:  # most fields sit at the top of the item: skip the walk
+        return item.get(path)
     value: Any = item
     for part in path.split("."):
         if not isinstance(value, Mapping):
@@ -326,18 +330,24 @@ def _draft(*, source_id: str, text: str, created: object, created_field: str, **
 
 
 def _from_generic(item: Mapping[str, Any]) -> Draft:
-    url = _text(item.get("url")) or None
-    topic = item.get("topic")
-    return _draft(
-        source_id=_source_id(item, url, "id", "source_id"),
-        text=_first_text(item, "text", "title"),
-        created=_first(item, "created_at", "published_at", "timestamp"), created_field="created_at",
-        author=_text(_first(item, "author", "author_handle")) or None,
-        reach=_count(_first(item, "author_reach", "reach", "followers"), field_name="author_reach"),
-        url=url, language=_language(item.get("language")),
-        topic_name=topic.strip() if isinstance(topic, str) and topic.strip() else None,
-        upstream=_generic_upstream(item.get("sentiment")),
-    )
+    # The hot path of the webhook and the importer: plain lookups and one positional Draft, no keyword plumbing.
+    # The checks run in the order the other mappings' _draft() runs them, so an item's first problem is the one named.
+    get = item.get
+    url = _text(get("url")) or None
+    source_id = _source_id(item, url, "id", "source_id")
+    text = _text(get("text")) or _text(get("title"))
+    created = _first(item, "created_at", "published_at", "timestamp")
+    author = _text(_first(item, "author", "author_handle")) or None
+    reach = _count(_first(item, "author_reach", "reach", "followers"), field_name="author_reach")
+    language = _language(get("language"))
+    topic = get("topic")
+    topic_name = topic.strip() if isinstance(topic, str) and topic.strip() else None
+    sentiment = get("sentiment")
+    upstream = None if sentiment is None else _generic_upstream(sentiment)
+    if not text:
+        raise Rejected("no text: the mention has neither text nor title")
+    return Draft(source_id, text[:MAX_TEXT_CHARS], parse_time(created, field_name="created_at"), author, reach, url,
+                 language, topic_name, upstream)
 
 
 def _from_brandwatch(item: Mapping[str, Any]) -> Draft:
@@ -499,15 +509,17 @@ class Prepared:
     mentions: list[Mention] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     duplicate_in_batch: int = 0
+    unscored: list[tuple[Draft, Topic]] = field(default_factory=list)  # matched drafts, when prepare(score=False)
 
 
 def prepare(
     items: Sequence[object], *, source: str, vendor: str, matcher: TopicMatcher, analyser: Analyser,
-    now: datetime, default_topic_id: int | None = None,
+    now: datetime, default_topic_id: int | None = None, score: bool = True,
 ) -> Prepared:
-    """Normalise, match and score each item; nothing is stored here."""
+    """Normalise, match and score each item (scoring left to the caller with score=False); nothing is stored here."""
     prepared = Prepared()
     seen: set[str] = set()
+    chosen: list[tuple[Draft, Topic]] = []
     for index, item in enumerate(items):
         try:
             draft = normalise(item, vendor=vendor)
@@ -520,13 +532,29 @@ def prepare(
             prepared.duplicate_in_batch += 1
             continue
         seen.add(draft.source_id)
-        prepared.mentions.append(to_mention(draft, source=source, topic_id=topic.id, analyser=analyser, now=now))
+        chosen.append((draft, topic))
+    if score:
+        prepared.mentions = _scored(chosen, source=source, analyser=analyser, now=now)
+    else:
+        prepared.unscored = chosen
     return prepared
 
 
-def to_mention(draft: Draft, *, source: str, topic_id: int, analyser: Analyser, now: datetime) -> Mention:
-    """Score the draft (upstream sentiment wins) and stamp it received now."""
-    sentiment = draft.upstream or analyser.analyse(draft.text, draft.language)
+def score_drafts(drafts: Sequence[Draft], analyser: Analyser) -> list[Sentiment]:
+    """Return each draft's sentiment: the upstream one when the source gave it, else ours (scored as one batch)."""
+    ours = iter(analyse_all(analyser, [(d.text, d.language) for d in drafts if d.upstream is None]))
+    return [d.upstream if d.upstream is not None else next(ours) for d in drafts]
+
+
+def to_mention(draft: Draft, *, source: str, topic_id: int, now: datetime, analyser: Analyser | None = None,
+               sentiment: Sentiment | None = None) -> Mention:
+    """Stamp the draft received now with its sentiment: upstream wins, then `sentiment`, then the analyser's reading."""
+    if draft.upstream is not None:
+        sentiment = draft.upstream
+    elif sentiment is None:
+        if analyser is None:
+            raise TypeError("to_mention needs an analyser or a sentiment")
+        sentiment = analyser.analyse(draft.text, draft.language)
     # A source clock ahead of ours must not create counts in minutes that have not happened yet.
     created = min(draft.created_at, now)
     return Mention(
@@ -544,16 +572,34 @@ def _peek_id(item: object) -> str | None:
     return None
 
 
+INGEST_CHUNK = 250  # mentions scored while the store writes the previous chunk of the same batch
+
+
 def ingest(
     store: MentionStore, items: Sequence[object], *, source: Source, analyser: Analyser, now: datetime,
 ) -> IngestResult:
     """Store a batch from one source, all or nothing; raise StoreUnavailable when the database is down."""
     matcher = TopicMatcher(store.topics(source.workspace_id))
     prepared = prepare(items, source=source.name, vendor=source.vendor, matcher=matcher, analyser=analyser,
-                       now=now, default_topic_id=source.default_topic_id)
-    stored = store.store_batch(prepared.mentions) if prepared.mentions else StoredBatch(0, 0)
+                       now=now, default_topic_id=source.default_topic_id, score=False)
+    drafts = prepared.unscored
+    store_chunks = getattr(store, "store_chunks", None)
+    if not drafts:
+        stored = StoredBatch(0, 0)
+    elif store_chunks is None or len(drafts) <= INGEST_CHUNK:
+        stored = store.store_batch(_scored(drafts, source=source.name, analyser=analyser, now=now))
+    else:
+        # Score chunk k+1 while the store writes chunk k, still in one transaction (see Mentions.store_chunks).
+        stored = store_chunks(_scored(drafts[start:start + INGEST_CHUNK], source=source.name, analyser=analyser, now=now)
+                              for start in range(0, len(drafts), INGEST_CHUNK))
     return IngestResult(accepted=stored.inserted, duplicate=stored.duplicate + prepared.duplicate_in_batch,
                         rejections=tuple(prepared.rejections))
+
+
+def _scored(chosen: Sequence[tuple[Draft, Topic]], *, source: str, analyser: Analyser, now: datetime) -> list[Mention]:
+    sentiments = score_drafts([draft for draft, _ in chosen], analyser)
+    return [to_mention(draft, source=source, topic_id=topic.id, sentiment=sentiment, now=now)
+            for (draft, topic), sentiment in zip(chosen, sentiments)]
 
 
 # --- Slack channel messages ----------------------------------------------------------------
@@ -693,7 +739,8 @@ def normalise_export_row(row: Mapping[str, str], *, vendor: str) -> Draft:
     if sentiment is None:
         return draft
     upstream = _generic_upstream(sentiment.lower()) if vendor in ("generic", "slack") else _vendor_upstream(vendor, sentiment)
-    return Draft(**{**draft.__dict__, "upstream": upstream})
+    draft.upstream = upstream
+    return draft
 
 
 def _export_time(value: str) -> str | datetime:

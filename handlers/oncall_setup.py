@@ -6,11 +6,12 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import jobs
+from bot import jobs, mentions
 from bot.access import require_admin
 from bot.audit import AuditRecord, Via
 from bot.blocks.oncall import build_confirmation
 from bot.blocks.setup import SETUP_CALLBACK, build_setup_modal, read_view_values
+from bot.crisis_query import SourcesQuery
 from bot.errors import Conflict, NotAllowed, NotFound
 from bot.slack_gateway import SlackCallFailed
 from bot.team_setup import FormErrors, country_from_locale, latest_start, read_form
@@ -58,8 +59,9 @@ def register(app: App, deps: Deps) -> None:
             # A modal shows errors next to a field; a plain message body would be ignored by Slack.
             ack(response_action="errors", errors={"name": str(refusal)})
             return
+        values = read_view_values(view.get("state", {}))
         try:
-            form = read_form(read_view_values(view.get("state", {})))
+            form = read_form(values)
         except FormErrors as problems:
             ack(response_action="errors", errors=problems.errors)
             return
@@ -78,5 +80,10 @@ def register(app: App, deps: Deps) -> None:
                                       before=before, after={"name": form.name, "tz": form.tz, "roster": list(form.roster), "handoff": f"{form.handoff_weekday} {form.handoff_at}",
                                                             "length_days": form.length_days, "windows": [w.name for w in form.windows]}))
         deps.run_later(lambda: learn_member_profiles(deps, workspace_id=workspace_id, user_ids=[*form.roster, *form.shadows]))
+        listening = values.get("listening_channel")
+        if isinstance(listening, str) and listening:
+            # The same use case (and audit entry) as `/crisis sources channel #channel`.
+            mentions.configure_sources(deps.mentions, SourcesQuery("channel", channel_id=listening), workspace_id=workspace_id,
+                                       actor=user_id, admins=deps.admins, audit=deps.audit, via=Via.modal, now=now)
         text, blocks = build_confirmation(f"Team *{form.name}* saved: {len(form.roster)} people, handoff {form.handoff_at} {form.tz}. Try `/oncall who {form.name}`.")
         jobs.enqueue_call(dedupe_key=f"team-saved:{team_id}:{now.isoformat()}", method="dm", payload={"user": user_id, "text": text, "blocks": blocks})

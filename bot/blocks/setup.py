@@ -51,6 +51,8 @@ def build_setup_modal(form: TeamForm | None, *, default_tz: str, team_id: int | 
         shadows,
         channel("announce_channel", "Announcements channel", form.announce_channel if form else None),
         channel("crisis_channel", "Crisis channel", form.crisis_channel if form else None),
+        # Workspace-wide, not part of the team: adds a channel `/crisis sources` lists (and `unlisten` removes).
+        channel("listening_channel", "Listening channel: your listening tool's posts there become mentions", None),
         _text_input("usergroup_id", "User group ID to keep in sync", initial=(form.usergroup_id or "") if form else "", optional=True, hint="e.g. S012AB3CD (@social-oncall)"),
         {"type": "input", "block_id": "observe_holidays", "optional": True, "label": {"type": "plain_text", "text": "Public holidays"}, "element": holidays},
         _text_input("windows", "Follow-the-sun windows (optional)", initial=windows, optional=True, multiline=True,

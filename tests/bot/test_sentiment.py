@@ -202,3 +202,33 @@ def test_english_analyser_accepts_injected_weights() -> None:
     """Weights can be passed in, so a retrained layer drops in without touching the file."""
     flat = sentiment.LinearWeights(bias=(0.0, 5.0, 0.0), dense=((0.0, 0.0, 0.0),) * 8, tokens={})
     assert EnglishTweetAnalyser(flat).analyse("I hate this").label == "neutral"
+
+
+def test_a_batch_reads_the_same_as_one_text_at_a_time() -> None:
+    """analyse_many (staged: detection, then VADER, then the layer) equals analyse on each text, cached or not."""
+    texts = ["I love this phone!", "@user worst support ever http://t.co/x?", "Der Service ist schlecht 😡", "",
+             "https://t.co/abc 123", "not good, not good at all", "I love this phone!", "¿Qué tal? 😍"]
+    one_by_one = [MentionAnalyser(cache_size=0).analyse(text) for text in texts]
+    cached = MentionAnalyser()
+    assert cached.analyse_many([(text, None) for text in texts]) == one_by_one
+    assert cached.cache_hits == 1  # the repeated text
+    assert cached.analyse_many([(text, None) for text in texts]) == one_by_one
+    assert sentiment.analyse_all(VaderAnalyser(), [("good", None)]) == [VaderAnalyser().analyse("good")]
+
+
+def test_cache_key_keeps_what_the_reading_depends_on(analyser: MentionAnalyser) -> None:
+    """Retweets of one post (other handles and links) share a reading; a declared language or a '?' does not."""
+    fresh = MentionAnalyser()
+    first = fresh.analyse("RT @ann: acme support is awful https://t.co/1")
+    assert fresh.analyse("RT @bob: acme support is awful https://t.co/2") == first and fresh.cache_hits == 1
+    assert fresh.analyse("RT @bob: acme support is awful https://t.co/2", "de").analyser != "vader+linear"
+    assert fresh.analyse("RT @bob: acme support is awful https://t.co/2?") == MentionAnalyser(cache_size=0).analyse(
+        "RT @bob: acme support is awful https://t.co/2?")
+
+
+def test_reading_cache_stays_bounded() -> None:
+    """The cache drops its oldest readings beyond its size."""
+    small = MentionAnalyser(cache_size=3)
+    for i in range(10):
+        small.analyse(f"text number {i} is good")
+    assert len(small._cache) == 3

@@ -209,3 +209,29 @@ def test_console_serves_the_webhook_and_simulated_mentions_move_the_counts(tmp_p
     assert "Mentions webhook: POST http://127.0.0.1:" in text and "Bearer so_" in text
     assert "Posted 40 synthetic mentions of acme" in text and "40 accepted" in text
     assert "*acme* (acme, acme phone, #acmefail): 40 in the last hour" in text
+
+
+def test_outage_in_a_later_chunk_of_a_large_batch_gets_503_and_stores_nothing(server, tokens, runtime):
+    """A 600-item batch is written in chunks while the next is scored; an outage on the third chunk still stores nothing."""
+    engine = runtime.database.engine
+    dbapi_error = engine.dialect.loaded_dbapi.OperationalError
+    inserts = []
+
+    def fail(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001 - SQLAlchemy's hook
+        if statement.lstrip().upper().startswith("INSERT INTO MENTIONS "):
+            inserts.append(statement)
+            if len(inserts) == 3:
+                raise dbapi_error("simulated outage")
+
+    batch = [generic(i) for i in range(600)]
+    assert len(batch) > 2 * mentions.INGEST_CHUNK
+    event.listen(engine, "before_cursor_execute", fail)
+    try:
+        response = post(server, batch, tokens["generic"])
+    finally:
+        event.remove(engine, "before_cursor_execute", fail)
+    assert response.status_code == 503 and len(inserts) == 3
+    assert runtime.deps.mentions.mention_count() == 0 and hour_total(runtime) == 0
+    retry = post(server, batch, tokens["generic"]).json()
+    assert (retry["accepted"], retry["duplicate"], retry["rejected"]) == (600, 0, 0)
+    assert hour_total(runtime) == 600

@@ -121,3 +121,25 @@ def test_malformed_sources_command_gets_usage(runtime, signed):
     """A bad `/crisis sources` line answers with the usage, not an error."""
     body = crisis(runtime, signed, "sources channel general")
     assert "not a channel" in body["text"] and "/crisis sources channel #channel" in body["text"]
+
+
+def test_setup_modal_can_name_the_listening_channel(runtime, signed):
+    """An admin who picks a listening channel in `/oncall setup` makes it listened to, audited like `/crisis sources channel`."""
+    from bot.blocks.setup import SETUP_CALLBACK
+
+    store = runtime.deps.mentions
+    store.save_topic(workspace_id=signed.team_id, name="acme", keywords=["acme"], hashtags=[], now=NOW)
+    values = {
+        "name": {"value": "brand-eu"}, "tz": {"value": "Europe/Rome"},
+        "handoff_weekday": {"value": {"type": "static_select", "selected_option": {"value": "0"}}},
+        "handoff_at": {"value": "09:00"}, "length_days": {"value": "7"},
+        "roster": {"value": {"type": "multi_users_select", "selected_users": ["U0DEMO0002"]}},
+        "listening_channel": {"value": {"type": "conversations_select", "selected_conversation": CHANNEL}},
+    }
+    response = runtime.app.dispatch(signed.view_submission(user_id="U0DEMO0001", callback_id=SETUP_CALLBACK, values=values).as_bolt_request())
+    assert response.status == 200 and not response.body
+    assert store.listening_channel(CHANNEL) is not None
+    (entry,) = runtime.deps.audit.entries(action="sources.channel")
+    assert (entry.actor, entry.via, entry.after) == ("U0DEMO0001", "modal", {"channel": CHANNEL, "topic_id": None})
+    runtime.app.dispatch(signed.event(bot_post(f"{NOW.timestamp():.6f}", "acme support is terrible")).as_bolt_request())
+    assert totals(store, signed.team_id)["acme"] == (1, 1)

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 
-from bot.mentions import Mention, MinuteCount, StoreUnavailable, minute_of, reach_weight
+from bot.mentions import Mention, MinuteCount, StoredBatch, StoreUnavailable, minute_of, reach_weight
 from bot.sentiment import Sentiment
 from storage import migrate
 from storage.mentions import Mentions
@@ -192,3 +192,56 @@ def test_sources_channels_and_topics_round_trip(repo):
     assert repo.remove_listening_channel("C1") and repo.listening_channel("C1") is None
     repo.remove_source("bw")
     assert repo.sources() == []
+
+
+def test_nul_characters_are_dropped_not_fatal(repo, database):
+    """PostgreSQL text cannot hold NUL; a sender's NUL is dropped instead of failing the batch (same on SQLite)."""
+    topic = new_topic(repo)
+    odd = Mention(**{**mention(topic, "nul\x00id").__dict__, "text": "acme\x00 broke", "author": "ja\x00ne"})
+    assert repo.store_batch([odd, mention(topic, "plain")]) == StoredBatch(2, 0)
+    assert repo.store_batch([odd]) == StoredBatch(0, 1)
+    with database.engine.connect() as connection:
+        texts = set(connection.execute(select(MentionRow.source_id, MentionRow.text)).all())
+    assert ("nulid", "acme broke") in texts
+    assert stored_counts(database, topic) == recount(database, topic)
+
+
+def test_chunked_batch_is_all_or_nothing_and_counts_each_mention_once(repo, database):
+    """store_chunks (ingestion's overlapped writes) fails whole when its third chunk's insert fails; a retry lands once."""
+    topic = new_topic(repo)
+    chunks = [[mention(topic, f"c{k}-{i}", minute=i % 4) for i in range(40)] for k in range(4)]
+    dbapi_error = database.engine.dialect.loaded_dbapi.OperationalError
+    seen = []
+
+    def fail_third_insert(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001 - SQLAlchemy's hook
+        if statement.lstrip().upper().startswith("INSERT INTO MENTIONS "):
+            seen.append(statement)
+            if len(seen) == 3:
+                raise dbapi_error("simulated outage: server closed the connection unexpectedly")
+
+    event.listen(database.engine, "before_cursor_execute", fail_third_insert)
+    try:
+        with pytest.raises(StoreUnavailable):
+            repo.store_chunks(iter(chunks))
+    finally:
+        event.remove(database.engine, "before_cursor_execute", fail_third_insert)
+    assert repo.mention_count() == 0 and stored_counts(database, topic) == {}
+    assert repo.store_chunks(iter(chunks)) == StoredBatch(160, 0)
+    # A re-delivery overlapping the stored ones, chunked differently: only the new mentions count.
+    again = [chunks[1] + chunks[2], [mention(topic, "new-1"), mention(topic, "new-2")], []]
+    assert repo.store_chunks(iter(again)) == StoredBatch(2, 80)
+    assert stored_counts(database, topic) == recount(database, topic)
+    assert sum(total for total, _, _ in stored_counts(database, topic).values()) == 162
+
+
+def test_chunk_producer_failing_rolls_the_batch_back(repo, database):
+    """When making the next chunk fails (a scoring bug), the chunks already written are rolled back too."""
+    topic = new_topic(repo)
+
+    def chunks():
+        yield [mention(topic, "p1"), mention(topic, "p2")]
+        raise RuntimeError("scoring failed")
+
+    with pytest.raises(RuntimeError):
+        repo.store_chunks(chunks())
+    assert repo.mention_count() == 0 and stored_counts(database, topic) == {}
