@@ -1,8 +1,10 @@
 """Benchmark mention ingestion: mentions/s through the webhook (batches of 500 over HTTP on localhost) and through
 `socialops import`, sentiment included, on SQLite and PostgreSQL, beside VADER alone on the same texts (the ceiling).
 
-    python bench/ingest.py [--count 12000] [--million] [--no-cache]
-    (--million: RSS after 1,000,000 mentions via import on SQLite; --no-cache: no reading cache at all)
+    python bench/ingest.py [--count 12000] [--million] [--no-cache] [--only postgresql-webhook] [--repeat 2]
+    (--million: RSS after 1,000,000 mentions via import on SQLite; --no-cache: no reading cache at all;
+     --only: just the named measurements, e.g. sqlite-import; --repeat: each measurement that many times, listed
+     side by side; --with-topic-fk: put back the mentions -> topics foreign key migration 0012 drops, to compare)
 
 VADER alone is timed right before and right after each measurement (neighbours on a shared machine change the
 clock speed from one second to the next); the ratio is against those two runs. Run it at least twice.
@@ -108,9 +110,16 @@ def postgres_database() -> Iterator[Database | None]:
         admin.dispose()
 
 
+_TOPIC_FK = False  # --with-topic-fk: the schema as before migration 0012, for a before/after comparison
+
+
 def prepare_store(database: Database) -> tuple[Mentions, str]:
     """Create the topic and a generic source whose default topic catches every text; return the store and token."""
     migrate.upgrade(database.engine)
+    if _TOPIC_FK:
+        with database.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE mentions ADD CONSTRAINT mentions_topic_id_fkey"
+                                    " FOREIGN KEY (topic_id) REFERENCES topics (id) ON DELETE CASCADE"))
     store = Mentions(database)
     topic = store.save_topic(workspace_id="TBENCH", name="bench", keywords=["acme"], hashtags=[], now=NOW)
     token = mentions.new_token()
@@ -217,7 +226,13 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=12_000, help="mentions per measurement (default 12,000: every text distinct; each measurement starts with an empty reading cache)")
     parser.add_argument("--million", action="store_true", help="also import 1,000,000 mentions on SQLite and report RSS")
     parser.add_argument("--no-cache", action="store_true", help="score every text, even one already scored (no reading cache)")
+    parser.add_argument("--only", action="append", choices=[f"{d}-{s}" for d in ("sqlite", "postgresql") for s in ("webhook", "import")],
+                        help="run only this measurement (repeatable); default: all four")
+    parser.add_argument("--repeat", type=int, default=1, help="run each measurement this many times (default 1)")
+    parser.add_argument("--with-topic-fk", action="store_true",
+                        help="also time PostgreSQL with the mentions.topic_id foreign key put back (before/after migration 0012)")
     args = parser.parse_args()
+    global _TOPIC_FK
     texts = load_texts()
     warm_up_analyser()
     print(f"{args.count:,} mentions per run, {len(texts):,} distinct texts, batches of {BATCH}, one process; RSS at start {rss_mb():.0f} MB")
@@ -226,23 +241,28 @@ def main() -> int:
     rows: list[tuple[str, Timing, Timing, int]] = []
     analyser = mentions.default_analyser()
     assert isinstance(analyser, MentionAnalyser)
-    for name, factory in (("SQLite", sqlite_database), ("PostgreSQL", postgres_database)):
-        for surface in ("webhook", "import"):
-            with factory() as database:
-                if database is None:
-                    print(f"{name}: skipped (no server at {POSTGRES_ADMIN_URL})")
-                    break
-                analyser.clear_cache()  # every measurement starts cold: the texts were all seen by the one before
-                if args.no_cache:
-                    analyser.cache_size = 0
-                before = bench_vader(texts, args.count)
-                if surface == "webhook":
-                    timing = bench_webhook(database, texts, args.count)
-                else:
-                    timing, _ = bench_import(database, texts, args.count, url=database_url_of(database))
-                after = bench_vader(texts, args.count)
-            ceiling = Timing(2 * args.count, before.wall + after.wall, before.cpu + after.cpu)
-            rows.append((f"{surface}, {name}", timing, ceiling, analyser.cache_hits))
+    variants = [("SQLite", sqlite_database, False), ("PostgreSQL", postgres_database, False)]
+    if args.with_topic_fk:
+        variants.append(("PostgreSQL+topic FK", postgres_database, True))
+    runs = [(name, factory, fk, surface) for _ in range(args.repeat) for name, factory, fk in variants for surface in ("webhook", "import")
+            if not args.only or f"{name.split('+')[0].lower()}-{surface}" in args.only]
+    for name, factory, topic_fk, surface in runs:
+        with factory() as database:
+            if database is None:
+                print(f"{name}: skipped (no server at {POSTGRES_ADMIN_URL})")
+                continue
+            _TOPIC_FK = topic_fk
+            analyser.clear_cache()  # every measurement starts cold: the texts were all seen by the one before
+            if args.no_cache:
+                analyser.cache_size = 0
+            before = bench_vader(texts, args.count)
+            if surface == "webhook":
+                timing = bench_webhook(database, texts, args.count)
+            else:
+                timing, _ = bench_import(database, texts, args.count, url=database_url_of(database))
+            after = bench_vader(texts, args.count)
+        ceiling = Timing(2 * args.count, before.wall + after.wall, before.cpu + after.cpu)
+        rows.append((f"{surface}, {name}", timing, ceiling, analyser.cache_hits))
     print(f"{'':24} {'rate':>9}      {'VADER alone':>11}   {'ratio':>6}   {'CPU-time ratio':>14}   {'cache hits':>10}")
     for label, timing, ceiling, hits in rows:
         print(f"{label:<24} {timing.rate:>9,.0f} /s   {ceiling.rate:>9,.0f} /s   {timing.rate / ceiling.rate:6.0%}"

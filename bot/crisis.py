@@ -386,12 +386,45 @@ def page(store: CrisisStore, audit: AuditSink, *, crisis_id: int, user_id: str, 
     return crisis
 
 
+# How a page went out (CrisisEvent.method). A person's page is recorded once as "dm" or "channel" (their App Home choice);
+# when a DM fails, its channel replacement is recorded as "channel_fallback" so counts never see that one page twice.
+PAGE_BY_DM = "dm"
+PAGE_IN_CHANNEL = "channel"
+PAGE_DM_FALLBACK = "channel_fallback"
+PERSON_PAGE_METHODS = (PAGE_BY_DM, PAGE_IN_CHANNEL)
+
+
+def is_person(target: str | None) -> bool:
+    """Whether a page's target is one person (a user id), not a group mention such as <!here> or <!subteam^S…>."""
+    return bool(target and not target.startswith(("<", "@", "!")))
+
+
+def counts_as_person_page(method: str | None, target: str | None) -> bool:
+    """Whether a recorded page counts as one page of a person in reports, stats and the burnout guard.
+
+    Rule: every DM page and every by-choice channel mention of a person counts once, delivered or not; a failed DM's
+    channel fallback is the same page (already counted as the failed DM); group mentions page nobody in particular.
+    """
+    return method in PERSON_PAGE_METHODS and is_person(target)
+
+
+def reached_pages(pages: Sequence[tuple[int, str, datetime, str, bool]]) -> list[tuple[str, datetime]]:
+    """Return (person, at) of the person pages in `pages` that reached them, each page once.
+
+    `pages` holds (crisis_id, target, at, method, delivered). A failed DM whose channel fallback went out reached the
+    person through the channel: it counts once, as that DM.
+    """
+    fell_back = {(crisis_id, target, at) for crisis_id, target, at, method, delivered in pages if method == PAGE_DM_FALLBACK and delivered}
+    return [(target, at) for crisis_id, target, at, method, delivered in pages
+            if counts_as_person_page(method, target) and (delivered or (method == PAGE_BY_DM and (crisis_id, target, at) in fell_back))]
+
+
 def record_page(store: CrisisStore, audit: AuditSink, *, crisis_id: int, who: str, method: str, delivered: bool, step: int | None,
-                actor: str, now: datetime, via: str) -> None:
+                actor: str, now: datetime, via: str, team: str | None = None) -> None:
     """Record one page (to whom, how, delivered or not) in the timeline and the audit table."""
     store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.PAGE, actor=actor, via=via, target=who,
                                                               method=method, delivered=delivered, detail={"step": step}))
-    _audit(audit, at=now, actor=actor, action="crisis_paged", via=via, crisis_id=crisis_id,
+    _audit(audit, at=now, actor=actor, action="crisis_paged", via=via, crisis_id=crisis_id, team=team,
            after={"who": who, "method": method, "delivered": delivered, "step": step})
 
 
@@ -415,7 +448,7 @@ def still_on_it(store: CrisisStore, audit: AuditSink, *, crisis_id: int, now: da
         return None
     store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.STILL_ON_IT, actor=SYSTEM_ACTOR, via="scheduler",
                                                               target=crisis.acked_by))
-    _audit(audit, at=now, actor=SYSTEM_ACTOR, action="crisis_still_on_it", via="scheduler", crisis_id=crisis_id)
+    _audit(audit, at=now, actor=SYSTEM_ACTOR, action="crisis_still_on_it", via="scheduler", crisis_id=crisis_id, team=crisis.workspace_id)
     return crisis
 
 

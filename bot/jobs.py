@@ -31,6 +31,7 @@ from bot.home import PageVia
 from bot.page_delivery import Delivery, plan_delivery
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
 from bot import burnout
+from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
 from bot.blocks.burnout import build_offer_to_backup, build_offer_to_primary
 from bot.oncall import TeamInfo, TeamRotation
 from bot.outbox import next_attempt_at, should_give_up
@@ -191,17 +192,21 @@ def purge_processed_events() -> None:
 
 
 class MentionPurger(Protocol):
-    def purge_mentions(self, *, before: datetime) -> int: ...
+    def purge_mentions(self, *, before: datetime, forget_before: datetime, now: datetime) -> MentionPurge: ...
 
 
 def purge_old_mentions() -> None:
-    """Delete raw mentions past the retention; the per-minute counters stay for detection and reports."""
+    """Blank raw mentions past the retention to tombstones (their key keeps re-deliveries out) and delete tombstones
+    past TOMBSTONE_HORIZON; the per-minute counters stay for detection and reports."""
     ctx = _ctx()
     if ctx.mentions is None:
         return
-    removed = ctx.mentions.purge_mentions(before=ctx.clock() - ctx.mention_retention)
-    if removed:
-        log.info("purged %s mentions older than %s days", removed, ctx.mention_retention.days)
+    now = ctx.clock()
+    before = now - ctx.mention_retention
+    purge = ctx.mentions.purge_mentions(before=before, forget_before=min(before, now - TOMBSTONE_HORIZON), now=now)
+    if purge.tombstoned or purge.forgotten:
+        log.info("purged %s mentions older than %s days; forgot %s tombstones", purge.tombstoned,
+                 ctx.mention_retention.days, purge.forgotten)
 
 
 def install_recurring_jobs(scheduler: BaseScheduler) -> None:
@@ -498,7 +503,7 @@ def _page_step(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, planne
             delivered = False
         for who in (*by_channel, *([reach.channel_mention] if reach.channel_mention else [])):
             crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=who, method="channel", delivered=delivered,
-                                   step=planned.index, actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+                                   step=planned.index, actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
         for user_id in by_channel:
             _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
     refresh_crisis_card(crisis.id)
@@ -553,7 +558,7 @@ def _page_member(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user
         log.warning("crisis %s: channel page for %s failed: %s", crisis.id, user_id, failure.code)
         delivered = False
     crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="channel", delivered=delivered, step=step,
-                           actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+                           actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
     _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
     return delivered
 
@@ -584,13 +589,14 @@ def _page_by_dm(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_
         posted = ctx.slack.post_message(channel=ctx.slack.open_dm(user_id), text=text, blocks=blocks)
     except SlackCallFailed as failure:
         crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="dm", delivered=False, step=step,
-                               actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+                               actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
         note = build_dm_failed(crisis, user_id=user_id, error=failure.code)
         if crisis.channel:
             enqueue_call(dedupe_key=f"crisis-dm-fallback:{crisis.id}:{step}:{user_id}", method="chat.postMessage",
                          payload={"channel": crisis.channel, "text": note})
-            crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="channel", delivered=True, step=step,
-                                   actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+            # The same page as the failed DM above: recorded apart so reports and the burnout guard count it once.
+            crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method=crisis_use.PAGE_DM_FALLBACK, delivered=True,
+                                   step=step, actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
         _tell_admins(ctx, crisis, f"Page for crisis #{crisis.id} could not reach <@{user_id}> by DM ({failure.code}); I posted in the channel instead.",
                      key=f"crisis-dm-failed:{crisis.id}:{step}:{user_id}")
         _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
@@ -599,7 +605,7 @@ def _page_by_dm(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_
     store.add_card_copy(crisis_id=crisis.id, user_id=user_id, channel=posted["channel"], ts=posted["ts"],
                         state=crisis_use.card_state(crisis), at=now)
     crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="dm", delivered=True, step=step,
-                           actor=SYSTEM_ACTOR, now=now, via=Via.scheduler)
+                           actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
     _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
     return True
 
@@ -660,7 +666,8 @@ def _refresh_card_copies(ctx: JobContext, store: Crises, crisis: crisis_use.Cris
             else:
                 # A copy the person deleted, or a DM Slack closed: that copy stays as it was; the channel card is current.
                 ctx.audit.record(AuditRecord(at=ctx.clock(), actor=SYSTEM_ACTOR, action="crisis_dm_copy_not_updated", via=Via.scheduler,
-                                             target=f"crisis:{crisis.id}", after={"channel": channel, "ts": ts, "error": failure.code}))
+                                             target=f"crisis:{crisis.id}", team_id=crisis.workspace_id,
+                                             after={"channel": channel, "ts": ts, "error": failure.code}))
 
 
 def after_crisis_change(crisis_id: int) -> None:
@@ -673,6 +680,24 @@ def after_crisis_change(crisis_id: int) -> None:
         due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=_crises(ctx).policy(crisis.team_id))
         if due is not None:
             _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", due, [crisis_id])
+
+
+def _ask_still_on_it(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, *, key: str, now: datetime) -> None:
+    """DM the acknowledger the card with "Still on it?", kept as a card copy so its buttons follow later changes in place."""
+    assert crisis.acked_by is not None
+    text, blocks = build_page(crisis, channel=crisis.channel)
+    text = "Still on it? Press I'm responding or Resolve. " + text
+    if not ctx.ledger.claim(key, at=now):
+        return  # asked already (a repeated run)
+    try:
+        posted = ctx.slack.post_message(channel=ctx.slack.open_dm(crisis.acked_by), text=text, blocks=blocks)
+    except SlackCallFailed as failure:
+        # The outbox retries or audits it; that copy is not tracked, and its stale buttons answer with a reason when pressed.
+        log.warning("crisis %s: still-on-it DM not sent now: %s", crisis.id, failure.code)
+        enqueue_call(dedupe_key=key, method="dm", payload={"user": crisis.acked_by, "text": text, "blocks": blocks})
+        return
+    store.add_card_copy(crisis_id=crisis.id, user_id=crisis.acked_by, channel=posted["channel"], ts=posted["ts"],
+                        state=crisis_use.card_state(crisis), at=now)
 
 
 def check_still_on_it(crisis_id: int) -> None:
@@ -692,9 +717,7 @@ def check_still_on_it(crisis_id: int) -> None:
     asked = [e for e in store.timeline(crisis_id) if e.kind is crisis_use.EventKind.STILL_ON_IT and e.at >= crisis.last_activity_at]
     if not asked:
         crisis_use.still_on_it(store, ctx.audit, crisis_id=crisis_id, now=now)
-        text, blocks = build_page(crisis, channel=crisis.channel)
-        enqueue_call(dedupe_key=f"still-on-it:{crisis_id}:{now:%Y%m%dT%H%M%S}", method="dm",
-                     payload={"user": crisis.acked_by, "text": "Still on it? Press I'm responding or Resolve. " + text, "blocks": blocks})
+        _ask_still_on_it(ctx, store, crisis, key=f"still-on-it:{crisis_id}:{now:%Y%m%dT%H%M%S}", now=now)
         _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", now + policy.still_on_it_after, [crisis_id])
         return
     if now < asked[-1].at + policy.still_on_it_after:
@@ -1048,7 +1071,6 @@ def post_weekly_report(rotation: TeamRotation, handoff: datetime, *, delivery: R
     """Post the report for the weeks up to `handoff` and its charts; `key` makes each message and upload go out once."""
     ctx = _ctx()
     store = _report_store(ctx)
-    now = ctx.clock()
     if delivery is ReportDelivery.off:
         return
     index = ScheduleIndex(rotation.spec, rotation.layers)
@@ -1064,32 +1086,79 @@ def post_weekly_report(rotation: TeamRotation, handoff: datetime, *, delivery: R
         else:
             item = enqueue_call(dedupe_key=item_key, method="dm", payload={"user": name, "text": text, "blocks": blocks})
         deliver_outbox_item(item)  # now, so the charts land under the report (the outbox still retries on failure)
-        charts_key = f"{item_key}:charts"
-        if ctx.ledger.has_run(charts_key):
-            continue
-        try:
-            destination = target or ctx.slack.open_dm(name)
-        except SlackCallFailed as failure:
-            log.warning("report %s: no DM with %s for the charts: %s", key, name, failure.code)
-            continue
-        if upload_report_charts(ctx.slack, report, channel=destination):
-            ctx.ledger.claim(charts_key, at=now)
+        # Each chart has its own key: a rerun after a crash, or a retry after an outage, uploads only the missing ones.
+        upload_report_charts(ctx.slack, report, key=f"{item_key}:charts", channel=target, user=None if target else name,
+                             workspace_id=rotation.team.workspace_id)
 
 
-def upload_report_charts(slack: SlackGateway, report: TeamReport, *, channel: str) -> bool:
-    """Render the report's three PNG charts and upload them to `channel` (external-upload flow); False if Slack refused."""
+def upload_report_charts(slack: SlackGateway, report: TeamReport, *, key: str, channel: str | None = None, user: str | None = None,
+                         workspace_id: str | None = None) -> bool:
+    """Render the report's three PNG charts and upload each once to `channel` or `user`'s DM; False if one must wait for a retry."""
     def name_of(user_id: str) -> str:
         try:
-            user = slack.user_info(user_id)
+            info = slack.user_info(user_id)
         except SlackCallFailed:
             return user_id  # a chart labelled with the ID is still a chart
-        profile = user.get("profile") or {}
-        return profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
+        profile = info.get("profile") or {}
+        return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
 
-    for chart in report_charts(report, name_of):
-        try:
-            slack.upload_file(channel=channel, filename=chart.filename, content=chart.png, title=chart.title)
-        except SlackCallFailed as failure:
-            log.warning("report chart %s not uploaded to %s: %s", chart.filename, channel, failure.code)  # the blocks carry the figures
-            return False
+    uploads = [FileUpload(key=f"{key}:{chart.filename}", filename=chart.filename, content=chart.png, title=chart.title, channel=channel,
+                          user=user, workspace_id=workspace_id) for chart in report_charts(report, name_of)]
+    return upload_files(uploads)
+
+
+# --- file uploads that survive a Slack outage (report charts, exports) ------------------------------------
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """One file to upload once: `key` is its ledger run key (and retry job id); to `channel`, else to `user`'s DM."""
+
+    key: str
+    filename: str
+    content: bytes
+    title: str
+    channel: str | None = None
+    user: str | None = None
+    workspace_id: str | None = None  # for the audit entry when it fails for good
+
+    def as_job_args(self) -> dict[str, Any]:
+        return {"key": self.key, "filename": self.filename, "content": self.content, "title": self.title, "channel": self.channel,
+                "user": self.user, "workspace_id": self.workspace_id}
+
+
+def upload_files(uploads: list[FileUpload]) -> bool:
+    """Upload each file not uploaded yet; return whether all are up (the others retry later or were given up and audited)."""
+    ctx = _ctx()
+    return all([_upload_once(ctx, upload, attempt=1) for upload in uploads])
+
+
+def retry_file_upload(upload: dict[str, Any], attempt: int) -> None:
+    """Try an upload again after a transient failure (a date job with backoff; see _upload_once)."""
+    _upload_once(_ctx(), FileUpload(**upload), attempt=attempt)
+
+
+def _upload_once(ctx: JobContext, upload: FileUpload, *, attempt: int) -> bool:
+    """Upload the file unless its key has run; a 429/5xx/dropped connection retries with the outbox's backoff and attempt
+    limit, anything else (or the last attempt) is given up and recorded in the audit table, never silently dropped."""
+    if ctx.ledger.has_run(upload.key):
+        return True
+    try:
+        channel = upload.channel or ctx.slack.open_dm(upload.user or "")
+        ctx.slack.upload_file(channel=channel, filename=upload.filename, content=upload.content, title=upload.title)
+    except SlackCallFailed as failure:
+        if failure.transient and not should_give_up(failure.code, attempt):
+            due = next_attempt_at(attempt, ctx.clock(), failure.retry_after)
+            _schedule_once(ctx.scheduler, "bot.jobs:retry_file_upload", f"upload:{upload.key}", due, [upload.as_job_args(), attempt + 1])
+            log.warning("upload %s: %s, retrying at %s", upload.key, failure.code, due.isoformat())
+        else:
+            ctx.audit.record(AuditRecord(at=ctx.clock(), actor=SYSTEM_ACTOR, action="upload_failed", via=Via.scheduler, target=upload.key,
+                                         team_id=upload.workspace_id, after={"filename": upload.filename, "error": failure.code,
+                                                                             "attempts": attempt}))
+            log.error("upload %s gave up after %s attempt(s): %s", upload.key, attempt, failure.code)
+            if upload.user:
+                enqueue_call(dedupe_key=f"upload-failed:{upload.key}", method="dm",
+                             payload={"user": upload.user, "text": f"I could not upload {upload.filename} ({failure.code}). Please ask again."})
+        return False
+    ctx.ledger.claim(upload.key, at=ctx.clock())
     return True

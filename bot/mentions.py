@@ -23,6 +23,9 @@ VENDORS = ("generic", "brandwatch", "talkwalker", "mention", "meltwater", "slack
 MAX_BATCH_ITEMS = 1000
 MAX_TEXT_CHARS = 4000  # longer texts are kept truncated: enough to score and show, bounded row size
 RETENTION = timedelta(days=30)
+# How long a purged mention's key (source, source id) is kept as a tombstone so a late re-delivery is a duplicate,
+# not a new mention: 13 months covers vendors' yearly re-exports and backfills. Counted from when it was received.
+TOMBSTONE_HORIZON = timedelta(days=396)
 
 
 class Rejected(ValueError):
@@ -110,6 +113,14 @@ class StoredBatch:
 
     inserted: int
     duplicate: int
+
+
+@dataclass(frozen=True)
+class MentionPurge:
+    """What the retention purge did: raw mentions blanked to tombstones, and tombstones past their horizon deleted."""
+
+    tombstoned: int
+    forgotten: int
 
 
 @dataclass(frozen=True)

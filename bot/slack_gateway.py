@@ -99,13 +99,7 @@ class SlackGateway:
         try:
             response = self.client.api_call(method, json=args) if method in _JSON_METHODS else self.client.api_call(method, data=args)
         except SlackApiError as error:
-            headers = error.response.headers or {}
-            retry_after = headers.get("Retry-After") or headers.get("retry-after")
-            if isinstance(retry_after, list):
-                retry_after = retry_after[0]
-            status = error.response.status_code
-            code = error.response.get("error") or ("server_error" if status >= 500 else f"http_{status}")
-            raise SlackCallFailed(method, code, retry_after=float(retry_after) if retry_after else None, status=status) from error
+            raise _refused(method, error) from error
         except (SlackClientError, OSError) as error:
             raise SlackCallFailed(method, "connection_error") from error
         return dict(response.data) if isinstance(response.data, dict) else {"ok": True}
@@ -158,8 +152,22 @@ class SlackGateway:
                 channel=channel, filename=filename, content=content, title=title, initial_comment=initial_comment
             )
         except SlackApiError as error:
-            raise SlackCallFailed("files.upload_v2", error.response.get("error") or "upload_failed") from error
+            # Classified like any call, so a 429/5xx/dropped connection is transient and the caller retries later.
+            raise _refused("files.upload_v2", error) from error
+        except (SlackClientError, OSError) as error:
+            raise SlackCallFailed("files.upload_v2", "connection_error") from error
         return dict(response.data) if isinstance(response.data, dict) else {"ok": True}
+
+
+def _refused(method: str, error: SlackApiError) -> SlackCallFailed:
+    """Return the SlackCallFailed for a response Slack refused, with its Retry-After and HTTP status."""
+    headers = error.response.headers or {}
+    retry_after = headers.get("Retry-After") or headers.get("retry-after")
+    if isinstance(retry_after, list):
+        retry_after = retry_after[0]
+    status = error.response.status_code
+    code = error.response.get("error") or ("server_error" if status >= 500 else f"http_{status}")
+    return SlackCallFailed(method, code, retry_after=float(retry_after) if retry_after else None, status=status)
 
 
 # slack_sdk sends these as JSON; everything else as a form, as Slack documents per method.

@@ -58,19 +58,16 @@ class ReportCommands:
             raise UsageError("Too many words.", usage=_report_usage())
         report = reports.team_report(self.deps.rotations, self.deps.reports, workspace_id=command["team_id"], team=args[0] if args else None,
                                      weeks=weeks, now=self.deps.clock())
-        user_id = command["user_id"]
-        self.deps.run_later(lambda: self._send_charts(report, user_id))
+        user_id, workspace_id, asked_at = command["user_id"], command["team_id"], self.deps.clock()
+        self.deps.run_later(lambda: self._send_charts(report, user_id, workspace_id, asked_at))
         text, blocks = build_report(report)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": build_charts_note("sent to you by DM")}]})
         return text, blocks
 
-    def _send_charts(self, report: reports.TeamReport, user_id: str) -> None:
-        try:
-            channel = self.deps.slack.open_dm(user_id)
-        except SlackCallFailed as failure:
-            log.warning("report charts for %s not sent: %s", user_id, failure.code)
-            return
-        jobs.upload_report_charts(self.deps.slack, report, channel=channel)
+    def _send_charts(self, report: reports.TeamReport, user_id: str, workspace_id: str, asked_at: datetime) -> None:
+        # Keyed by the request, so an outage retries these charts later (see jobs.upload_files) and a new request sends new ones.
+        jobs.upload_report_charts(self.deps.slack, report, key=f"report-charts:{user_id}:{asked_at:%Y%m%dT%H%M%S%f}", user=user_id,
+                                  workspace_id=workspace_id)
 
     def _settings(self, args: list[str], command: dict[str, Any]) -> Answer:
         usage = "Usage: `/oncall report settings channel|admins|off [team]`"
@@ -95,24 +92,20 @@ class ReportCommands:
         if end - start > timedelta(days=MAX_EXPORT_DAYS):
             raise UsageError(f"Export at most {MAX_EXPORT_DAYS} days at a time.", usage="Usage: " + ONCALL.usage("export"))
         self.deps.audit.record(AuditRecord(at=now, actor=user_id, action="records_exported", via=Via.slash_command,
-                                           target=f"workspace:{command['team_id']}", after={"from": start.isoformat(), "to": end.isoformat()}))
+                                           target=f"workspace:{command['team_id']}", team_id=command["team_id"],
+                                           after={"from": start.isoformat(), "to": end.isoformat()}))
         workspace = command["team_id"]
-        self.deps.run_later(lambda: self._send_export(workspace, user_id, start, end))
+        self.deps.run_later(lambda: self._send_export(workspace, user_id, start, end, now))
         return build_confirmation(f"Exporting crises, pages, acknowledgements and the audit trail for {describe_range(start, end, tz)}: "
                                   "four CSV files are on their way to your DM.")
 
-    def _send_export(self, workspace_id: str, user_id: str, start: datetime, end: datetime) -> None:
+    def _send_export(self, workspace_id: str, user_id: str, start: datetime, end: datetime, asked_at: datetime) -> None:
         files = write_csvs(self.deps.reports.export(start=start, end=end, workspace_id=workspace_id))
-        try:
-            channel = self.deps.slack.open_dm(user_id)
-            for name, text in files.items():
-                stem = name.removesuffix(".csv")
-                self.deps.slack.upload_file(channel=channel, filename=f"socialops-{stem}-{start:%Y%m%d}-{end:%Y%m%d}.csv",
-                                            content=text.encode(), title=f"socialops {stem} {start:%Y-%m-%d} → {end:%Y-%m-%d}")
-        except SlackCallFailed as failure:
-            log.warning("export for %s not delivered: %s", user_id, failure.code)
-            jobs.enqueue_call(dedupe_key=f"export-failed:{user_id}:{start:%Y%m%dT%H%M%S}:{end:%Y%m%dT%H%M%S}", method="dm",
-                              payload={"user": user_id, "text": f"I could not upload your export ({failure.code}). Please try again."})
+        request = f"export:{user_id}:{asked_at:%Y%m%dT%H%M%S%f}"
+        uploads = [jobs.FileUpload(key=f"{request}:{name}", filename=f"socialops-{name.removesuffix('.csv')}-{start:%Y%m%d}-{end:%Y%m%d}.csv",
+                                   content=text.encode(), title=f"socialops {name.removesuffix('.csv')} {start:%Y-%m-%d} → {end:%Y-%m-%d}",
+                                   user=user_id, workspace_id=workspace_id) for name, text in files.items()]
+        jobs.upload_files(uploads)  # a Slack outage retries later; a refusal is audited and the admin told by DM
 
 
 def register(app: App, deps: Deps) -> None:

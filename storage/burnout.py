@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.burnout import (
     Finding, Limits, Move, OfferStatus, PageRecord, ProposalStatus, RebalanceProposal, SleepOffer,
 )
-from bot.crisis import EventKind
+from bot.crisis import EventKind, reached_pages
 from storage.rotations import Rotations, _info
 from storage.session import Database
 from storage.tables import (
@@ -48,14 +48,15 @@ class Burnout:
     # ----- what the guard reads ------------------------------------------------------------------------
 
     def pages(self, *, team_id: int, since: datetime, until: datetime) -> list[PageRecord]:
-        """Return the team's delivered pages to people in [since, until], oldest first."""
+        """Return the team's pages that reached a person in [since, until], oldest first (each page once: see reached_pages)."""
         with self._db.session_scope() as session:
-            rows = session.exec(select(CrisisEventRow.target, CrisisEventRow.at)
+            rows = session.exec(select(CrisisEventRow.crisis_id, CrisisEventRow.target, CrisisEventRow.at, CrisisEventRow.method,
+                                       CrisisEventRow.delivered)
                                 .join(CrisisRow, CrisisRow.id == CrisisEventRow.crisis_id)
                                 .where(CrisisRow.team_id == team_id, CrisisEventRow.kind == EventKind.PAGE.value,
-                                       CrisisEventRow.delivered.is_(True), CrisisEventRow.at >= since, CrisisEventRow.at <= until)
+                                       CrisisEventRow.at >= since, CrisisEventRow.at <= until)
                                 .order_by(CrisisEventRow.at, CrisisEventRow.id)).all()
-            return [PageRecord(target, at) for target, at in rows if target]
+            return [PageRecord(target, at) for target, at in reached_pages([tuple(row) for row in rows])]
 
     def person_zone(self, workspace_id: str, user_id: str) -> str | None:
         """Return the zone the person chose on their Home, else the one Slack reported, else None."""

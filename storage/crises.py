@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.crisis import Crisis, CrisisEvent, EventKind, NewCrisis, SpikeStats, Status
+from bot.crisis import PERSON_PAGE_METHODS, Crisis, CrisisEvent, EventKind, NewCrisis, SpikeStats, Status, counts_as_person_page
 from bot.escalation import DEFAULT_POLICY, PlannedStep, Policy, PolicyStep, Target
 from bot.spikes import Severity
 from storage.session import Database
@@ -310,9 +310,10 @@ class Crises:
         team = session.get(Team, row.team_id)
         responders = session.exec(select(CrisisResponder.user_id).where(CrisisResponder.crisis_id == row.id)
                                   .order_by(CrisisResponder.at)).scalars().all()
-        paged = session.exec(select(CrisisEventRow.target).where(
-            CrisisEventRow.crisis_id == row.id, CrisisEventRow.kind == EventKind.PAGE.value, CrisisEventRow.method == "dm")
-            .order_by(CrisisEventRow.at, CrisisEventRow.id)).scalars().all()
+        paged = [target for target, method in session.exec(select(CrisisEventRow.target, CrisisEventRow.method).where(
+            CrisisEventRow.crisis_id == row.id, CrisisEventRow.kind == EventKind.PAGE.value,
+            CrisisEventRow.method.in_(PERSON_PAGE_METHODS)).order_by(CrisisEventRow.at, CrisisEventRow.id)).all()
+            if counts_as_person_page(method, target)]
         return Crisis(
             id=row.id, team_id=row.team_id, team_name=team.name if team else "", workspace_id=row.workspace_id, topic=row.topic,
             severity=Severity(row.severity), summary=row.summary, origin=row.origin, declared_by=row.declared_by,

@@ -12,13 +12,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from bot.errors import Conflict, NotFound
 from bot.mentions import (
-    ListeningChannel, Mention, MinuteCount, Source, StoreUnavailable, StoredBatch, Topic, count_by_minute,
+    ListeningChannel, Mention, MentionPurge, MinuteCount, Source, StoreUnavailable, StoredBatch, Topic, count_by_minute,
 )
 from bot.spikes import Bucket
 from storage.session import Database
@@ -107,10 +107,19 @@ class Mentions:
                 values += (topic_id, sqlite_time(minute), total, negative, reach)
             connection.exec_driver_sql(_sqlite_upsert_counts(len(ordered)), tuple(values))
 
-    def purge_mentions(self, *, before: datetime) -> int:
-        """Delete raw mentions received before `before`; counters are kept."""
+    def purge_mentions(self, *, before: datetime, forget_before: datetime, now: datetime) -> MentionPurge:
+        """Blank the raw mentions received before `before` to tombstones, delete tombstones received before `forget_before`.
+
+        A tombstone keeps only the key (source, source_id) with topic and times, so the unique constraint still turns a
+        re-delivery into a duplicate and the counters, which are kept, never count it twice. Nothing on the insert path.
+        """
+        live = _MENTIONS.c.purged_at.is_(None)
         with self._db.engine.begin() as connection:
-            return connection.execute(delete(_MENTIONS).where(_MENTIONS.c.received_at < before)).rowcount or 0
+            forgotten = connection.execute(delete(_MENTIONS).where(_MENTIONS.c.received_at < forget_before)).rowcount or 0
+            tombstoned = connection.execute(
+                update(_MENTIONS).where(_MENTIONS.c.received_at < before, live)
+                .values({**{column: None for column in _TOMBSTONE_BLANKS}, "purged_at": now})).rowcount or 0
+        return MentionPurge(tombstoned=tombstoned, forgotten=forgotten)
 
     # ----- reading counts -------------------------------------------------------------------
 
@@ -139,9 +148,14 @@ class Mentions:
             return {name: MinuteCount(int(total), int(negative), float(reach)) for name, total, negative, reach in connection.execute(query)}
 
     def mention_count(self) -> int:
-        """Return how many raw mentions are stored."""
+        """Return how many raw mentions are stored (tombstones of purged ones not included)."""
         with self._db.engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(_MENTIONS)).scalar_one()
+            return connection.execute(select(func.count()).select_from(_MENTIONS).where(_MENTIONS.c.purged_at.is_(None))).scalar_one()
+
+    def tombstone_count(self) -> int:
+        """Return how many purged mentions are still remembered by their key."""
+        with self._db.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(_MENTIONS).where(_MENTIONS.c.purged_at.is_not(None))).scalar_one()
 
     # ----- topics ---------------------------------------------------------------------------
 
@@ -270,6 +284,12 @@ def _source(row: ListeningSource) -> Source:
     assert row.id is not None
     return Source(id=row.id, name=row.name, vendor=row.vendor, workspace_id=row.workspace_id, token_hash=row.token_hash,
                   default_topic_id=row.default_topic_id)
+
+
+# What the purge blanks: the content, personal data included; the sentiment label too, so readers of negative
+# mentions (the crisis card) cannot pick a tombstone up.
+_TOMBSTONE_BLANKS = ("text", "author", "reach", "url", "language", "sentiment_label", "sentiment_score",
+                     "sentiment_confidence", "analyser")
 
 
 # ----- the ingestion statements ----------------------------------------------------------------

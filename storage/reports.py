@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from bot.crisis import PERSON_PAGE_METHODS, counts_as_person_page
 from bot.export import AckRow, CrisisRow as CrisisLine, Export, PageRow
 from bot.oncall import TeamRotation
 from bot.page_hours import classify_page_time
@@ -36,11 +37,12 @@ class Reports:
         with self._db.session_scope() as session:
             crises = [_crisis_fact(row) for row in session.exec(select(CrisisRow).where(
                 CrisisRow.team_id == team.id, CrisisRow.opened_at >= period.before, CrisisRow.opened_at < end).order_by(CrisisRow.opened_at))]
+            # DM pages and by-choice channel mentions of people, each once (see bot.crisis.counts_as_person_page).
             pages = [PageFact(crisis_id=e.crisis_id, at=e.at, user_id=e.target, delivered=e.delivered) for e in session.exec(
                 select(CrisisEventRow).join(CrisisRow, col(CrisisRow.id) == col(CrisisEventRow.crisis_id)).where(
-                    CrisisRow.team_id == team.id, CrisisEventRow.kind == _PAGE, CrisisEventRow.method == "dm",
+                    CrisisRow.team_id == team.id, CrisisEventRow.kind == _PAGE, col(CrisisEventRow.method).in_(PERSON_PAGE_METHODS),
                     CrisisEventRow.at >= start, CrisisEventRow.at < end).order_by(CrisisEventRow.at))
-                if e.target]
+                if e.target and counts_as_person_page(e.method, e.target)]
             covers = [CoverFact(requester=r.requester, taken_by=r.taken_by, start=r.start_at, end=r.end_at, taken_at=r.taken_at)
                       for r in session.exec(select(CoverRequest).where(
                           CoverRequest.team_id == team.id, CoverRequest.status == "taken", CoverRequest.taken_at >= start,
@@ -117,20 +119,21 @@ class Reports:
             page_rows = list(session.exec(wanted(select(CrisisEventRow, CrisisRow.team_id).join(
                 CrisisRow, col(CrisisRow.id) == col(CrisisEventRow.crisis_id)).where(
                 CrisisEventRow.kind == _PAGE, CrisisEventRow.at >= start, CrisisEventRow.at < end)).order_by(CrisisEventRow.at, CrisisEventRow.id)))
-            people = {e.target for e, _ in page_rows if e.target and e.method == "dm"}
+            people = {e.target for e, _ in page_rows if e.target and counts_as_person_page(e.method, e.target)}
             zones = {w: _zones(session, w, people) for w in {workspaces.get(t, "") for _, t in page_rows}}
             pages = []
             for event, team in page_rows:
                 # Someone the bot knows no zone for is read in the team's zone, as the rotation does.
-                zone = (zones[workspaces.get(team, "")].get(event.target or "") or teams[team].tz) if event.method == "dm" else None
+                # Only counted person pages get an hour kind: a group mention or a DM's channel fallback has none.
+                zone = ((zones[workspaces.get(team, "")].get(event.target or "") or teams[team].tz)
+                        if counts_as_person_page(event.method, event.target) else None)
                 pages.append(PageRow(crisis_id=event.crisis_id, team=names.get(team, ""), at=event.at, person=event.target, method=event.method,
                                      delivered=event.delivered, hour_kind=classify_page_time(event.at, zone).value if zone else None))
             acks = [AckRow(crisis_id=r.id, team=names.get(r.team_id, ""), opened_at=r.opened_at, acked_by=r.acked_by, acked_at=r.acked_at,
                            acked_via=r.acked_via, seconds_to_ack=int((r.acked_at - r.opened_at).total_seconds()))
                     for r in session.exec(wanted(select(CrisisRow).where(CrisisRow.acked_at >= start, CrisisRow.acked_at < end))
                                            .order_by(CrisisRow.acked_at, CrisisRow.id)) if r.acked_by and r.acked_at]
-        team_key = str(team_id) if team_id is not None else None
-        audit = [r for r in AuditLog(self._db).entries(since=start, until=end) if team_key is None or r.team_id == team_key]
+        audit = [r for r in AuditLog(self._db).entries(since=start, until=end) if _audit_wanted(r.team_id, teams, workspace_id, team_id)]
         return Export(crises=crises, pages=pages, acknowledgements=acks, audit=audit)
 
     def find_team_id(self, name: str, workspace_id: str | None = None) -> int | None:
@@ -160,6 +163,21 @@ def _zones(session, workspace_id: str, people: set[str]) -> dict[str, str]:  # n
         if setting.tz:
             found[setting.user_id] = setting.tz
     return found
+
+
+def _audit_wanted(entry_team: str | None, teams: dict[int | None, Team], workspace_id: str | None, team_id: int | None) -> bool:
+    """Whether an audit entry belongs in an export for the workspace (and team), when either is given.
+
+    Entries carry the Slack workspace id (a few older ones the team's numeric id). Entries with none are system-wide
+    (outbox give-ups, CLI changes) and stay in every export: they name no workspace's people or records. A team's export
+    keeps its workspace's entries, since entries name the workspace, not the team.
+    """
+    if entry_team is None or (workspace_id is None and team_id is None):
+        return True
+    if team_id is not None:
+        team = teams.get(team_id)
+        return entry_team == str(team_id) or (team is not None and entry_team == team.workspace_id)
+    return entry_team == workspace_id or entry_team in {str(i) for i, t in teams.items() if t.workspace_id == workspace_id}
 
 
 def _crisis_fact(row: CrisisRow) -> CrisisFact:

@@ -285,7 +285,13 @@ class ListeningChannelRow(SQLModel, table=True):
 
 
 class MentionRow(SQLModel, table=True):
-    """One raw mention, unique per (source, source_id); purged after the retention, its counts stay."""
+    """One raw mention, unique per (source, source_id); its counts stay after the retention purge.
+
+    The purge blanks the content (the columns that may be None) and stamps purged_at, keeping the key as a tombstone so
+    a vendor re-delivering the mention later is still a duplicate; tombstones go after bot.mentions.TOMBSTONE_HORIZON.
+    topic_id has no foreign key (a per-row check on the hot insert): ingestion files mentions only under topics it
+    has just read, topics are never deleted, and mention_counts, written in the same transaction, keeps its key.
+    """
 
     __tablename__ = "mentions"
     __table_args__ = (
@@ -297,18 +303,19 @@ class MentionRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
     source_id: str = Field(max_length=255)
-    topic_id: int = Field(foreign_key="topics.id", ondelete="CASCADE")
-    text: str
+    topic_id: int
+    text: str | None = None
     author: str | None = Field(default=None, max_length=255)
     reach: int | None = Field(default=None, sa_type=BigInteger)
     url: str | None = None
     language: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     received_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
-    sentiment_label: str = Field(max_length=8)
-    sentiment_score: float
-    sentiment_confidence: float
-    analyser: str = Field(max_length=64)
+    sentiment_label: str | None = Field(default=None, max_length=8)
+    sentiment_score: float | None = None
+    sentiment_confidence: float | None = None
+    analyser: str | None = Field(default=None, max_length=64)
+    purged_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
 
 
 class MentionCount(SQLModel, table=True):

@@ -178,7 +178,7 @@ def _timeline_text(crisis: Crisis, event: CrisisEvent) -> str:
         EventKind.PLAYBOOK_CHECK: f"{at} Playbook: ✓ {(event.detail or {}).get('step', '')}",
     }
     if event.kind is EventKind.PAGE:
-        how = {"dm": "by DM", "channel": "in the channel"}.get(event.method or "", event.method or "")
+        how = {"dm": "by DM", "channel": "in the channel", "channel_fallback": "in the channel instead"}.get(event.method or "", event.method or "")
         state = "" if event.delivered else " — *not delivered*"
         target = event.target if (event.target or "").startswith("<") else f"<@{event.target}>"
         return f"{at} Paged {target} {how}{state}."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -82,8 +83,9 @@ def test_simulated_spike_gives_a_card_a_newcomer_can_acknowledge(tmp_path):
     text = out.getvalue()
     assert code == 0
     assert "Spike on acme: crisis #1 opened" in text
-    assert "SEV2 CRISIS #1: ACME" in text and "[Acknowledge] (press 1)" in text
-    assert "You acknowledged #1 SEV2 acme" in text and "Acked by @giulia" in text
+    # The burst straddles real minutes, so a later detection pass may raise SEV2 to SEV1 while the script runs.
+    assert re.search(r"SEV[12] CRISIS #1: ACME", text) and "[Acknowledge] (press 1)" in text
+    assert re.search(r"You acknowledged #1 SEV[12] acme", text) and "Acked by @giulia" in text
 
 
 def test_console_renders_the_report_and_its_charts_and_refuses_export_to_non_admins(tmp_path):

@@ -142,6 +142,7 @@ def test_a_member_who_chose_channel_pages_is_mentioned_in_the_channel_not_dmed(s
     assert dms(fake_slack, CHLOE) == []
     pages = [(e.target, e.method, e.delivered) for e in Crises(stopped_runtime.database).timeline(1) if e.kind.value == "page"]
     assert pages == [(CHLOE, "channel", True)]
+    assert Crises(stopped_runtime.database).get_crisis(1).paged == (CHLOE,)  # the card's "Paging …" line names her
 
 
 def quiet_nights(runtime, user):

@@ -6,21 +6,22 @@ from datetime import UTC, datetime
 
 from bot import jobs
 from bot.app import create_runtime
+from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
 from storage.session import Database, sqlite_url
 from tests.conftest import make_settings
 
 
 class Purger:
     def __init__(self) -> None:
-        self.before = []
+        self.calls = []
 
-    def purge_mentions(self, *, before):
-        self.before.append(before)
-        return 3
+    def purge_mentions(self, *, before, forget_before, now):
+        self.calls.append((before, forget_before, now))
+        return MentionPurge(tombstoned=3, forgotten=1)
 
 
 def test_mention_purge_uses_the_configured_retention(fake_slack, tmp_path):
-    """SOCIALOPS_MENTION_RETENTION_DAYS=7 purges what arrived more than 7 days ago."""
+    """SOCIALOPS_MENTION_RETENTION_DAYS=7 purges what arrived more than 7 days ago; tombstones go after 13 months."""
     now = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
     runtime = create_runtime(make_settings(fake_slack, SOCIALOPS_MENTION_RETENTION_DAYS="7"), clock=lambda: now,
                              database=Database.from_url(sqlite_url(tmp_path / "p.db")))
@@ -29,7 +30,7 @@ def test_mention_purge_uses_the_configured_retention(fake_slack, tmp_path):
         purger = Purger()
         jobs.bind(jobs.JobContext(**{**vars(jobs._ctx()), "mentions": purger}))
         jobs.purge_old_mentions()
-        assert purger.before == [datetime(2026, 11, 16, 3, 30, tzinfo=UTC)]
+        assert purger.calls == [(datetime(2026, 11, 16, 3, 30, tzinfo=UTC), now - TOMBSTONE_HORIZON, now)]
     finally:
         runtime.stop()
 

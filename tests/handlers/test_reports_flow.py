@@ -18,6 +18,7 @@ from bot.__main__ import run as run_cli
 from bot.app import create_runtime
 from bot.blocks.report import ReportActions
 from bot.export import read_csvs
+from bot.outbox import MAX_ATTEMPTS
 from bot.report_chart import CHART_SIZE
 from bot.reports import ReportDelivery
 from storage.audit import AuditLog
@@ -265,3 +266,74 @@ def test_weekly_report_rerun_after_a_crash_before_its_claim_posts_nothing_twice(
     run_due(app, clock)
     assert len([c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == ANNOUNCE]) == 1
     assert len(fake_slack.completed_files()) == 3
+
+
+def upload_jobs(runtime) -> list[str]:
+    return [job.id for job in runtime.scheduler.get_jobs() if job.id.startswith("upload:")]
+
+
+def test_weekly_report_chart_hit_by_a_slack_outage_is_retried_later_and_uploaded_once(app, fake_slack, clock):
+    """The first chart meets 503s past the client's own retries: the other two go up now, it follows in a retry job, once."""
+    make_team(app)
+    clock.now = HANDOFF + timedelta(minutes=6)
+    fake_slack.fail("files.getUploadURLExternal", status=503, times=3)  # 1 try + 2 client retries, all refused
+    jobs.run_weekly_report("report:1:20261130T080000Z")
+    assert len(fake_slack.completed_files()) == 2
+    [retry] = upload_jobs(app)
+    assert retry.startswith("upload:report:1:20261130T080000Z:channel:charts:") and retry.endswith("-crises-per-day.png")
+    run_due(app, clock)  # not due yet: the backoff waits
+    assert len(fake_slack.completed_files()) == 2
+    clock.now += timedelta(minutes=1)
+    run_due(app, clock)
+    assert len(fake_slack.completed_files()) == 3 and upload_jobs(app) == []
+    assert len({f["name"] for f in fake_slack.completed_files()}) == 3
+    jobs.run_weekly_report("report:1:20261130T080000Z")
+    with app.database.session_scope() as session:
+        session.delete(session.get(JobRun, "report:1:20261130T080000Z"))  # a rerun after a crash uploads nothing again
+    jobs.run_weekly_report("report:1:20261130T080000Z")
+    assert len(fake_slack.completed_files()) == 3
+    assert not [r for r in AuditLog(app.database).entries() if r.action == "upload_failed"]
+
+
+def test_a_chart_slack_refuses_for_good_is_audited_not_retried(app, fake_slack, clock):
+    """not_in_channel will not pass by waiting: one audit entry with the error, no retry job."""
+    make_team(app)
+    clock.now = HANDOFF + timedelta(minutes=6)
+    fake_slack.fail("files.completeUploadExternal", error="not_in_channel")
+    jobs.run_weekly_report("report:1:20261130T080000Z")
+    assert upload_jobs(app) == [] and len(fake_slack.completed_files()) == 2
+    [failed] = [r for r in AuditLog(app.database).entries() if r.action == "upload_failed"]
+    assert (failed.team_id, failed.after["error"], failed.after["attempts"]) == ("T0DEMO", "not_in_channel", 1)
+
+
+def test_an_upload_that_keeps_failing_gives_up_after_the_attempt_limit_and_tells_the_person(app, signed, fake_slack, clock):
+    """`/oncall report` charts during a long outage: retried with backoff up to the outbox's limit, then audited and DM'd."""
+    make_team(app)
+    fake_slack.fail("files.getUploadURLExternal", error="service_unavailable", times=1000)
+    slash(app, signed, "report social")
+    deadline = time.monotonic() + 20
+    while len(upload_jobs(app)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(upload_jobs(app)) == 3
+    for _ in range(MAX_ATTEMPTS + 2):
+        clock.now += timedelta(minutes=11)
+        run_due(app, clock)
+    assert upload_jobs(app) == [] and fake_slack.completed_files() == []
+    failed = [r for r in AuditLog(app.database).entries() if r.action == "upload_failed"]
+    assert len(failed) == 3 and {r.after["attempts"] for r in failed} == {MAX_ATTEMPTS}
+    assert len(fake_slack.calls("files.getUploadURLExternal")) == 3 * MAX_ATTEMPTS
+    assert sum("could not upload" in c.args["text"] for c in dm_posts(fake_slack, GIULIA)) == 3
+
+
+def test_export_csvs_hit_by_an_outage_arrive_after_the_retry(app, signed, fake_slack, clock):
+    """`/oncall export` shares the path: a 503 burst delays one CSV until its retry job; all four arrive, each once."""
+    make_team(app)
+    fake_slack.fail("files.getUploadURLExternal", status=503, times=3)
+    slash(app, signed, "export 2026-11-01 2026-11-30")
+    deadline = time.monotonic() + 20
+    while not upload_jobs(app) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(upload_jobs(app)) == 1 and len(wait_for_files(fake_slack, 3)) == 3
+    clock.now += timedelta(minutes=1)
+    run_due(app, clock)
+    assert len(fake_slack.completed_files()) == 4 and len({f["name"] for f in fake_slack.completed_files()}) == 4

@@ -100,6 +100,26 @@ def test_pages_are_the_teams_delivered_person_pages_in_range(database, store, te
     assert store.pages(team_id=team.id, since=T0 - timedelta(hours=1), until=T0 + timedelta(days=1)) == [PageRecord("UP", T0)]
 
 
+def test_pages_count_channel_mentions_of_people_and_a_failed_dm_with_its_fallback_once(database, store, team):
+    """A by-choice channel mention is a page; a failed DM replaced by a channel post is one page; @here and groups are nobody."""
+    crises = Crises(database)
+    mine = crises.create_crisis(NewCrisis(team_id=team.id, workspace_id="T1", topic="acme", severity=Severity.SEV2, summary="",
+                                          origin="declared", declared_by="UA", channel="C1", opened_at=T0, steps=()))
+
+    def page(who, at, method, delivered=True):
+        crises.record_event(crisis_id=mine.id, event=CrisisEvent(at=at, kind=EventKind.PAGE, actor="system", via="scheduler",
+                                                                 target=who, method=method, delivered=delivered))
+
+    page("UP", T0, "channel")  # UP chose channel pages on their App Home
+    page("UB", T0 + timedelta(minutes=5), "dm", delivered=False)  # the DM failed ...
+    page("UB", T0 + timedelta(minutes=5), "channel_fallback")  # ... so the bot mentioned them in the channel instead
+    page("UC", T0 + timedelta(minutes=6), "dm", delivered=False)  # failed, no crisis channel to fall back to: never reached
+    page("<!here>", T0 + timedelta(minutes=10), "channel")
+    page("<!subteam^S0ONCALL>", T0 + timedelta(minutes=11), "channel")
+    assert store.pages(team_id=team.id, since=T0, until=T0 + timedelta(hours=1)) == [
+        PageRecord("UP", T0), PageRecord("UB", T0 + timedelta(minutes=5))]
+
+
 def test_person_zone_prefers_the_home_setting_then_slack(database, store):
     """The Home's chosen zone wins over the remembered Slack zone; an unknown person has none."""
     assert store.person_zone("T1", "UP") is None

@@ -11,14 +11,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
 
-from bot.mentions import Mention, MinuteCount, StoredBatch, StoreUnavailable, minute_of, reach_weight
+from bot.mentions import (
+    RETENTION, TOMBSTONE_HORIZON, Mention, MentionPurge, MinuteCount, StoredBatch, StoreUnavailable, minute_of, reach_weight,
+)
 from bot.sentiment import Sentiment
 from storage import migrate
+from storage.crises import Detection
 from storage.mentions import Mentions
 from storage.session import Database
-from storage.tables import MentionCount, MentionRow
+from storage.tables import MentionCount, MentionRow, TopicRow
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 _topic_names = itertools.count()
@@ -52,7 +56,7 @@ def recount(database: Database, topic_id: int) -> dict[datetime, tuple[int, int,
     """Count the raw mentions again from scratch, the slow way the counters exist to avoid."""
     with database.engine.connect() as connection:
         rows = connection.execute(select(MentionRow.created_at, MentionRow.sentiment_label, MentionRow.reach)
-                                  .where(MentionRow.topic_id == topic_id)).all()
+                                  .where(MentionRow.topic_id == topic_id, MentionRow.purged_at.is_(None))).all()
     counts: dict[datetime, MinuteCount] = {}
     for created, label, reach in rows:
         count = counts.setdefault(minute_of(created), MinuteCount())
@@ -160,15 +164,83 @@ def test_concurrent_writers_with_overlapping_batches_count_each_mention_once(rep
     assert stored_counts(database, topic) == recount(database, topic)
 
 
-def test_purge_drops_old_raw_mentions_and_keeps_counters(repo, database):
-    """Retention removes raw rows received before the cutoff; per-minute counts survive."""
+def received(m: Mention, days_ago: int) -> Mention:
+    return Mention(**{**m.__dict__, "received_at": NOW - timedelta(days=days_ago)})
+
+
+def purge(repo: Mentions, *, now: datetime = NOW) -> MentionPurge:
+    return repo.purge_mentions(before=now - RETENTION, forget_before=now - TOMBSTONE_HORIZON, now=now)
+
+
+def test_purge_blanks_old_raw_mentions_to_tombstones_and_keeps_counters(repo, database):
+    """Retention empties raw rows received before the cutoff (content and personal data gone); per-minute counts survive."""
     topic = new_topic(repo)
-    old = [Mention(**{**mention(topic, str(i)).__dict__, "received_at": NOW - timedelta(days=31)}) for i in range(3)]
+    old = [received(mention(topic, str(i), reach=500), 31) for i in range(3)]
     repo.store_batch(old + [mention(topic, "new")])
     counts_before = stored_counts(database, topic)
-    assert repo.purge_mentions(before=NOW - timedelta(days=30)) == 3
-    assert repo.mention_count() == 1
+    assert purge(repo) == MentionPurge(tombstoned=3, forgotten=0)
+    assert repo.mention_count() == 1 and repo.tombstone_count() == 3
     assert stored_counts(database, topic) == counts_before
+    with database.engine.connect() as connection:
+        tombstones = connection.execute(select(MentionRow).where(MentionRow.source_id.in_(["0", "1", "2"]))).all()
+    assert len(tombstones) == 3
+    for row in tombstones:
+        assert (row.text, row.author, row.reach, row.url, row.language, row.sentiment_label, row.sentiment_score,
+                row.analyser) == (None,) * 8
+        assert row.purged_at == NOW and row.topic_id == topic and row.created_at == NOW + timedelta(seconds=7)
+    assert purge(repo) == MentionPurge(tombstoned=0, forgotten=0)  # a second run leaves the tombstones as they are
+
+
+def test_redelivery_after_the_purge_is_a_duplicate_and_counts_do_not_move(repo, database):
+    """A vendor re-sending a purged mention (same source and id) is refused by its tombstone, with no per-row cost."""
+    topic = new_topic(repo)
+    old = [received(mention(topic, str(i), reach=1000), 40) for i in range(4)]
+    repo.store_batch(old)
+    counts, totals = stored_counts(database, topic), repo.totals_since(workspace_id="T1", since=NOW - timedelta(days=1))
+    purge(repo)
+    redelivered = [received(m, 0) for m in old] + [mention(topic, "fresh", minute=1)]
+    assert repo.store_batch(redelivered) == StoredBatch(inserted=1, duplicate=4)
+    assert repo.store_chunks([redelivered[:2], redelivered[2:]]) == StoredBatch(inserted=0, duplicate=5)
+    after = dict(counts)
+    after[NOW + timedelta(minutes=1)] = (1, 1, round(reach_weight(None), 6))
+    assert stored_counts(database, topic) == after
+    hour = repo.totals_since(workspace_id="T1", since=NOW - timedelta(days=1))
+    topic_name = next(name for name, c in totals.items() if c.total == 4)
+    assert (hour[topic_name].total, hour[topic_name].negative) == (5, 5)  # /crisis sources: 4 counted once, plus the new one
+    assert repo.mention_count() == 1 and repo.tombstone_count() == 4
+
+
+def test_tombstones_are_forgotten_after_the_horizon(repo, database):
+    """Past TOMBSTONE_HORIZON a tombstone is deleted; only then could the same id be stored (and counted) again."""
+    topic = new_topic(repo)
+    repo.store_batch([received(mention(topic, "ancient"), 35), received(mention(topic, "old"), 35)])
+    purge(repo)
+    later = NOW + TOMBSTONE_HORIZON - timedelta(days=35) + timedelta(hours=1)
+    with database.engine.begin() as connection:  # "old" arrived a day later than "ancient" by its own clock
+        connection.execute(MentionRow.__table__.update().where(MentionRow.source_id == "old")
+                           .values(received_at=NOW - timedelta(days=34)))
+    assert purge(repo, now=later) == MentionPurge(tombstoned=0, forgotten=1)
+    assert repo.tombstone_count() == 1
+    assert repo.store_batch([mention(topic, "old"), mention(topic, "ancient")]) == StoredBatch(inserted=1, duplicate=1)
+
+
+def test_crisis_card_never_shows_a_tombstone(repo, database):
+    """The card's top negative mentions read raw mentions: purged ones, even within its window, are not among them."""
+    topic = new_topic(repo)
+    repo.store_batch([received(mention(topic, "loud", reach=90_000), 31), mention(topic, "quiet", reach=10)])
+    detection = Detection(database)
+    assert [m["text"] for m in detection.top_negative_mentions(topic_id=topic, since=NOW - timedelta(days=60))] == ["acme loud", "acme quiet"]
+    purge(repo)
+    assert detection.top_negative_mentions(topic_id=topic, since=NOW - timedelta(days=60)) == [
+        {"text": "acme quiet", "author": "jane", "reach": 10, "url": None}]
+
+
+def test_a_mention_of_a_topic_that_does_not_exist_rolls_the_batch_back(repo, database):
+    """mentions.topic_id has no foreign key (per-row cost), but the counter upsert in the same transaction has one."""
+    topic = new_topic(repo)
+    with pytest.raises(IntegrityError):
+        repo.store_batch([mention(topic, "ok"), mention(topic + 10_000, "orphan")])
+    assert repo.mention_count() == 0 and stored_counts(database, topic) == {}
 
 
 def test_buckets_and_totals_read_the_counters(repo):
@@ -245,3 +317,40 @@ def test_chunk_producer_failing_rolls_the_batch_back(repo, database):
     with pytest.raises(RuntimeError):
         repo.store_chunks(chunks())
     assert repo.mention_count() == 0 and stored_counts(database, topic) == {}
+
+
+def test_migration_0012_round_trip_keeps_rows_indexes_and_the_unique_key(database):
+    """0011 -> 0012 -> 0011 with data: content becomes nullable and the topic key goes, then both come back; tombstones
+    (no text) are dropped on the way down; indexes and the (source, source_id) key survive SQLite's table rebuilds."""
+    engine = database.engine
+    migrate.upgrade(engine, "0011")
+    row = {"source": "tool", "source_id": "kept", "text": "acme", "created_at": NOW, "received_at": NOW,
+           "sentiment_label": "negative", "sentiment_score": -0.5, "sentiment_confidence": 0.9, "analyser": "vader"}
+    with engine.begin() as connection:
+        topic = connection.execute(insert(TopicRow.__table__).values(workspace_id="T1", name="t", keywords=[], hashtags=[],
+                                                                     created_at=NOW).returning(TopicRow.__table__.c.id)).scalar_one()
+        connection.execute(insert(MentionRow.__table__).values(topic_id=topic, **row))
+
+    def schema() -> tuple[set[str], set[tuple[str, ...]], bool, bool]:
+        inspector = inspect(engine)
+        columns = {c["name"]: c for c in inspector.get_columns("mentions")}
+        unique = {u["name"] for u in inspector.get_unique_constraints("mentions")}  # PostgreSQL lists their indexes too
+        return ({i["name"] for i in inspector.get_indexes("mentions") if i["name"] not in unique},
+                {tuple(u["column_names"]) for u in inspector.get_unique_constraints("mentions")},
+                any(fk["referred_table"] == "topics" for fk in inspector.get_foreign_keys("mentions")),
+                columns["text"]["nullable"])
+
+    indexes = {"ix_mentions_received_at", "ix_mentions_topic_created"}
+    assert schema() == (indexes, {("source", "source_id")}, True, False)
+    migrate.upgrade(engine, "0012")
+    assert schema() == (indexes, {("source", "source_id")}, False, True)
+    repo = Mentions(database)
+    repo.store_batch([received(mention(topic, "purged"), 31)])
+    purge(repo)
+    assert repo.store_batch([mention(topic, "kept"), mention(topic, "purged")]) == StoredBatch(inserted=0, duplicate=2)
+    migrate.downgrade(engine, "0011")
+    assert schema() == (indexes, {("source", "source_id")}, True, False)
+    with engine.connect() as connection:
+        assert connection.execute(select(MentionRow.__table__.c.source_id)).scalars().all() == ["kept"]
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()

@@ -44,9 +44,13 @@ def seed(database) -> int:
         (utc(10, 14, 10), 2, "acme", 6, 120, "resolved", ANA), (utc(10, 15, 10), 2, "acme", 8, 240, "resolved", ANA),
         (utc(10, 26, 9), 2, "acme", 1, 5, "resolved", CAI),
     ]
-    pages = {0: [(utc(10, 20, 13), BEN, "dm"), (utc(10, 20, 13, 1), BEN, "channel")], 1: [(utc(10, 24, 3), BEN, "dm"), (utc(10, 24, 3, 5), CAI, "dm")],
-             2: [(utc(10, 21, 20), CAI, "dm")], 3: [(utc(10, 26, 6, 30), BEN, "dm"), (utc(10, 26, 6, 35), ANA, "dm")],
-             4: [(utc(10, 14, 10), ANA, "dm")]}
+    # (at, who, method, delivered). Crisis 0: Ben's DM failed and the bot posted in the channel instead (one page);
+    # crisis 2: Ana chose channel pages (22:02 in Rome, a sleep page), then the group step mentioned @here (nobody in particular).
+    pages = {0: [(utc(10, 20, 13), BEN, "dm", False), (utc(10, 20, 13), BEN, "channel_fallback", True)],
+             1: [(utc(10, 24, 3), BEN, "dm", True), (utc(10, 24, 3, 5), CAI, "dm", True)],
+             2: [(utc(10, 21, 20), CAI, "dm", True), (utc(10, 21, 20, 2), ANA, "channel", True), (utc(10, 21, 20, 7), "<!here>", "channel", True)],
+             3: [(utc(10, 26, 6, 30), BEN, "dm", True), (utc(10, 26, 6, 35), ANA, "dm", True)],
+             4: [(utc(10, 14, 10), ANA, "dm", True)]}
     with database.session_scope() as session:
         for n, (opened, severity, topic, ack, resolve, status, by) in enumerate(crises):
             row = CrisisRow(team_id=team_id, workspace_id="T0", topic=topic, severity=severity, origin="detected", status=status, opened_at=opened,
@@ -55,8 +59,9 @@ def seed(database) -> int:
                             false_alarm=status == "false_alarm", summary=f"crisis {n}")
             session.add(row)
             session.flush()
-            for at, who, method in pages.get(n, []):
-                session.add(CrisisEventRow(crisis_id=row.id, at=at, kind="page", actor="system", via="scheduler", target=who, method=method, delivered=True))
+            for at, who, method, delivered in pages.get(n, []):
+                session.add(CrisisEventRow(crisis_id=row.id, at=at, kind="page", actor="system", via="scheduler", target=who, method=method,
+                                           delivered=delivered))
             session.add(CrisisEventRow(crisis_id=row.id, at=opened, kind="detected", actor="system", via="scheduler"))
         session.add(CoverRequest(team_id=team_id, requester=BEN, start_at=utc(10, 21, 18), end_at=utc(10, 22, 6), created_at=utc(10, 20, 9),
                                  status="taken", taken_by=CAI, taken_at=utc(10, 20, 10)))
@@ -76,7 +81,9 @@ def test_seeded_history_gives_the_hand_computed_report(database, store):
     assert (report.time_to_resolve.median, report.time_to_resolve_before.p90) == (120 * MINUTE, 240 * MINUTE)
     people = {p.user_id: p for p in report.people}
     assert people[BEN].pages == {HourKind.business: 0, HourKind.off: 2, HourKind.sleep: 1}  # the channel fallback is not a second page
-    assert people[ANA].pages[HourKind.sleep] == 1 and people[CAI].pages[HourKind.business] == 1
+    # Ana: her DM at 07:35 after the DST change and her channel-mention page at 22:02, both in her sleep; @here counts for no one.
+    assert people[ANA].pages == {HourKind.business: 0, HourKind.off: 0, HourKind.sleep: 2} and people[CAI].pages[HourKind.business] == 1
+    assert "<!here>" not in people
     assert (people[BEN].primary_hours, people[CAI].primary_hours, people[CAI].backup_hours) == (155, 12, 155)
     assert (people[BEN].weekend_days, people[BEN].holidays) == (2, 1)
     assert report.gap_total == timedelta(hours=2) and [(c.requester, c.taken_by) for c in report.covers] == [(BEN, CAI)]
@@ -115,6 +122,18 @@ def test_report_delivery_defaults_to_the_channel_and_returns_the_one_before(data
     assert store.report_delivery(team_id) is ReportDelivery.off
 
 
+def test_export_keeps_the_callers_workspace_audit_and_system_wide_entries_only(database, store):
+    """Another workspace's audit entries stay out of an export; entries with no workspace (system-wide) stay in."""
+    team_id = seed(database)
+    log = AuditLog(database)
+    for action, workspace in (("ours", "T0"), ("ours_by_team_id", str(team_id)), ("theirs", "T-other"), ("system_wide", None)):
+        log.record(AuditRecord(at=utc(10, 21, 9), actor=ANA, action=action, via="slash_command", team_id=workspace))
+    assert [r.action for r in store.export(start=START, end=END, workspace_id="T0").audit] == ["ours", "ours_by_team_id", "system_wide"]
+    assert [r.action for r in store.export(start=START, end=END, workspace_id="T-other").audit] == ["theirs", "system_wide"]
+    assert [r.action for r in store.export(start=START, end=END, team_id=team_id).audit] == ["ours", "ours_by_team_id", "system_wide"]
+    assert len(store.export(start=START, end=END).audit) == 4  # the CLI without a workspace exports everything
+
+
 def test_export_of_a_range_round_trips_through_csv(database, store):
     """The week's crises, pages (with hour kind in the person's zone), acks and audit records survive CSV and back."""
     team_id = seed(database)
@@ -123,7 +142,9 @@ def test_export_of_a_range_round_trips_through_csv(database, store):
     AuditLog(database).record(AuditRecord(at=utc(10, 30, 9), actor=ANA, action="later", via="cli"))
     export = store.export(start=START, end=END, workspace_id="T0")
     assert [c.summary for c in export.crises] == ["crisis 0", "crisis 2", "crisis 1", "crisis 3"]
-    assert [(p.person, p.method, p.hour_kind) for p in export.pages][:3] == [(BEN, "dm", "sleep"), (BEN, "channel", None), (CAI, "dm", "business")]
+    assert [(p.person, p.method, p.hour_kind) for p in export.pages][:3] == [
+        (BEN, "dm", "sleep"), (BEN, "channel_fallback", None), (CAI, "dm", "business")]
+    assert [(p.person, p.method, p.hour_kind) for p in export.pages][3:5] == [(ANA, "channel", "sleep"), ("<!here>", "channel", None)]
     assert [a.seconds_to_ack for a in export.acknowledgements] == [240, 120, 600, 1200]
     assert [r.action for r in export.audit] == ["override_added"]
     assert read_csvs(write_csvs(export)) == export
