@@ -257,3 +257,15 @@ def test_export_rows_recognise_vendor_columns():
     assert (draft.source_id, draft.text, draft.reach, draft.author) == ("991", "acme is slow", 300, "jane")
     assert draft.upstream is not None and draft.upstream.label == "negative"
     assert mentions.normalise_export_row({"Document ID": "7", "Headline": "acme", "Date": "01-Jun-2024 10:00AM"}, vendor="meltwater").created_at == datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("count", [1, 49, 50, 51, 299, 300, 301, 350, 500, 601, 1000])
+def test_chunk_bounds_cover_the_batch_in_order_with_a_short_last_chunk(count):
+    bounds = mentions.chunk_bounds(count)
+    assert [i for start, end in bounds for i in range(start, end)] == list(range(count))
+    assert all(0 < end - start <= mentions.INGEST_CHUNK for start, end in bounds)
+    assert bounds[-1][1] - bounds[-1][0] <= mentions.INGEST_TAIL
+
+
+def test_a_batch_of_500_is_written_as_300_150_50():
+    assert mentions.chunk_bounds(500) == [(0, 300), (300, 450), (450, 500)]

@@ -224,7 +224,7 @@ def test_outage_in_a_later_chunk_of_a_large_batch_gets_503_and_stores_nothing(se
                 raise dbapi_error("simulated outage")
 
     batch = [generic(i) for i in range(600)]
-    assert len(batch) > 2 * mentions.INGEST_CHUNK
+    assert len(mentions.chunk_bounds(len(batch))) >= 3
     event.listen(engine, "before_cursor_execute", fail)
     try:
         response = post(server, batch, tokens["generic"])
