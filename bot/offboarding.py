@@ -13,6 +13,7 @@ from bot.errors import Conflict, NotFound
 @dataclass(frozen=True)
 class OffboardingTaskInfo:
     id: int
+    workspace_id: str
     user_id: str
     team_name: str
     item: str
@@ -62,16 +63,18 @@ def offboard(store: OffboardingStore, audit: Audit, *, actor: str, workspace_id:
     return result
 
 
-def confirm_task(store: OffboardingStore, audit: Audit, *, task_id: int, user_id: str, now: datetime, via: str) -> OffboardingTaskInfo:
+def confirm_task(store: OffboardingStore, audit: Audit, *, workspace_id: str, task_id: int, user_id: str, now: datetime,
+                 via: str) -> OffboardingTaskInfo:
     """Record that `user_id` revoked one item's access (admins only; the caller checks)."""
     task = store.get_offboarding_task(task_id)
-    if task is None:
+    # A button value is only an id: one naming another workspace's checklist is treated as unknown.
+    if task is None or task.workspace_id != workspace_id:
         raise NotFound("That checklist item no longer exists.")
     if task.confirmed_by is not None or not store.confirm_offboarding_task(task_id=task_id, user_id=user_id, now=now):
         latest = store.get_offboarding_task(task_id)
         raise Conflict(f"Already confirmed by <@{latest.confirmed_by if latest else task.confirmed_by}>.")
     audit.record(AuditRecord(at=now, actor=user_id, action="offboarding_confirmed", via=via, target=f"offboarding:{task_id}",
-                             before={"confirmed": False}, after={"confirmed": True, "item": task.item, "person": task.user_id}))
+                             team_id=task.workspace_id, before={"confirmed": False}, after={"confirmed": True, "item": task.item, "person": task.user_id}))
     confirmed = store.get_offboarding_task(task_id)
     assert confirmed is not None
     return confirmed

@@ -78,7 +78,8 @@ def register(app: App, deps: Deps, offboarding: Offboarding) -> None:
         user_id = body["user"]["id"]
         try:
             require_admin(deps.admins, user_id, action="confirm offboarding items")
-            task = confirm_task(deps.rotations, deps.audit, task_id=int(action["value"]), user_id=user_id, now=deps.clock(), via=Via.button)
+            task = confirm_task(deps.rotations, deps.audit, workspace_id=body["team"]["id"], task_id=int(action["value"]),
+                                user_id=user_id, now=deps.clock(), via=Via.button)
         except SocialopsError as refusal:
             tell_presser(deps, body, respond, str(refusal), dedupe_key=f"offboard-refused:{action['value']}:{user_id}:{action.get('action_ts', '')}")
             return

@@ -484,7 +484,7 @@ def _team_name(session, team_id: int | None) -> str:  # noqa: ANN001 - a sqlmode
 
 def _task(row: OffboardingTask, team_name: str) -> OffboardingTaskInfo:
     assert row.id is not None
-    return OffboardingTaskInfo(id=row.id, user_id=row.user_id, team_name=team_name, item=row.item,
+    return OffboardingTaskInfo(id=row.id, workspace_id=row.workspace_id, user_id=row.user_id, team_name=team_name, item=row.item,
                                confirmed_by=row.confirmed_by, confirmed_at=row.confirmed_at)
 
 

@@ -214,11 +214,16 @@ def test_offboarding_removes_them_and_sends_a_checklist_admins_confirm(runtime, 
     runtime.app.dispatch(signed.block_action(user_id=MARCUS, action_id=button["action_id"], value=button["value"], channel_id=dm.args["channel"],
                                              message_ts=dm.response["ts"], response_url=fake_slack.response_url("member")).as_bolt_request())
     assert "Only admins can confirm" in responses(fake_slack, "member")[0].body["text"]
+    signed.team_id = "T0OTHER"  # an admin's press carrying this workspace's task id from another workspace
+    runtime.app.dispatch(signed.block_action(user_id=GIULIA, action_id=button["action_id"], value=button["value"], channel_id=dm.args["channel"],
+                                             message_ts=dm.response["ts"], response_url=fake_slack.response_url("elsewhere")).as_bolt_request())
+    assert "no longer exists" in responses(fake_slack, "elsewhere")[0].body["text"]
+    signed.team_id = "T0DEMO"
     runtime.app.dispatch(signed.block_action(user_id=GIULIA, action_id=button["action_id"], value=button["value"], channel_id=dm.args["channel"],
                                              message_ts=dm.response["ts"], response_url=fake_slack.response_url("admin")).as_bolt_request())
     updated = responses(fake_slack, "admin")[0].body
     assert updated["replace_original"] is True and "confirmed by <@U0DEMO0001>" in json.dumps(updated["blocks"])
-    assert [e.action for e in runtime.deps.audit.entries()][-2:] == ["offboarded", "offboarding_confirmed"]
+    assert [(e.action, e.team_id) for e in runtime.deps.audit.entries()][-2:] == [("offboarded", "T0DEMO"), ("offboarding_confirmed", "T0DEMO")]
 
 
 def test_deactivated_user_event_offboards_them(runtime, signed, fake_slack, rotations, team):

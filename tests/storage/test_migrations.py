@@ -31,3 +31,43 @@ def test_migrated_schema_matches_the_sqlmodel_tables(database):
         context = MigrationContext.configure(connection, opts={"compare_type": False})
         diff = [d for d in compare_metadata(context, SQLModel.metadata) if "apscheduler" not in str(d)]
     assert diff == []
+
+
+def test_upgrade_resolves_a_topic_open_twice_into_the_oldest(database):
+    """A database from before 0008 may hold two open crises for one topic (a declare race); the upgrade keeps the
+    acknowledged one (else the oldest) open, resolves the others into it with a timeline line and an audit entry,
+    and deletes nothing."""
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from storage.columns import UtcDateTime
+
+    migrate.upgrade(database.engine, "0007")
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    teams = sa.table("teams", *(sa.column(name) for name in ("id", "workspace_id", "name", "tz", "handoff_weekday", "handoff_at",
+                                                             "length_days", "observe_holidays")),
+                     sa.column("epoch", UtcDateTime()), sa.column("created_at", UtcDateTime()))
+    crises = sa.table("crises", *(sa.column(name) for name in ("id", "team_id", "workspace_id", "topic", "severity", "summary", "origin",
+                                                               "status", "false_alarm", "acked_by", "thread_lines")),
+                      sa.column("opened_at", UtcDateTime()), sa.column("last_activity_at", UtcDateTime()))
+    with database.engine.begin() as connection:
+        connection.execute(teams.insert().values(id=1, workspace_id="T1", name="social", tz="Europe/Rome", handoff_weekday=0,
+                                                 handoff_at="09:00", length_days=7, observe_holidays=False, epoch=t0, created_at=t0))
+        for crisis_id, topic, status, minutes in ((1, "Acme", "acknowledged", 5), (2, "acme", "open", 0), (3, "acme", "open", 9),
+                                                  (4, "Other", "open", 1), (5, "acme", "resolved", -60)):
+            connection.execute(crises.insert().values(
+                id=crisis_id, team_id=1, workspace_id="T1", topic=topic, severity=2, summary="", origin="declared", status=status,
+                false_alarm=False, acked_by="U1" if status == "acknowledged" else None, thread_lines=0,
+                opened_at=t0 + timedelta(minutes=minutes), last_activity_at=t0 + timedelta(minutes=minutes)))
+    migrate.upgrade(database.engine)
+    with database.engine.connect() as connection:
+        status = dict(connection.execute(sa.text("SELECT id, status FROM crises")).all())
+        notes = dict(connection.execute(sa.text("SELECT id, resolution_note FROM crises WHERE resolved_by = 'system'")).all())
+        events = connection.execute(sa.text("SELECT crisis_id, kind FROM crisis_events ORDER BY crisis_id")).all()
+        audit = connection.execute(sa.text("SELECT target, action, team_id FROM audit_log ORDER BY target")).all()
+    # Crisis 1 is being worked (acknowledged), so it stays although 2 opened first; 2 and 3 are resolved into it.
+    assert status == {1: "acknowledged", 2: "resolved", 3: "resolved", 4: "open", 5: "resolved"}
+    assert set(notes) == {2, 3} and all("Merged into crisis #1" in note for note in notes.values())
+    assert events == [(2, "resolved"), (3, "resolved")]
+    assert audit == [("crisis:2", "crisis_merged", "T1"), ("crisis:3", "crisis_merged", "T1")]
