@@ -950,21 +950,34 @@ def _rebalance_proposal(ctx: JobContext, rotation: TeamRotation, handoff: dateti
     return None if proposal is None else ctx.burnout.save_proposal(proposal, now=now)
 
 
-def refresh_team_homes(team_id: int) -> None:
-    """Republish the App Home of everyone the team schedules (a handoff or a crisis changed what it shows)."""
+def refresh_team_homes(team_id: int, key: str | None = None) -> None:
+    """Republish the App Home of everyone the team schedules (a handoff or a crisis changed what it shows).
+
+    With a key (one per change of who is on call), once per key across restarts and processes; jobs persisted
+    by earlier versions carry no key and simply run.
+    """
     ctx = _ctx()
-    if ctx.refresh_homes is not None:
-        ctx.refresh_homes(team_id)
+    if ctx.refresh_homes is None:
+        return
+    if key is not None and not ctx.ledger.claim(key, at=ctx.clock()):
+        return
+    ctx.refresh_homes(team_id)
 
 
 def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, now: datetime) -> None:
-    """Give every change of primary/backup/shadow in the planner's look-ahead a Home refresh at that instant."""
+    """Give every change of primary/backup/shadow in the planner's look-ahead a Home refresh at that instant, and
+    catch up the latest change of the last day if its refresh never ran (the bot was down past the look-ahead)."""
     if ctx.refresh_homes is None:
         return
-    shifts = index.final_schedule(now, now + PLAN_LOOKAHEAD)
-    for before, after in zip(shifts, shifts[1:]):
-        if (before.primary, before.backup, before.shadow) != (after.primary, after.backup, after.shadow):
-            _schedule_once(ctx.scheduler, "bot.jobs:refresh_team_homes", f"homes:{team_id}:{_stamp(after.start)}", after.start, [team_id])
+    shifts = index.final_schedule(now - PLAN_LOOKBACK, now + PLAN_LOOKAHEAD)
+    changes = [after.start for before, after in zip(shifts, shifts[1:])
+               if (before.primary, before.backup, before.shadow) != (after.primary, after.backup, after.shadow)]
+    keys = {at: f"homes:{team_id}:{_stamp(at)}" for at in changes}
+    latest_past = [at for at in changes if at <= now][-1:]  # only the latest matters: a Home shows who is on call now
+    done = ctx.message_state.ran_keys(keys[at] for at in latest_past)
+    for at in changes:
+        if at > now or (at in latest_past and keys[at] not in done):
+            _schedule_once(ctx.scheduler, "bot.jobs:refresh_team_homes", keys[at], max(at, now), [team_id, keys[at]])
 
 
 def _plan_crisis_home_refresh(ctx: JobContext, crisis_id: int) -> None:

@@ -268,6 +268,31 @@ def test_homes_are_republished_at_the_handoff(stopped_runtime, fake_slack, clock
         assert f"primary <@{PRIYA}>, backup <@{MARCUS}>" in json.dumps(fake_slack.published_home(user))
 
 
+def test_a_handoff_missed_while_the_bot_was_down_refreshes_the_homes_once_after(stopped_runtime, fake_slack, clock):
+    """Down from before the look-ahead saw the handoff until after it: the next planner run refreshes the Homes now,
+    and later runs (or a second process planning too) do not refresh them again."""
+    team = make_team(stopped_runtime)
+    handoff = EPOCH + timedelta(weeks=2)  # Chloe/Priya -> Priya/Marcus
+    clock.now = handoff - timedelta(hours=5)
+    jobs.plan_rotation_messages()
+    job_id = f"homes:{team}:{handoff.strftime('%Y%m%dT%H%M%S%fZ')}"
+    assert stopped_runtime.scheduler.get_job(job_id) is None  # beyond the 3-hour look-ahead
+    clock.now = handoff + timedelta(hours=7)  # back up 7 hours after the handoff
+    jobs.plan_rotation_messages()
+    assert stopped_runtime.scheduler.get_job(job_id).trigger.run_date == clock.now
+    run_due(stopped_runtime, clock)
+    wait_until(lambda: {c.args["user_id"] for c in fake_slack.calls("views.publish")} == {MARCUS, CHLOE, PRIYA})
+    for user in (MARCUS, CHLOE, PRIYA):
+        assert f"primary <@{PRIYA}>, backup <@{MARCUS}>" in json.dumps(fake_slack.published_home(user))
+    published = len(fake_slack.calls("views.publish"))
+    clock.now += timedelta(minutes=5)
+    jobs.plan_rotation_messages()
+    assert stopped_runtime.scheduler.get_job(job_id) is None
+    jobs.refresh_team_homes(team, job_id)  # a racing process that had scheduled it too
+    time.sleep(0.5)
+    assert len(fake_slack.calls("views.publish")) == published
+
+
 def test_homes_follow_crisis_changes_and_stay_within_limits_with_many_crises(runtime, signed, fake_slack):
     """With the scheduler running: 60 open crises, a new one and its acknowledgement each republish the team's Homes,
     every view spec-valid (the fixture checks) and at most 100 blocks."""
