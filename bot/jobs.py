@@ -161,6 +161,8 @@ def deliver_outbox_item(item_id: int) -> None:
         log.error("outbox item %s (%s) gave up: %s", item_id, item.method, failure.code)
         return
     ctx.outbox.mark_sent(item_id, at=ctx.clock(), result={k: result[k] for k in ("channel", "ts") if k in result})
+    if item.dedupe_key.startswith(QUEUED_STILL_ON_IT) and "channel" in result and "ts" in result:
+        _track_queued_still_on_it(ctx, item.dedupe_key, user_id=item.payload["user"], channel=result["channel"], ts=result["ts"])
 
 
 def _send(slack: SlackGateway, method: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -689,15 +691,31 @@ def _ask_still_on_it(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, 
     text = "Still on it? Press I'm responding or Resolve. " + text
     if not ctx.ledger.claim(key, at=now):
         return  # asked already (a repeated run)
+    state = crisis_use.card_state(crisis)
     try:
         posted = ctx.slack.post_message(channel=ctx.slack.open_dm(crisis.acked_by), text=text, blocks=blocks)
     except SlackCallFailed as failure:
-        # The outbox retries or audits it; that copy is not tracked, and its stale buttons answer with a reason when pressed.
+        # The outbox retries (or audits) it; once delivered it becomes a card copy too (_track_queued_still_on_it).
         log.warning("crisis %s: still-on-it DM not sent now: %s", crisis.id, failure.code)
-        enqueue_call(dedupe_key=key, method="dm", payload={"user": crisis.acked_by, "text": text, "blocks": blocks})
+        enqueue_call(dedupe_key=f"{QUEUED_STILL_ON_IT}{crisis.id}|{state}|{key}", method="dm",
+                     payload={"user": crisis.acked_by, "text": text, "blocks": blocks})
         return
-    store.add_card_copy(crisis_id=crisis.id, user_id=crisis.acked_by, channel=posted["channel"], ts=posted["ts"],
-                        state=crisis_use.card_state(crisis), at=now)
+    store.add_card_copy(crisis_id=crisis.id, user_id=crisis.acked_by, channel=posted["channel"], ts=posted["ts"], state=state, at=now)
+
+
+# Outbox key of a "still on it?" DM that waits for Slack: prefix, then crisis id | card state it shows | ledger key.
+QUEUED_STILL_ON_IT = "queued-still-on-it:"
+
+
+def _track_queued_still_on_it(ctx: JobContext, dedupe_key: str, *, user_id: str, channel: str, ts: str) -> None:
+    """Keep a "still on it?" DM the outbox delivered late as a card copy, and bring it up to date if the crisis moved on."""
+    crisis_id, shown, _ = dedupe_key.removeprefix(QUEUED_STILL_ON_IT).split("|", 2)
+    store = _crises(ctx)
+    crisis = store.get_crisis(int(crisis_id))
+    if crisis is None:
+        return
+    store.add_card_copy(crisis_id=crisis.id, user_id=user_id, channel=channel, ts=ts, state=shown, at=ctx.clock())
+    _refresh_card_copies(ctx, store, crisis)
 
 
 def check_still_on_it(crisis_id: int) -> None:

@@ -296,6 +296,25 @@ def test_acknowledgement_stops_the_chain_and_still_on_it_follows(stopped_runtime
     assert crisis.time_to_ack == timedelta(minutes=3)
 
 
+def test_still_on_it_sent_late_through_the_outbox_is_kept_current_like_any_copy(stopped_runtime, signed, fake_slack, clock):
+    """The question's DM fails (Slack 503, retries exhausted) and goes out through the outbox; once delivered it is a
+    card copy, so answering on the card updates it in place too."""
+    declare_and_settle(stopped_runtime, signed, fake_slack)
+    clock.now = T0 + timedelta(minutes=3)
+    (card,) = channel_posts(fake_slack)
+    press(stopped_runtime, signed, CHLOE, CrisisActions.acknowledge, card)
+    wait_until(lambda: stopped_runtime.scheduler.get_job("still-on-it:1") is not None)
+    advance(stopped_runtime, clock, T0 + timedelta(minutes=32))
+    fake_slack.fail("chat.postMessage", status=503, times=3)  # the first try and both of the client's retries
+    advance(stopped_runtime, clock, T0 + timedelta(minutes=34))
+    (question,) = [c for c in dms(fake_slack, CHLOE) if "Still on it?" in c.args["text"] and not c.failed]
+    failed = [c for c in fake_slack.calls("chat.postMessage") if c.failed and "Still on it?" in c.args["text"]]
+    assert len(failed) == 3 and stopped_runtime.outbox.due(clock.now) == []  # failed thrice, then delivered by the outbox
+    press(stopped_runtime, signed, CHLOE, CrisisActions.responding, card)
+    wait_until(lambda: any(c.args["ts"] == question.response["ts"] and c.args["channel"] == question.response["channel"]
+                           for c in fake_slack.calls("chat.update") if not c.failed))
+
+
 def test_escalate_now_pages_the_backup_at_once_and_shifts_later_steps(stopped_runtime, signed, fake_slack, clock):
     """Escalate now at +1 min pages the backup then; the group step follows 10 min later, not at +15."""
     declare_and_settle(stopped_runtime, signed, fake_slack)
