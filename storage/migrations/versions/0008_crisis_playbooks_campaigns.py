@@ -56,14 +56,14 @@ def _resolve_duplicate_open_crises() -> None:
     naming the crisis it was merged into, and its acknowledgement, responders and timeline stay as they were.
     """
     bind = op.get_bind()
-    rows = bind.execute(sa.text(f"SELECT id, team_id, topic_key, workspace_id FROM crises WHERE {_OPEN}"
+    rows = bind.execute(sa.text(f"SELECT id, team_id, topic_key, workspace_id, status FROM crises WHERE {_OPEN}"
                                 " ORDER BY team_id, topic_key, CASE WHEN status = 'acknowledged' THEN 0 ELSE 1 END, opened_at, id")).all()
     kept: dict[tuple[int, str], int] = {}
-    merged: list[tuple[int, int, str]] = []
-    for crisis_id, team_id, topic_key, workspace_id in rows:
+    merged: list[tuple[int, int, str, str]] = []
+    for crisis_id, team_id, topic_key, workspace_id, status in rows:
         keep = kept.setdefault((team_id, topic_key), crisis_id)
         if keep != crisis_id:
-            merged.append((crisis_id, keep, workspace_id))
+            merged.append((crisis_id, keep, workspace_id, status))
     if not merged:
         return
     now = datetime.now(UTC)
@@ -75,14 +75,14 @@ def _resolve_duplicate_open_crises() -> None:
     audit = sa.table("audit_log", sa.column("at", UtcDateTime()), sa.column("actor", sa.String()), sa.column("action", sa.String()),
                      sa.column("via", sa.String()), sa.column("target", sa.String()), sa.column("team_id", sa.String()),
                      sa.column("before", sa.JSON()), sa.column("after", sa.JSON()))
-    for crisis_id, keep, workspace_id in merged:
+    for crisis_id, keep, workspace_id, status in merged:
         note = f"Merged into crisis #{keep}: the same topic was open twice (upgrade to one open crisis per topic)."
         bind.execute(crises.update().where(crises.c.id == crisis_id).values(
             status="resolved", resolved_by="system", resolved_at=now, resolution_note=note))
         bind.execute(events.insert().values(crisis_id=crisis_id, at=now, kind="resolved", actor="system", via="cli",
                                             detail={"note": note, "real": None, "merged_into": keep}, in_thread=False))
         bind.execute(audit.insert().values(at=now, actor="system", action="crisis_merged", via="cli", target=f"crisis:{crisis_id}",
-                                           team_id=workspace_id, before={"status": "open"},
+                                           team_id=workspace_id, before={"status": status},
                                            after={"status": "resolved", "merged_into": keep}))
 
 
