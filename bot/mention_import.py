@@ -150,9 +150,7 @@ def import_rows(
                 continue
             seen.add(draft.source_id)
             drafts.append((draft, chosen))
-        sentiments = mentions.score_drafts([draft for draft, _ in drafts], analyser)
-        ready = [mentions.to_mention(draft, source=source.name, topic_id=chosen_topic.id, sentiment=sentiment, now=now)
-                 for (draft, chosen_topic), sentiment in zip(drafts, sentiments)]
+        ready = mentions.scored_mentions(drafts, source=source.name, analyser=analyser, now=now)
         batch.clear()
         collect()
         writing = writer.submit(store.store_batch, ready)

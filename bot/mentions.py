@@ -515,22 +515,17 @@ def parse_terms(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 @dataclass
 class Prepared:
-    """A batch split into mentions ready to store and per-item rejections (duplicates inside the batch included)."""
+    """A batch split into matched drafts (each with its topic) and per-item rejections; duplicates inside the batch counted."""
 
-    mentions: list[Mention] = field(default_factory=list)
+    drafts: list[tuple[Draft, Topic]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     duplicate_in_batch: int = 0
-    unscored: list[tuple[Draft, Topic]] = field(default_factory=list)  # matched drafts, when prepare(score=False)
 
 
-def prepare(
-    items: Sequence[object], *, source: str, vendor: str, matcher: TopicMatcher, analyser: Analyser,
-    now: datetime, default_topic_id: int | None = None, score: bool = True,
-) -> Prepared:
-    """Normalise, match and score each item (scoring left to the caller with score=False); nothing is stored here."""
+def prepare(items: Sequence[object], *, vendor: str, matcher: TopicMatcher, default_topic_id: int | None = None) -> Prepared:
+    """Normalise and match each item (scoring is the caller's, chunk by chunk); nothing is stored here."""
     prepared = Prepared()
     seen: set[str] = set()
-    chosen: list[tuple[Draft, Topic]] = []
     for index, item in enumerate(items):
         try:
             draft = normalise(item, vendor=vendor)
@@ -543,11 +538,7 @@ def prepare(
             prepared.duplicate_in_batch += 1
             continue
         seen.add(draft.source_id)
-        chosen.append((draft, topic))
-    if score:
-        prepared.mentions = _scored(chosen, source=source, analyser=analyser, now=now)
-    else:
-        prepared.unscored = chosen
+        prepared.drafts.append((draft, topic))
     return prepared
 
 
@@ -609,23 +600,23 @@ def ingest(
 ) -> IngestResult:
     """Store a batch from one source, all or nothing; raise StoreUnavailable when the database is down."""
     matcher = TopicMatcher(store.topics(source.workspace_id))
-    prepared = prepare(items, source=source.name, vendor=source.vendor, matcher=matcher, analyser=analyser,
-                       now=now, default_topic_id=source.default_topic_id, score=False)
-    drafts = prepared.unscored
+    prepared = prepare(items, vendor=source.vendor, matcher=matcher, default_topic_id=source.default_topic_id)
+    drafts = prepared.drafts
     store_chunks = getattr(store, "store_chunks", None)
     if not drafts:
         stored = StoredBatch(0, 0)
     elif store_chunks is None or len(drafts) <= INGEST_CHUNK:
-        stored = store.store_batch(_scored(drafts, source=source.name, analyser=analyser, now=now))
+        stored = store.store_batch(scored_mentions(drafts, source=source.name, analyser=analyser, now=now))
     else:
         # Score chunk k+1 while the store writes chunk k, still in one transaction (see Mentions.store_chunks).
-        stored = store_chunks(_scored(drafts[start:end], source=source.name, analyser=analyser, now=now)
+        stored = store_chunks(scored_mentions(drafts[start:end], source=source.name, analyser=analyser, now=now)
                               for start, end in chunk_bounds(len(drafts)))
     return IngestResult(accepted=stored.inserted, duplicate=stored.duplicate + prepared.duplicate_in_batch,
                         rejections=tuple(prepared.rejections))
 
 
-def _scored(chosen: Sequence[tuple[Draft, Topic]], *, source: str, analyser: Analyser, now: datetime) -> list[Mention]:
+def scored_mentions(chosen: Sequence[tuple[Draft, Topic]], *, source: str, analyser: Analyser, now: datetime) -> list[Mention]:
+    """Score matched drafts as one batch and stamp them as mentions of `source` received now."""
     sentiments = score_drafts([draft for draft, _ in chosen], analyser)
     return [to_mention(draft, source=source, topic_id=topic.id, sentiment=sentiment, now=now)
             for (draft, topic), sentiment in zip(chosen, sentiments)]

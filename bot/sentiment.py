@@ -13,7 +13,7 @@ from importlib import resources
 from math import exp
 from typing import Any, Literal, Protocol
 
-from bot.vader_scores import Polarity, VaderScorer
+from bot.vader_scores import Polarity, VaderScorer, reference_analyser
 
 Label = Literal["negative", "neutral", "positive", "unknown"]
 CLASSES: tuple[Label, Label, Label] = ("negative", "neutral", "positive")
@@ -174,13 +174,6 @@ def _iso_639_1(code: str | None) -> str | None:
 
 
 @cache
-def _vader() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
-
-
-@cache
 def _vader_scorer() -> VaderScorer:
     return VaderScorer()
 
@@ -194,7 +187,7 @@ class VaderAnalyser:
         self.cut = cut
 
     def analyse(self, text: str, language: str | None = None) -> Sentiment:
-        compound = _vader().polarity_scores(text)["compound"]
+        compound = reference_analyser().polarity_scores(text)["compound"]
         label: Label = "positive" if compound >= self.cut else "negative" if compound <= -self.cut else "neutral"
         return Sentiment(label, compound, abs(compound), self.name)
 
@@ -239,11 +232,7 @@ class EnglishTweetAnalyser:
         self._weights = weights
 
     def analyse(self, text: str, language: str | None = None) -> Sentiment:
-        return self.analyse_cleaned(without_handles_and_urls(text), text)
-
-    def analyse_cleaned(self, cleaned: str, text: str) -> Sentiment:
-        """Score `text` whose handles and URLs are already blanked out in `cleaned` (MentionAnalyser did it once)."""
-        return self.analyse_many_cleaned([(cleaned, text)])[0]
+        return self.analyse_many_cleaned([(without_handles_and_urls(text), text)])[0]
 
     def analyse_many_cleaned(self, pairs: Sequence[tuple[str, str]]) -> list[Sentiment]:
         """Score (cleaned, text) pairs one stage at a time: each stage's tables (VADER's lexicon, the token weights)
@@ -285,7 +274,7 @@ _EMOTICONS = {
 @cache
 def _emoji_polarity() -> dict[str, float]:
     # Emoji are language-neutral: score each one once from its Unicode name, so no word of the text is read.
-    vader = _vader()
+    vader = reference_analyser()
     table = {emoji: vader.polarity_scores(description)["compound"] for emoji, description in vader.emojis.items()}
     return {emoji: value for emoji, value in table.items() if abs(value) >= 0.2}
 

@@ -26,7 +26,8 @@ class Polarity(NamedTuple):
 
 
 @cache
-def _reference() -> Any:
+def reference_analyser() -> Any:
+    """vaderSentiment's own analyser, loaded once per process (its lexicon and emoji tables are shared)."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()
@@ -38,7 +39,7 @@ class VaderScorer:
     def __init__(self) -> None:
         from vaderSentiment import vaderSentiment as rules
 
-        reference = _reference()
+        reference = reference_analyser()
         self.lexicon: dict[str, float] = reference.lexicon
         # Only single characters are ever replaced: vaderSentiment's emoji pass walks the text one character at a time.
         self._emoji_descriptions: dict[str, str] = {k: v for k, v in reference.emojis.items() if len(k) == 1}

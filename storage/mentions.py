@@ -9,7 +9,8 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from itertools import chain
+from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import delete, func, select, update
@@ -21,6 +22,7 @@ from bot.mentions import (
     ListeningChannel, Mention, MentionPurge, MinuteCount, Source, StoreUnavailable, StoredBatch, Topic, count_by_minute,
 )
 from bot.spikes import Bucket
+from storage.columns import aware_utc
 from storage.session import Database
 from storage.tables import ListeningChannelRow, ListeningSource, MentionCount, MentionRow, TopicRow
 
@@ -43,8 +45,7 @@ class Mentions:
             return StoredBatch(0, 0)
         with _unavailable_is_retryable(), self._db.engine.begin() as connection:
             inserted = self._insert_mentions(connection, mentions)
-            fresh = mentions if len(inserted) == len(mentions) else _fresh(mentions, inserted)
-            self._add_counts(connection, count_by_minute(fresh))
+            self._add_counts(connection, count_by_minute(_fresh(mentions, inserted)))
         return StoredBatch(inserted=len(inserted), duplicate=len(mentions) - len(inserted))
 
     def store_chunks(self, chunks: Iterable[Sequence[Mention]]) -> StoredBatch:
@@ -61,19 +62,15 @@ class Mentions:
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="mentions-writer") as writer:
             # Leaving this block waits for the writer first, so the transaction never ends under a running insert.
             writing: tuple[Future[set[tuple[str, str]]], Sequence[Mention]] | None = None
-            for chunk in chunks:
+            for chunk in chain(chunks, [()]):  # the empty last chunk collects the final write
                 if writing is not None:
                     done = writing[0].result()
                     inserted += len(done)
-                    fresh += writing[1] if len(done) == len(writing[1]) else _fresh(writing[1], done)
+                    fresh += _fresh(writing[1], done)
                     writing = None
                 if chunk:
                     total += len(chunk)
                     writing = (writer.submit(self._insert_mentions, connection, chunk), chunk)
-            if writing is not None:
-                done = writing[0].result()
-                inserted += len(done)
-                fresh += writing[1] if len(done) == len(writing[1]) else _fresh(writing[1], done)
             self._add_counts(connection, count_by_minute(fresh))
         return StoredBatch(inserted=inserted, duplicate=total - inserted)
 
@@ -165,8 +162,7 @@ class Mentions:
         query = (select(topics.id, topics.workspace_id, topics.name, topics.keywords, topics.hashtags)
                  .where(topics.workspace_id == workspace_id).order_by(topics.id))
         with _unavailable_is_retryable(), self._db.engine.connect() as connection:
-            return [Topic(id=row[0], workspace_id=row[1], name=row[2], keywords=tuple(row[3]), hashtags=tuple(row[4]))
-                    for row in connection.execute(query)]
+            return [_topic(row) for row in connection.execute(query)]
 
     def save_topic(self, *, workspace_id: str, name: str, keywords: Sequence[str], hashtags: Sequence[str], now: datetime) -> Topic:
         """Create the topic, or replace its keywords and hashtags when it exists."""
@@ -193,7 +189,7 @@ class Mentions:
         query = (select(sources.id, sources.name, sources.vendor, sources.workspace_id, sources.token_hash,
                         sources.default_topic_id).order_by(sources.name))
         with _unavailable_is_retryable(), self._db.engine.connect() as connection:
-            return [Source(*row) for row in connection.execute(query)]
+            return [_source(row) for row in connection.execute(query)]
 
     def add_source(self, *, name: str, vendor: str, workspace_id: str, token_hash: str, now: datetime,
                    default_topic_id: int | None = None) -> Source:
@@ -325,8 +321,10 @@ def _mention_values(m: Mention, time: Callable[[datetime], object]) -> tuple[obj
             sentiment.analyser)
 
 
-def _fresh(mentions: Sequence[Mention], inserted: set[tuple[str, str]]) -> list[Mention]:
+def _fresh(mentions: Sequence[Mention], inserted: set[tuple[str, str]]) -> Sequence[Mention]:
     """Return the mentions this transaction inserted (each key once, as the database stored it)."""
+    if len(inserted) == len(mentions):
+        return mentions  # the usual case: nothing was a re-delivery
     unclaimed = set(inserted)
     fresh = []
     for m in mentions:
@@ -335,12 +333,6 @@ def _fresh(mentions: Sequence[Mention], inserted: set[tuple[str, str]]) -> list[
             unclaimed.discard(key)
             fresh.append(m)
     return fresh
-
-
-def _aware_utc(at: datetime) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"naive datetime {at!r} refused: store aware UTC only")
-    return at if at.tzinfo is UTC else at.astimezone(UTC)
 
 
 def _no_nul(value: str | None) -> str | None:
@@ -357,12 +349,12 @@ def _no_nul(value: str | None) -> str | None:
 
 
 def _iso_time(at: datetime) -> str:
-    return _aware_utc(at).isoformat()
+    return aware_utc(at).isoformat()
 
 
 def sqlite_time(at: datetime) -> str:
     """Return `at` as SQLAlchemy stores a UtcDateTime in SQLite ("2026-03-02 12:00:07.000000", UTC, no offset)."""
-    return _aware_utc(at).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return aware_utc(at).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 @lru_cache(maxsize=32)  # the full batch size repeats; odd last batches come and go
