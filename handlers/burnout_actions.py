@@ -13,22 +13,9 @@ from bot import burnout, jobs
 from bot.audit import Via
 from bot.blocks.burnout import BurnoutActions, applied_reply, build_offer_accepted, mark_applied
 from bot.errors import SocialopsError
-from bot.slack_gateway import SlackCallFailed
 from handlers.app_home import refresh_team_homes
 from handlers.deps import Deps
-from handlers.replies import tell_presser
-
-
-def _update_in_place(deps: Deps, body: dict[str, Any], *, text: str, blocks: list[dict[str, Any]] | None, key: str) -> None:
-    """Replace the pressed message for everyone who sees it; queue the update if Slack is busy."""
-    channel = (body.get("channel") or {}).get("id")
-    ts = (body.get("message") or {}).get("ts")
-    if not (channel and ts):
-        return
-    try:
-        deps.slack.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
-    except SlackCallFailed:
-        jobs.enqueue_call(dedupe_key=key, method="chat.update", payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})
+from handlers.replies import pressed_message, tell_presser, update_or_queue
 
 
 def register(app: App, deps: Deps) -> None:
@@ -44,7 +31,7 @@ def register(app: App, deps: Deps) -> None:
         text, blocks = build_offer_accepted(offer)
         jobs.enqueue_call(dedupe_key=f"burnout-offer-accepted:{offer.id}", method="dm", payload={"user": offer.primary, "text": text, "blocks": blocks})
         refresh_team_homes(deps, offer.team.id)
-        deps.run_later(lambda: _update_in_place(deps, body, text=text, blocks=blocks, key=f"burnout-offer-card:{offer.id}"))
+        deps.run_later(lambda: update_or_queue(deps, *pressed_message(body), text=text, blocks=blocks, dedupe_key=f"burnout-offer-card:{offer.id}"))
 
     @app.action(BurnoutActions.apply_rebalance)
     def apply_rebalance(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -60,5 +47,5 @@ def register(app: App, deps: Deps) -> None:
         blocks = mark_applied(message.get("blocks") or [], proposal)
         refresh_team_homes(deps, proposal.team.id)
         tell_presser(deps, body, respond, applied_reply(proposal), dedupe_key=f"rebalance-applied:{proposal.id}")
-        deps.run_later(lambda: _update_in_place(deps, body, text=message.get("text") or "Rebalancing applied.", blocks=blocks or None,
-                                                key=f"rebalance-card:{proposal.id}"))
+        deps.run_later(lambda: update_or_queue(deps, *pressed_message(body), text=message.get("text") or "Rebalancing applied.",
+                                               blocks=blocks or None, dedupe_key=f"rebalance-card:{proposal.id}"))

@@ -10,10 +10,9 @@ from bot import jobs, oncall
 from bot.audit import Via
 from bot.blocks.oncall import OncallActions, build_cover_card, build_cover_taken_note, build_swap_decided
 from bot.errors import SocialopsError
-from bot.slack_gateway import SlackCallFailed
 from handlers.app_home import refresh_team_homes
 from handlers.deps import Deps
-from handlers.replies import tell_presser
+from handlers.replies import pressed_message, tell_presser, update_or_queue
 
 
 def register(app: App, deps: Deps) -> None:
@@ -34,14 +33,9 @@ def register(app: App, deps: Deps) -> None:
 
     def _update_card(request: oncall.CoverRequestInfo, body: dict[str, Any]) -> None:
         text, blocks = build_cover_card(request)
-        channel = request.channel or (body.get("channel") or {}).get("id")
-        ts = request.message_ts or (body.get("message") or {}).get("ts")
-        if channel and ts:
-            try:
-                # Update the card in place for everyone; the Take button gives way to "Taken by".
-                deps.slack.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
-            except SlackCallFailed:
-                jobs.enqueue_call(dedupe_key=f"cover-card:{request.id}", method="chat.update", payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})
+        channel, ts = pressed_message(body)
+        # Update the card in place for everyone; the Take button gives way to "Taken by".
+        update_or_queue(deps, request.channel or channel, request.message_ts or ts, text=text, blocks=blocks, dedupe_key=f"cover-card:{request.id}")
 
     def decide(accept: bool):  # noqa: ANN202 - a Bolt listener
         def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:

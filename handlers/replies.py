@@ -13,6 +13,7 @@ from bot import jobs
 
 from bot.blocks.help import build_usage
 from bot.errors import SocialopsError, UsageError
+from bot.slack_gateway import SlackCallFailed
 from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -48,3 +49,19 @@ def tell_presser(deps: Deps, body: dict[str, Any], respond: Respond, text: str, 
         deps.run_later(lambda: respond(text=text, response_type="ephemeral", replace_original=False))
     else:
         jobs.enqueue_call(dedupe_key=dedupe_key, method="dm", payload={"user": body["user"]["id"], "text": text})
+
+
+def pressed_message(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Return (channel, ts) of the message whose button was pressed (None when it came from a view)."""
+    return (body.get("channel") or {}).get("id"), (body.get("message") or {}).get("ts")
+
+
+def update_or_queue(deps: Deps, channel: str | None, ts: str | None, *, text: str, blocks: list[dict[str, Any]] | None,
+                    dedupe_key: str) -> None:
+    """Update a message in place for everyone who sees it; when Slack fails, the outbox retries it under `dedupe_key`."""
+    if not (channel and ts):
+        return
+    try:
+        deps.slack.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
+    except SlackCallFailed:
+        jobs.enqueue_call(dedupe_key=dedupe_key, method="chat.update", payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})

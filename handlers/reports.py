@@ -24,11 +24,10 @@ from bot.export import write_csvs
 from bot.oncall import pick_team
 from bot.oncall_query import ONCALL
 from bot.shift_checkin import answer_checkin, parse_score
-from bot.slack_gateway import SlackCallFailed
 from bot.when import describe_range, parse_range
 from handlers.asker import asker_zone
 from handlers.deps import Deps
-from handlers.replies import tell_presser
+from handlers.replies import pressed_message, tell_presser, update_or_queue
 
 log = logging.getLogger(__name__)
 Answer = tuple[str, list[dict[str, Any]]]
@@ -120,15 +119,7 @@ def register(app: App, deps: Deps) -> None:
             tell_presser(deps, body, respond, str(refusal), dedupe_key=f"checkin-refused:{action['value']}:{user_id}:{action.get('action_ts', '')}")
             return
         text, blocks = build_checkin_question(checkin)
-        channel, ts = (body.get("channel") or {}).get("id"), (body.get("message") or {}).get("ts")
-        if channel and ts:
-            # The question is updated in place: the chosen number highlighted, and a thank-you under it.
-            deps.run_later(lambda: _update_in_place(deps, channel, ts, text, blocks, checkin.id))
-
-
-def _update_in_place(deps: Deps, channel: str, ts: str, text: str, blocks: list[dict[str, Any]], checkin_id: int) -> None:
-    try:
-        deps.slack.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
-    except SlackCallFailed:
-        jobs.enqueue_call(dedupe_key=f"checkin-card:{checkin_id}:{deps.clock():%Y%m%dT%H%M%S%f}", method="chat.update",
-                          payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})
+        # The question is updated in place: the chosen number highlighted, and a thank-you under it. An answer can be
+        # changed, so each press queues under its own key.
+        key = f"checkin-card:{checkin.id}:{deps.clock():%Y%m%dT%H%M%S%f}"
+        deps.run_later(lambda: update_or_queue(deps, *pressed_message(body), text=text, blocks=blocks, dedupe_key=key))
