@@ -58,7 +58,8 @@ def test_upgrade_resolves_a_topic_open_twice_into_the_oldest(database):
                                                  handoff_at="09:00", length_days=7, observe_holidays=False, epoch=t0, created_at=t0))
         for crisis_id, topic, status, minutes in ((1, "Acme", "acknowledged", 5), (2, "acme", "open", 0), (3, "acme", "open", 9),
                                                   (4, "Other", "open", 1), (5, "acme", "resolved", -60),
-                                                  (6, "Other", "acknowledged", 2), (7, "other", "acknowledged", 3)):
+                                                  (6, "Other", "acknowledged", 2), (7, "other", "acknowledged", 3),
+                                                  (8, "Ürün", "open", 4), (9, "ÜRÜN", "open", 6)):
             connection.execute(crises.insert().values(
                 id=crisis_id, team_id=1, workspace_id="T1", topic=topic, severity=2, summary="", origin="declared", status=status,
                 false_alarm=False, acked_by="U1" if status == "acknowledged" else None, thread_lines=0,
@@ -71,12 +72,18 @@ def test_upgrade_resolves_a_topic_open_twice_into_the_oldest(database):
         audit = connection.execute(sa.text("SELECT target, action, team_id, before FROM audit_log ORDER BY target")).all()
     # Crisis 1 is being worked (acknowledged), so it stays although 2 opened first; 2 and 3 are resolved into it.
     # Of "other", the older acknowledged 6 stays; 4 (open, oldest) and 7 (acknowledged later) are resolved into it.
-    assert status == {1: "acknowledged", 2: "resolved", 3: "resolved", 4: "resolved", 5: "resolved", 6: "acknowledged", 7: "resolved"}
-    assert set(notes) == {2, 3, 4, 7}
-    assert all(f"Merged into crisis #{1 if crisis_id < 4 else 6}" in note for crisis_id, note in notes.items())
-    assert events == [(2, "resolved"), (3, "resolved"), (4, "resolved"), (7, "resolved")]
+    # Topics are keyed by Python's lower(), as the app looks them up: "Ürün" and "ÜRÜN" are one topic (SQLite's lower()
+    # would have left "Ü" alone), so 9 is resolved into 8.
+    assert status == {1: "acknowledged", 2: "resolved", 3: "resolved", 4: "resolved", 5: "resolved", 6: "acknowledged", 7: "resolved",
+                      8: "open", 9: "resolved"}
+    assert set(notes) == {2, 3, 4, 7, 9}
+    assert all(f"Merged into crisis #{ {2: 1, 3: 1, 4: 6, 7: 6, 9: 8}[crisis_id] }" in note for crisis_id, note in notes.items())
+    assert events == [(2, "resolved"), (3, "resolved"), (4, "resolved"), (7, "resolved"), (9, "resolved")]
     assert [(target, action, team) for target, action, team, _ in audit] == [
-        ("crisis:2", "crisis_merged", "T1"), ("crisis:3", "crisis_merged", "T1"), ("crisis:4", "crisis_merged", "T1"), ("crisis:7", "crisis_merged", "T1")]
+        ("crisis:2", "crisis_merged", "T1"), ("crisis:3", "crisis_merged", "T1"), ("crisis:4", "crisis_merged", "T1"),
+        ("crisis:7", "crisis_merged", "T1"), ("crisis:9", "crisis_merged", "T1")]
     # The audit entry's "before" is the status each had: open, or acknowledged.
     assert [json.loads(before) if isinstance(before, str) else before for *_, before in audit] == [
-        {"status": "open"}, {"status": "open"}, {"status": "open"}, {"status": "acknowledged"}]
+        {"status": "open"}, {"status": "open"}, {"status": "open"}, {"status": "acknowledged"}, {"status": "open"}]
+    with database.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT topic_key FROM crises WHERE id = 9")).scalar_one() == "ürün"

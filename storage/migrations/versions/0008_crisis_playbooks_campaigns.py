@@ -29,7 +29,7 @@ _OPEN = "status IN ('open', 'acknowledged')"
 def upgrade() -> None:
     # A server default lets SQLite add a NOT NULL column to existing rows; they get their key right after.
     op.add_column("crises", sa.Column("topic_key", sa.String(80), nullable=False, server_default=""))
-    op.execute("UPDATE crises SET topic_key = lower(topic)")
+    _fill_topic_keys()
     op.add_column("crises", sa.Column("playbook_ts", sa.String(32), nullable=True))
     # Thread lines are claimed per event row; lines of existing crises were posted by position already.
     op.add_column("crisis_events", sa.Column("in_thread", sa.Boolean(), nullable=False, server_default=sa.true()))
@@ -45,6 +45,14 @@ def upgrade() -> None:
         sa.Column("state", sa.String(64), nullable=False),
         sa.Column("posted_at", UtcDateTime(), nullable=False),
     )
+
+
+def _fill_topic_keys() -> None:
+    """Key existing crises by Python's lower(), as storage/crises.py does (SQLite's lower() folds ASCII only: "Ürün")."""
+    bind = op.get_bind()
+    crises = sa.table("crises", sa.column("id", sa.Integer()), sa.column("topic_key", sa.String()))
+    for crisis_id, topic in bind.execute(sa.text("SELECT id, topic FROM crises")).all():
+        bind.execute(crises.update().where(crises.c.id == crisis_id).values(topic_key=topic.lower()))
 
 
 def _resolve_duplicate_open_crises() -> None:
