@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -43,6 +43,7 @@ from bot.rotation_messages import (
     MemberState,
     OpenCoverRequests,
     OpenCrises,
+    People,
     TeamHealth,
     compose_announcement,
     compose_reminder,
@@ -56,7 +57,7 @@ from bot.rotation_messages import (
 )
 from bot.slack_gateway import SlackCallFailed, SlackGateway
 from bot.blocks.report import build_checkin_question, build_report as build_report_blocks
-from bot.report_chart import report_charts
+from bot.report_chart import Chart, report_charts
 from bot.reports import ReportDelivery, TeamReport, build_report, report_period, weekly_report_due, weekly_report_weeks
 from bot.shift_checkin import CHECKIN_LATE_LIMIT, ending_shift
 from bot.slack_time import slack_date
@@ -438,7 +439,9 @@ def start_crisis_chain(crisis_id: int) -> None:
     """Run the steps already due (the first page) now and give every later step its date job `escalate:{crisis_id}:{step}`."""
     ctx = _ctx()
     now = ctx.clock()
-    _plan_crisis_home_refresh(ctx, crisis_id)
+    crisis = _crises(ctx).get_crisis(crisis_id)
+    if crisis is not None:
+        _refresh_homes_after_crisis(ctx, crisis.team_id)
     for step in _crises(ctx).pending_steps(crisis_id):
         if step.due_at <= now:
             run_escalation_step(crisis_id, step.index)
@@ -634,8 +637,13 @@ def refresh_crisis_card(crisis_id: int) -> None:
     ctx = _ctx()
     store = _crises(ctx)
     crisis = store.get_crisis(crisis_id)
-    if crisis is None:
-        return
+    if crisis is not None:
+        _refresh_card(ctx, store, crisis)
+
+
+def _refresh_card(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis) -> None:
+    """refresh_crisis_card for a crisis the caller has loaded already."""
+    crisis_id = crisis.id
     _refresh_card_copies(ctx, store, crisis)  # DM copies exist even when the team has no crisis channel
     if crisis.channel is None or crisis.message_ts is None:
         return
@@ -675,11 +683,14 @@ def _refresh_card_copies(ctx: JobContext, store: Crises, crisis: crisis_use.Cris
 def after_crisis_change(crisis_id: int) -> None:
     """Refresh the card, and plan the "still on it?" check of a freshly acknowledged crisis."""
     ctx = _ctx()
-    refresh_crisis_card(crisis_id)
-    _plan_crisis_home_refresh(ctx, crisis_id)
-    crisis = _crises(ctx).get_crisis(crisis_id)
-    if crisis is not None and crisis.status is crisis_use.Status.ACKNOWLEDGED:
-        due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=_crises(ctx).policy(crisis.team_id))
+    store = _crises(ctx)
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None:
+        return
+    _refresh_card(ctx, store, crisis)
+    _refresh_homes_after_crisis(ctx, crisis.team_id)
+    if crisis.status is crisis_use.Status.ACKNOWLEDGED:
+        due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=store.policy(crisis.team_id))
         if due is not None:
             _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", due, [crisis_id])
 
@@ -988,8 +999,7 @@ def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, no
     if ctx.refresh_homes is None:
         return
     shifts = index.final_schedule(now - PLAN_LOOKBACK, now + PLAN_LOOKAHEAD)
-    changes = [after.start for before, after in zip(shifts, shifts[1:])
-               if (before.primary, before.backup, before.shadow) != (after.primary, after.backup, after.shadow)]
+    changes = [after.start for before, after in zip(shifts, shifts[1:]) if People.of(before) != People.of(after)]
     keys = {at: f"homes:{team_id}:{_stamp(at)}" for at in changes}
     latest_past = [at for at in changes if at <= now][-1:]  # only the latest matters: a Home shows who is on call now
     done = ctx.message_state.ran_keys(keys[at] for at in latest_past)
@@ -998,13 +1008,10 @@ def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, no
             _schedule_once(ctx.scheduler, "bot.jobs:refresh_team_homes", keys[at], max(at, now), [team_id, keys[at]])
 
 
-def _plan_crisis_home_refresh(ctx: JobContext, crisis_id: int) -> None:
+def _refresh_homes_after_crisis(ctx: JobContext, team_id: int) -> None:
     """Refresh the team's Homes after a crisis opens or changes (off the scheduler's threads, which page people)."""
-    if ctx.refresh_homes is None or ctx.crisis_records is None:
-        return
-    crisis = ctx.crisis_records.get_crisis(crisis_id)
-    if crisis is not None:
-        ctx.refresh_homes(crisis.team_id)
+    if ctx.refresh_homes is not None:
+        ctx.refresh_homes(team_id)
 
 
 # --- weekly reports and end-of-shift check-ins (issue 7) ---------------------------------------------------
@@ -1110,6 +1117,7 @@ def post_weekly_report(rotation: TeamRotation, handoff: datetime, *, delivery: R
     text, blocks = build_report_blocks(report)
     channel = rotation.team.announce_channel if delivery is ReportDelivery.channel else None
     targets = [("channel", channel)] if channel else [(admin, None) for admin in ctx.admins.admin_ids()]
+    charts = _named_report_charts(ctx.slack, report) if targets else []  # rendered once for every destination
     for name, target in targets:
         item_key = f"{key}:{name}"
         if target is not None:
@@ -1118,13 +1126,18 @@ def post_weekly_report(rotation: TeamRotation, handoff: datetime, *, delivery: R
             item = enqueue_call(dedupe_key=item_key, method="dm", payload={"user": name, "text": text, "blocks": blocks})
         deliver_outbox_item(item)  # now, so the charts land under the report (the outbox still retries on failure)
         # Each chart has its own key: a rerun after a crash, or a retry after an outage, uploads only the missing ones.
-        upload_report_charts(ctx.slack, report, key=f"{item_key}:charts", channel=target, user=None if target else name,
-                             workspace_id=rotation.team.workspace_id)
+        upload_charts(charts, key=f"{item_key}:charts", channel=target, user=None if target else name,
+                      workspace_id=rotation.team.workspace_id)
 
 
 def upload_report_charts(slack: SlackGateway, report: TeamReport, *, key: str, channel: str | None = None, user: str | None = None,
                          workspace_id: str | None = None) -> bool:
     """Render the report's three PNG charts and upload each once to `channel` or `user`'s DM; False if one must wait for a retry."""
+    return upload_charts(_named_report_charts(slack, report), key=key, channel=channel, user=user, workspace_id=workspace_id)
+
+
+def _named_report_charts(slack: SlackGateway, report: TeamReport) -> list[Chart]:
+    """Render the report's charts, people labelled by their Slack names."""
     def name_of(user_id: str) -> str:
         try:
             info = slack.user_info(user_id)
@@ -1133,9 +1146,14 @@ def upload_report_charts(slack: SlackGateway, report: TeamReport, *, key: str, c
         profile = info.get("profile") or {}
         return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
 
-    uploads = [FileUpload(key=f"{key}:{chart.filename}", filename=chart.filename, content=chart.png, title=chart.title, channel=channel,
-                          user=user, workspace_id=workspace_id) for chart in report_charts(report, name_of)]
-    return upload_files(uploads)
+    return report_charts(report, name_of)
+
+
+def upload_charts(charts: Sequence[Chart], *, key: str, channel: str | None = None, user: str | None = None,
+                  workspace_id: str | None = None) -> bool:
+    """Upload each chart once (its own ledger key under `key`) to `channel` or `user`'s DM; False if one must wait for a retry."""
+    return upload_files([FileUpload(key=f"{key}:{chart.filename}", filename=chart.filename, content=chart.png, title=chart.title,
+                                    channel=channel, user=user, workspace_id=workspace_id) for chart in charts])
 
 
 # --- file uploads that survive a Slack outage (report charts, exports) ------------------------------------
