@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.access import AdminDirectory, require_admin
 from bot.audit import AuditRecord, AuditSink
 from bot.errors import Conflict, NotAllowed, NotFound, UsageError
 from bot.oncall import TeamInfo
@@ -197,7 +198,6 @@ class Load:
     user_id: str
     primary_hours: float
     pages: int
-    sleep_pages: int
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,6 @@ class RebalanceProposal:
     handoff: datetime
     findings: tuple[Finding, ...]
     moves: tuple[Move, ...]
-    loads: tuple[Load, ...] = ()
     id: int | None = None
     status: str = ProposalStatus.proposed
     applied_by: str | None = None
@@ -300,15 +299,12 @@ def _last_shift_sleep_pages(slots: Sequence[_Slot], upto: int, user_id: str, pag
     return 0
 
 
-def loads(slots: Sequence[_Slot], roster: Sequence[str], pages: Sequence[PageRecord], zones: dict[str, str],
-          start: datetime, end: datetime, team_tz: str) -> dict[str, Load]:
-    """Return each roster member's primary hours, pages and sleep-hour pages over [start, end)."""
+def loads(slots: Sequence[_Slot], roster: Sequence[str], pages: Sequence[PageRecord], start: datetime, end: datetime) -> dict[str, Load]:
+    """Return each roster member's primary hours and pages over [start, end)."""
     out = {}
     for user in roster:
         hours = sum(max(0.0, (min(e, end) - max(s, start)).total_seconds()) for slot in slots for s, e, who in slot.stretches if who == user) / 3600
-        mine = [p for p in pages if p.user_id == user and start <= p.at < end]
-        tz = zones.get(user, team_tz)
-        out[user] = Load(user, hours, len(mine), sum(1 for p in mine if classify_page_time(p.at, tz) is HourKind.sleep))
+        out[user] = Load(user, hours, sum(1 for p in pages if p.user_id == user and start <= p.at < end))
     return out
 
 
@@ -330,7 +326,7 @@ def propose_rebalance(spec: RotationSpec, layers: Layers, team: TeamInfo, limits
     history_start = handoff - LOOKBACK
     slots = _slots(index, history_start - spec.length * limits.consecutive_weeks, handoff + spec.length * UPCOMING_SHIFTS)
     first_upcoming = next((i for i, s in enumerate(slots) if s.start >= handoff), len(slots))
-    measured = loads(slots, roster, pages, zones, history_start, handoff, team.tz)
+    measured = loads(slots, roster, pages, history_start, handoff)
     share_hours = sum(l.primary_hours for l in measured.values()) / len(roster)
     share_pages = sum(l.pages for l in measured.values()) / len(roster)
     extra_hours: Counter[str] = Counter()
@@ -387,8 +383,7 @@ def propose_rebalance(spec: RotationSpec, layers: Layers, team: TeamInfo, limits
             slot.stretches = original
     if not findings:
         return None
-    return RebalanceProposal(team=team, handoff=handoff, findings=tuple(findings), moves=tuple(moves),
-                             loads=tuple(measured[u] for u in roster))
+    return RebalanceProposal(team=team, handoff=handoff, findings=tuple(findings), moves=tuple(moves))
 
 
 class ProposalStore(Protocol):
@@ -396,17 +391,10 @@ class ProposalStore(Protocol):
     def apply_proposal(self, *, proposal_id: int, user_id: str, now: datetime) -> list[int] | None: ...
 
 
-class Admins(Protocol):
-    def is_admin(self, user_id: str) -> bool: ...
-    def admin_ids(self) -> list[str]: ...
-
-
-def apply_rebalance(store: ProposalStore, admins: Admins, audit: AuditSink, *, proposal_id: int, user_id: str,
+def apply_rebalance(store: ProposalStore, admins: AdminDirectory, audit: AuditSink, *, proposal_id: int, user_id: str,
                     now: datetime, via: str) -> RebalanceProposal:
     """Turn a proposal's moves into overrides (admins only, once); return the applied proposal."""
-    if not admins.is_admin(user_id):
-        names = ", ".join(f"<@{a}>" for a in admins.admin_ids()) or "a socialops admin"
-        raise NotAllowed(f"Only admins can apply a rebalancing. Ask {names}.")
+    require_admin(admins, user_id, action="apply a rebalancing")
     proposal = store.get_proposal(proposal_id)
     if proposal is None:
         raise NotFound("That proposal no longer exists.")

@@ -12,9 +12,9 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.audit import AuditRecord
+from bot.burnout import PageRecord, count_sleep_pages
 from bot.errors import UsageError
 from bot.oncall import Audit, CoverRequestInfo, TeamInfo, TeamRotation
-from bot.page_hours import HourKind, classify_page_time
 from bot.rotation import Role, ScheduleIndex, Shift, UserShift
 from bot.rotation_messages import TeamHealth, team_health
 
@@ -75,17 +75,10 @@ class HomeCrisis:
     buttons: tuple[CrisisButton, ...] = ()
 
 
-class RecordedPage(Protocol):
-    @property
-    def user_id(self) -> str: ...
-    @property
-    def at(self) -> datetime: ...
-
-
 class PageHistory(Protocol):
     """Delivered pages per team (storage/burnout.py implements it)."""
 
-    def pages(self, *, team_id: int, since: datetime, until: datetime) -> list[RecordedPage]: ...
+    def pages(self, *, team_id: int, since: datetime, until: datetime) -> list[PageRecord]: ...
 
 
 class OpenCrises(Protocol):
@@ -155,8 +148,9 @@ def load_stats(rotations: list[TeamRotation], user_id: str, *, now: datetime, da
 def count_pages(history: PageHistory, rotations: list[TeamRotation], user_id: str, *, tz: str, now: datetime,
                 days: int = STATS_DAYS) -> tuple[int, int]:
     """Return (pages, pages in their sleep hours) that reached `user_id` from their teams over the last `days` days."""
-    mine = [p for r in rotations for p in history.pages(team_id=r.team.id, since=now - timedelta(days=days), until=now) if p.user_id == user_id]
-    return len(mine), sum(1 for p in mine if classify_page_time(p.at, tz) is HourKind.sleep)
+    since = now - timedelta(days=days)
+    pages = [p for r in rotations for p in history.pages(team_id=r.team.id, since=since, until=now)]
+    return sum(1 for p in pages if p.user_id == user_id), count_sleep_pages(pages, user_id, tz, since, now)
 
 
 def home_content(rotations: HomeRotations, crises: OpenCrises, settings: SettingsStore, *, workspace_id: str, user_id: str,

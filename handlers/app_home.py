@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -13,6 +14,7 @@ from bot import home
 from bot.access import require_admin
 from bot.audit import Via
 from bot.blocks.home import HomeActions, build_home
+from bot.burnout import PageRecord
 from bot.crisis_query import CRISIS
 from bot.oncall_query import ONCALL
 from bot.rotation_messages import scheduled_people
@@ -34,19 +36,39 @@ SETTINGS_CONTROLS = {
 }
 
 
-def publish_home(deps: Deps, *, workspace_id: str, user_id: str) -> None:
-    """Compute and publish `user_id`'s Home (views.publish replaces it whole, so repeats are harmless)."""
+class _PagesOnce:
+    """One refresh's page reads: each team's pages are fetched once for all the Homes that refresh rebuilds."""
+
+    def __init__(self, history: home.PageHistory) -> None:
+        self._history = history
+        self._fetched: dict[tuple[int, datetime, datetime], list[PageRecord]] = {}
+
+    def pages(self, *, team_id: int, since: datetime, until: datetime) -> list[PageRecord]:
+        key = (team_id, since, until)
+        if key not in self._fetched:
+            self._fetched[key] = self._history.pages(team_id=team_id, since=since, until=until)
+        return self._fetched[key]
+
+
+def publish_home(deps: Deps, *, workspace_id: str, user_id: str, now: datetime | None = None,
+                 pages: home.PageHistory | None = None) -> None:
+    """Compute and publish `user_id`'s Home (views.publish replaces it whole, so repeats are harmless).
+
+    A refresh of many Homes passes one `now` and one page reader, so they share the page queries.
+    """
     zone = asker_zone(deps, workspace_id=workspace_id, user_id=user_id)
     content = home.home_content(deps.rotations, deps.home_crises, deps.member_settings, workspace_id=workspace_id, user_id=user_id,
-                                is_admin=deps.admins.is_admin(user_id), slack_tz=zone.key, now=deps.clock(), pages=deps.burnout)
+                                is_admin=deps.admins.is_admin(user_id), slack_tz=zone.key, now=deps.clock() if now is None else now,
+                                pages=deps.burnout if pages is None else pages)
     deps.slack.publish_home(user_id=user_id, view=build_home(content, grammars=(ONCALL, CRISIS)))
 
 
 def refresh_homes(deps: Deps, *, workspace_id: str, user_ids: Iterable[str]) -> None:
     """Republish each member's Home now; one failed publish does not keep the others stale."""
+    now, pages = deps.clock(), _PagesOnce(deps.burnout)
     for user_id in dict.fromkeys(user_ids):
         try:
-            publish_home(deps, workspace_id=workspace_id, user_id=user_id)
+            publish_home(deps, workspace_id=workspace_id, user_id=user_id, now=now, pages=pages)
         except SlackCallFailed as failure:
             # Nothing to retry: the Home is rebuilt from scratch the next time the member opens it.
             log.warning("views.publish for %s failed (%s); their Home refreshes when they open it", user_id, failure.code)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from bot.burnout import (
     Finding, Limits, Move, OfferStatus, PageRecord, ProposalStatus, RebalanceProposal, SleepOffer,
@@ -77,15 +76,10 @@ class Burnout:
         """Insert the offer; None when this primary shift already has one (the unique key decides across processes)."""
         row = BurnoutOffer(team_id=offer.team.id, primary_user=offer.primary, backup_user=offer.backup, shift_start=offer.shift_start,
                            shift_end=offer.shift_end, sleep_pages=offer.sleep_pages, sleep_limit=offer.limit, offered_at=now)
-        try:
-            with self._db.session_scope() as session:
-                session.add(row)
-                session.flush()
-                offer_id = row.id
-        except IntegrityError:
+        if not self._db.insert_once(row):
             return None
-        assert offer_id is not None
-        return self.get_offer(offer_id)
+        assert row.id is not None
+        return self.get_offer(row.id)
 
     def get_offer(self, offer_id: int) -> SleepOffer | None:
         with self._db.session_scope() as session:

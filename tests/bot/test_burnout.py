@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.burnout import (
-    Finding, Limits, Move, PageRecord, count_sleep_pages, parse_limit_args, propose_rebalance, sleep_offer_due,
+    LOOKBACK, Finding, Limits, Move, PageRecord, _slots, active_roster, count_sleep_pages, loads, parse_limit_args, propose_rebalance,
+    sleep_offer_due,
 )
 from bot.errors import UsageError
 from bot.oncall import TeamInfo
-from bot.rotation import Layers, Member, Override, RotationSpec, TimeOff
+from bot.rotation import Layers, Member, Override, RotationSpec, ScheduleIndex, TimeOff
 
 A, B, C = "UA", "UB", "UC"
 EPOCH = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)  # a Monday; week k is roster[k % 3]: A, B, C, A, B, C, A, B, C, A
@@ -113,7 +114,9 @@ def test_rebalancing_moves_a_far_above_share_primarys_next_shift_to_the_least_lo
     assert proposal is not None
     assert proposal.findings == (Finding(A, "840 h as primary in 8 weeks (fair share 448 h); 6 pages in 8 weeks (fair share 2.0)"),)
     assert proposal.moves == (Move(*week(9), A, B),)
-    assert {l.user_id: l.primary_hours for l in proposal.loads} == {A: 840.0, B: 168.0, C: 336.0}
+    since = HANDOFF - LOOKBACK
+    measured = loads(_slots(ScheduleIndex(spec(), layers), since, HANDOFF), active_roster(spec()), pages, since, HANDOFF)
+    assert {l.user_id: l.primary_hours for l in measured.values()} == {A: 840.0, B: 168.0, C: 336.0}
 
 
 def test_rebalancing_skips_a_taker_on_time_off():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from bot.blocks.setup import SETUP_CALLBACK
 from bot.home import PageVia
 from bot.rotation import HandoffRule, ScheduleIndex, next_handoff
 from bot.standin.signed_requests import FORM_CONTENT_TYPE
+from handlers.app_home import republish_team_homes
 from storage.member_settings import MemberSettingsStore
 from storage.rotations import Rotations
 
@@ -187,3 +189,21 @@ def test_open_crises_show_on_the_home_with_acknowledge(runtime, signed, fake_sla
     view = open_home(runtime, signed, fake_slack, CHLOE, "EvCrisisHome")
     assert "acme" in json.dumps(view)
     assert "crisis-ack" in json.dumps(view)
+
+
+def test_refreshing_a_teams_homes_reads_its_pages_once(runtime, fake_slack, team):
+    """Rebuilding every member's Home shares one page query for the team instead of one per member."""
+    asked = []
+
+    class CountingPages:
+        def __getattr__(self, name):
+            return getattr(runtime.deps.burnout, name)
+
+        def pages(self, *, team_id, since, until):
+            asked.append(team_id)
+            return runtime.deps.burnout.pages(team_id=team_id, since=since, until=until)
+
+    published = len(fake_slack.calls("views.publish"))
+    republish_team_homes(replace(runtime.deps, burnout=CountingPages()), team)
+    assert len(fake_slack.calls("views.publish")) - published >= len(TEAM)
+    assert asked == [team]
