@@ -66,7 +66,7 @@ def _run_export(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bot.app import database_url
-    from bot.export import write_csvs
+    from bot.export import file_rows, write_csvs
     from storage import migrate
     from storage.reports import Reports
     from storage.session import Database
@@ -94,8 +94,7 @@ def _run_export(settings: Settings, args: argparse.Namespace) -> int:
         database.dispose()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    counts = {"crises.csv": len(export.crises), "pages.csv": len(export.pages), "acknowledgements.csv": len(export.acknowledgements),
-              "audit.csv": len(export.audit)}
+    counts = {name: len(rows) for name, rows in file_rows(export).items()}
     for name, text in write_csvs(export).items():
         (out / name).write_text(text, encoding="utf-8")
         print(f"{out / name}: {counts[name]} rows")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.errors import UsageError
@@ -29,6 +30,17 @@ def parse_user(word: str, usage: str) -> str:
     if match is None:
         raise UsageError(f"{word!r} is not a person: mention them with @.", usage=usage)
     return match.group(1)
+
+
+def team_and_weeks(args: Sequence[str], *, default: int, usage: str) -> tuple[str | None, int]:
+    """Split `[team] [weeks]` (`/oncall schedule`, `/oncall report`): a trailing number is the weeks, one word before it the team."""
+    words = list(args)
+    weeks = default
+    if words and words[-1].isdigit():
+        weeks = int(words.pop())
+    if len(words) > 1:
+        raise UsageError("Too many words.", usage=usage)
+    return (words[0] if words else None), weeks
 
 
 @dataclass(frozen=True)

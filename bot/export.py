@@ -62,19 +62,27 @@ class Export:
     audit: list[AuditRecord]
 
 
+# File name -> row type; each file holds the Export field it is named after (crises.csv holds Export.crises).
 FILES = {"crises.csv": CrisisRow, "pages.csv": PageRow, "acknowledgements.csv": AckRow, "audit.csv": AuditRecord}
-_ATTRIBUTE = {"crises.csv": "crises", "pages.csv": "pages", "acknowledgements.csv": "acknowledgements", "audit.csv": "audit"}
+
+
+def file_rows(export: Export) -> dict[str, list[Any]]:
+    """Return {file name: the export's rows that file holds} for the four files."""
+    return {name: getattr(export, _field(name)) for name in FILES}
 
 
 def write_csvs(export: Export) -> dict[str, str]:
     """Return {file name: CSV text} for the four files, header first."""
-    return {name: _write(kind, getattr(export, _ATTRIBUTE[name])) for name, kind in FILES.items()}
+    return {name: _write(FILES[name], rows) for name, rows in file_rows(export).items()}
 
 
 def read_csvs(files: dict[str, str]) -> Export:
     """Return the export the four CSV texts hold (the inverse of `write_csvs`)."""
-    parts = {_ATTRIBUTE[name]: _read(kind, files[name]) for name, kind in FILES.items()}
-    return Export(**parts)
+    return Export(**{_field(name): _read(kind, files[name]) for name, kind in FILES.items()})
+
+
+def _field(name: str) -> str:
+    return name.removesuffix(".csv")
 
 
 def _write(kind: type, rows: list[Any]) -> str:

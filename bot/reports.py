@@ -22,9 +22,11 @@ from bot.audit import AuditRecord, AuditSink
 from bot.errors import UsageError
 from bot.oncall import RotationStore, TeamInfo, TeamRotation, pick_team
 from bot.page_hours import HourKind, classify_page_time
-from bot.rotation import Reason, ScheduleIndex, is_public_holiday
+from bot.rotation import Reason, RotationSpec, ScheduleIndex, Shift, is_public_holiday
+from bot.rotation_messages import merged_gaps
 from bot.export import Export
 from bot.shift_checkin import CheckinStore
+from bot.when import local_to_utc
 
 MAX_REPORT_WEEKS = 12
 HOUR = timedelta(hours=1)
@@ -39,6 +41,7 @@ class ReportDelivery(StrEnum):
 
 
 DEFAULT_DELIVERY = ReportDelivery.channel
+SETTINGS_USAGE = "Usage: `/oncall report settings channel|admins|off [team]`"
 
 
 # --- facts in ---------------------------------------------------------------------------------------
@@ -193,7 +196,7 @@ def _weeks_before(at: datetime, tz: str, weeks: int) -> datetime:
     zone = ZoneInfo(tz)
     local = at.astimezone(zone).replace(tzinfo=None)
     # Wall-clock subtraction keeps 09:00 at 09:00 across a DST change (the week is then 167 or 169 hours).
-    return (local - timedelta(weeks=weeks)).replace(tzinfo=zone, fold=0).astimezone(UTC)
+    return local_to_utc(local - timedelta(weeks=weeks), zone)
 
 
 def durations(values: Iterable[timedelta]) -> Durations:
@@ -216,19 +219,21 @@ def build_report(inputs: ReportInputs, period: ReportPeriod) -> TeamReport:
     before_start, start, end, weeks = period.before, period.start, period.end, period.weeks
     current = [c for c in inputs.crises if start <= c.opened_at < end]
     previous = [c for c in inputs.crises if before_start <= c.opened_at < start]
+    paged = [p for p in inputs.pages if start <= p.at < end]
+    covers = sorted((c for c in inputs.covers if start <= c.taken_at < end), key=lambda c: c.taken_at)
+    checkins = [c for c in inputs.checkins if start < c.shift_end <= end]
     shifts = ScheduleIndex(spec, rotation.layers).final_schedule(start, end)
     members = {m.user_id: m for m in spec.members}
-    zones = {u: inputs.zones.get(u) or (members[u].tz if u in members else team.tz) for u in _people(inputs, shifts, start, end)}
+    zones = {u: inputs.zones.get(u) or (members[u].tz if u in members else team.tz)
+             for u in _people(spec, shifts, paged, covers, checkins)}
 
     pages: dict[str, Counter[HourKind]] = {u: Counter() for u in zones}
-    for page in inputs.pages:
-        if start <= page.at < end:
-            pages[page.user_id][classify_page_time(page.at, zones[page.user_id])] += 1
+    for page in paged:
+        pages[page.user_id][classify_page_time(page.at, zones[page.user_id])] += 1
 
     primary: Counter[str] = Counter()
     backup: Counter[str] = Counter()
     primary_days: dict[str, set[date]] = {u: set() for u in zones}
-    gaps: list[Gap] = []
     for shift in shifts:
         length = shift.end - shift.start
         if shift.primary:
@@ -236,18 +241,14 @@ def build_report(inputs: ReportInputs, period: ReportPeriod) -> TeamReport:
             primary_days[shift.primary] |= _local_days(shift.start, shift.end, zones[shift.primary])
         if shift.backup:
             backup[shift.backup] += length / HOUR
-        if shift.primary is None and shift.reason is not Reason.NOT_STARTED:
-            if gaps and gaps[-1].end == shift.start:
-                gaps[-1] = Gap(gaps[-1].start, shift.end)
-            else:
-                gaps.append(Gap(shift.start, shift.end))
+    gaps = [Gap(h.start, h.end) for h in merged_gaps([s for s in shifts if s.primary is None and s.reason is not Reason.NOT_STARTED])]
 
-    covers = sorted((c for c in inputs.covers if start <= c.taken_at < end), key=lambda c: c.taken_at)
     taken = Counter(c.taken_by for c in covers)
     scores: dict[str, list[int]] = {}
-    for checkin in inputs.checkins:
-        if start < checkin.shift_end <= end and checkin.score is not None:
+    for checkin in checkins:
+        if checkin.score is not None:
             scores.setdefault(checkin.user_id, []).append(checkin.score)
+    acks = _acks(current)
 
     people = []
     for user, tz in zones.items():
@@ -268,23 +269,23 @@ def build_report(inputs: ReportInputs, period: ReportPeriod) -> TeamReport:
         by_severity=dict(sorted(Counter(c.severity for c in current).items())),
         by_topic=dict(Counter(c.topic for c in current).most_common()),
         false_alarms=sum(c.false_alarm for c in current),
-        time_to_ack=durations(_acks(current)), time_to_ack_before=durations(_acks(previous)),
+        time_to_ack=durations(acks), time_to_ack_before=durations(_acks(previous)),
         time_to_resolve=durations(_resolutions(current)), time_to_resolve_before=durations(_resolutions(previous)),
         people=people, gaps=gaps, covers=covers,
         crises_per_day=_per_day(current, start, end, team.tz),
-        ack_minutes=sorted(d / timedelta(minutes=1) for d in _acks(current)),
+        ack_minutes=sorted(d / timedelta(minutes=1) for d in acks),
     )
 
 
-def _people(inputs: ReportInputs, shifts: Sequence, start: datetime, end: datetime) -> list[str]:
-    """Return the roster, then anyone else who held a role, was paged, took cover or answered a check-in."""
-    spec = inputs.rotation.spec
+def _people(spec: RotationSpec, shifts: Sequence[Shift], pages: Sequence[PageFact], covers: Sequence[CoverFact],
+            checkins: Sequence[CheckinFact]) -> list[str]:
+    """Return the roster, then anyone else who held a role, was paged, took cover or was asked a check-in (all in the period)."""
     found = [*spec.roster, *(u for w in spec.windows for u in w.roster)]
     for shift in shifts:
         found.extend(u for u in (shift.primary, shift.backup) if u)
-    found.extend(p.user_id for p in inputs.pages if start <= p.at < end)
-    found.extend(c.taken_by for c in inputs.covers if start <= c.taken_at < end)
-    found.extend(c.user_id for c in inputs.checkins if start < c.shift_end <= end)
+    found.extend(p.user_id for p in pages)
+    found.extend(c.taken_by for c in covers)
+    found.extend(c.user_id for c in checkins)
     return list(dict.fromkeys(found))
 
 
@@ -323,8 +324,7 @@ def parse_delivery(word: str) -> ReportDelivery:
     try:
         return ReportDelivery(word.lower())
     except ValueError:
-        raise UsageError(f"{word!r} is not a report destination.",
-                         usage="Usage: `/oncall report settings channel|admins|off [team]`") from None
+        raise UsageError(f"{word!r} is not a report destination.", usage=SETTINGS_USAGE) from None
 
 
 def change_delivery(store: ReportSettingsStore, audit: AuditSink, admins: AdminDirectory, *, team: TeamInfo, delivery: ReportDelivery,

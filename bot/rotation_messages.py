@@ -337,13 +337,13 @@ def team_health(index: ScheduleIndex, team: TeamInfo, checks: dict[str, MemberCh
     return TeamHealth(
         team=team,
         gaps=[s for s in shifts if s.primary is None],
-        no_backup=_merged([s for s in shifts if s.primary is not None and s.backup is None]),
+        no_backup=merged_gaps([s for s in shifts if s.primary is not None and s.backup is None]),
         problems={u: c for u in scheduled_people(index.spec) if (c := checks.get(u)) and c.state not in (MemberState.OK, MemberState.UNKNOWN)},
     )
 
 
-def _merged(shifts: list[Shift]) -> list[Shift]:
-    """Join touching stretches (they differ only in who is primary) so a report lists each hole once."""
+def merged_gaps(shifts: list[Shift]) -> list[Shift]:
+    """Join touching stretches (they differ only in who holds a role) so a report lists each hole once."""
     out: list[Shift] = []
     for s in shifts:
         if out and out[-1].end == s.start:

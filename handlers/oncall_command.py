@@ -14,7 +14,7 @@ from bot.audit import Via
 from bot.blocks.burnout import build_limits
 from bot.blocks.help import build_help
 from bot.blocks.oncall import build_confirmation, build_cover_card, build_my_shifts, build_schedule, build_swap_request, build_who
-from bot.command_grammar import ParsedCommand, parse_user
+from bot.command_grammar import ParsedCommand, parse_user, team_and_weeks
 from bot.errors import UsageError
 from bot.oncall_query import ONCALL
 from bot.slack_gateway import SlackCallFailed
@@ -23,29 +23,20 @@ from handlers import offboarding
 from handlers.app_home import refresh_team_homes
 from handlers.asker import asker_zone
 from handlers.calendar_feed import CalendarLinks
-from handlers.acks import EphemeralAcks, IdentityMemo
+from handlers.acks import Answer, EphemeralAcks, IdentityMemo
 from handlers.deps import Deps
 from handlers.offboarding import Offboarding
 from handlers.oncall_setup import TeamSetup
 from handlers.reports import ReportCommands
 
 log = logging.getLogger(__name__)
-# The same answer object renders to the same message: help never changes, `who` holds for a stretch.
-_rendered_help = IdentityMemo(build_help)
+# The same `who` answer object renders to the same message while it holds (build_help is cached itself).
 _rendered_who = IdentityMemo(build_who)
 DEFAULT_SCHEDULE_WEEKS = 2
-Answer = tuple[str, list[dict[str, Any]]]
 
 
 def _schedule_args(query: ParsedCommand) -> tuple[str | None, int]:
-    """Split `[team] [weeks]`: a trailing number is the weeks."""
-    args = list(query.args)
-    weeks = DEFAULT_SCHEDULE_WEEKS
-    if args and args[-1].isdigit():
-        weeks = int(args.pop())
-    if len(args) > 1:
-        raise UsageError("Too many words.", usage="Usage: " + ONCALL.usage("schedule"))
-    return (args[0] if args else None), weeks
+    return team_and_weeks(query.args, default=DEFAULT_SCHEDULE_WEEKS, usage="Usage: " + ONCALL.usage("schedule"))
 
 
 class OncallCommand:
@@ -77,7 +68,7 @@ class OncallCommand:
         return build_my_shifts(oncall.my_shifts(self.deps.rotations, workspace_id=command["team_id"], user_id=command["user_id"], now=self.deps.clock()))
 
     def _help(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
-        return _rendered_help(ONCALL)
+        return build_help(ONCALL)
 
     def _cover(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         tz, now = self._zone(command), self.deps.clock()

@@ -18,7 +18,7 @@ from bot.access import require_admin
 from bot.audit import AuditRecord, Via
 from bot.blocks.oncall import build_confirmation
 from bot.blocks.report import ReportActions, build_charts_note, build_checkin_question, build_delivery_changed, build_report
-from bot.command_grammar import ParsedCommand
+from bot.command_grammar import ParsedCommand, team_and_weeks
 from bot.errors import SocialopsError, UsageError
 from bot.export import write_csvs
 from bot.oncall import pick_team
@@ -36,10 +36,6 @@ MAX_EXPORT_DAYS = 366
 _CHECKIN_ACTION = re.compile(rf"^{ReportActions.checkin_score}-[1-5]$")
 
 
-def _report_usage() -> str:
-    return "Usage: " + ONCALL.usage("report")
-
-
 class ReportCommands:
     """The `/oncall report` and `/oncall export` subcommands (OncallCommand hands them over)."""
 
@@ -50,12 +46,8 @@ class ReportCommands:
         args = list(query.args)
         if args and args[0].lower() == "settings":
             return self._settings(args[1:], command)
-        weeks = 1
-        if args and args[-1].isdigit():
-            weeks = int(args.pop())
-        if len(args) > 1:
-            raise UsageError("Too many words.", usage=_report_usage())
-        report = reports.team_report(self.deps.rotations, self.deps.reports, workspace_id=command["team_id"], team=args[0] if args else None,
+        team, weeks = team_and_weeks(args, default=1, usage="Usage: " + ONCALL.usage("report"))
+        report = reports.team_report(self.deps.rotations, self.deps.reports, workspace_id=command["team_id"], team=team,
                                      weeks=weeks, now=self.deps.clock())
         user_id, workspace_id, asked_at = command["user_id"], command["team_id"], self.deps.clock()
         self.deps.run_later(lambda: self._send_charts(report, user_id, workspace_id, asked_at))
@@ -69,7 +61,7 @@ class ReportCommands:
                                   workspace_id=workspace_id)
 
     def _settings(self, args: list[str], command: dict[str, Any]) -> Answer:
-        usage = "Usage: `/oncall report settings channel|admins|off [team]`"
+        usage = reports.SETTINGS_USAGE
         if len(args) > 2:
             raise UsageError("Too many words.", usage=usage)
         if not args:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.crisis import PERSON_PAGE_METHODS, counts_as_person_page
+from bot.crisis import PERSON_PAGE_METHODS, EventKind, counts_as_person_page
 from bot.export import AckRow, CrisisRow as CrisisLine, Export, PageRow
 from bot.oncall import TeamRotation
 from bot.page_hours import classify_page_time
@@ -19,8 +19,6 @@ from storage.session import Database
 from storage.tables import (
     CoverRequest, CrisisEventRow, CrisisRow, MemberSettingRow, Person, ReportSetting, ShiftCheckin, Team, TeamMember,
 )
-
-_PAGE = "page"
 
 
 class Reports:
@@ -40,9 +38,9 @@ class Reports:
             # DM pages and by-choice channel mentions of people, each once (see bot.crisis.counts_as_person_page).
             pages = [PageFact(crisis_id=e.crisis_id, at=e.at, user_id=e.target, delivered=e.delivered) for e in session.exec(
                 select(CrisisEventRow).join(CrisisRow, col(CrisisRow.id) == col(CrisisEventRow.crisis_id)).where(
-                    CrisisRow.team_id == team.id, CrisisEventRow.kind == _PAGE, col(CrisisEventRow.method).in_(PERSON_PAGE_METHODS),
+                    CrisisRow.team_id == team.id, CrisisEventRow.kind == EventKind.PAGE.value, col(CrisisEventRow.method).in_(PERSON_PAGE_METHODS),
                     CrisisEventRow.at >= start, CrisisEventRow.at < end).order_by(CrisisEventRow.at))
-                if e.target and counts_as_person_page(e.method, e.target)]
+                if counts_as_person_page(e.method, e.target)]
             covers = [CoverFact(requester=r.requester, taken_by=r.taken_by, start=r.start_at, end=r.end_at, taken_at=r.taken_at)
                       for r in session.exec(select(CoverRequest).where(
                           CoverRequest.team_id == team.id, CoverRequest.status == "taken", CoverRequest.taken_at >= start,
@@ -118,8 +116,8 @@ class Reports:
                                              .order_by(CrisisRow.opened_at, CrisisRow.id))]
             page_rows = list(session.exec(wanted(select(CrisisEventRow, CrisisRow.team_id).join(
                 CrisisRow, col(CrisisRow.id) == col(CrisisEventRow.crisis_id)).where(
-                CrisisEventRow.kind == _PAGE, CrisisEventRow.at >= start, CrisisEventRow.at < end)).order_by(CrisisEventRow.at, CrisisEventRow.id)))
-            people = {e.target for e, _ in page_rows if e.target and counts_as_person_page(e.method, e.target)}
+                CrisisEventRow.kind == EventKind.PAGE.value, CrisisEventRow.at >= start, CrisisEventRow.at < end)).order_by(CrisisEventRow.at, CrisisEventRow.id)))
+            people = {e.target for e, _ in page_rows if counts_as_person_page(e.method, e.target)}
             zones = {w: _zones(session, w, people) for w in {workspaces.get(t, "") for _, t in page_rows}}
             pages = []
             for event, team in page_rows:
@@ -133,7 +131,9 @@ class Reports:
                            acked_via=r.acked_via, seconds_to_ack=int((r.acked_at - r.opened_at).total_seconds()))
                     for r in session.exec(wanted(select(CrisisRow).where(CrisisRow.acked_at >= start, CrisisRow.acked_at < end))
                                            .order_by(CrisisRow.acked_at, CrisisRow.id)) if r.acked_by and r.acked_at]
-        audit = [r for r in AuditLog(self._db).entries(since=start, until=end) if _audit_wanted(r.team_id, teams, workspace_id, team_id)]
+        allowed = _audit_teams(teams, workspace_id, team_id)
+        audit = [r for r in AuditLog(self._db).entries(since=start, until=end)
+                 if r.team_id is None or allowed is None or r.team_id in allowed]
         return Export(crises=crises, pages=pages, acknowledgements=acks, audit=audit)
 
     def find_team_id(self, name: str, workspace_id: str | None = None) -> int | None:
@@ -165,19 +165,19 @@ def _zones(session, workspace_id: str, people: set[str]) -> dict[str, str]:  # n
     return found
 
 
-def _audit_wanted(entry_team: str | None, teams: dict[int | None, Team], workspace_id: str | None, team_id: int | None) -> bool:
-    """Whether an audit entry belongs in an export for the workspace (and team), when either is given.
+def _audit_teams(teams: dict[int | None, Team], workspace_id: str | None, team_id: int | None) -> set[str] | None:
+    """Return the audit `team_id` values an export for the workspace (or team) keeps; None when it keeps every entry.
 
     Entries carry the Slack workspace id (a few older ones the team's numeric id). Entries with none are system-wide
     (outbox give-ups, CLI changes) and stay in every export: they name no workspace's people or records. A team's export
     keeps its workspace's entries, since entries name the workspace, not the team.
     """
-    if entry_team is None or (workspace_id is None and team_id is None):
-        return True
     if team_id is not None:
         team = teams.get(team_id)
-        return entry_team == str(team_id) or (team is not None and entry_team == team.workspace_id)
-    return entry_team == workspace_id or entry_team in {str(i) for i, t in teams.items() if t.workspace_id == workspace_id}
+        return {str(team_id), *([team.workspace_id] if team is not None else [])}
+    if workspace_id is not None:
+        return {workspace_id, *(str(i) for i, t in teams.items() if t.workspace_id == workspace_id)}
+    return None
 
 
 def _crisis_fact(row: CrisisRow) -> CrisisFact:

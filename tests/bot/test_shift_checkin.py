@@ -58,11 +58,12 @@ def test_no_check_in_when_the_same_person_stays_primary_or_nobody_was():
 
 
 def test_button_values_are_read_and_checked():
-    """"12:4" is check-in 12, score 4; a 6 or garbage is a usage error."""
+    """"12:4" is check-in 12, score 4; a 6 or garbage is a usage error (the range is checked when answering)."""
     assert parse_score("12:4") == (12, 4)
     for bad in ("12:6", "12", "x:1"):
         with pytest.raises(UsageError):
-            parse_score(bad)
+            checkin_id, score = parse_score(bad)
+            answer_checkin(Store(), Audit(), checkin_id=checkin_id, user_id=BEN, score=score, now=EPOCH, via="button")
 
 
 def test_first_answer_is_stored_and_a_second_press_changes_it_both_audited():
