@@ -25,7 +25,7 @@ from bot.crisis_chart import CHART_SPAN, render_chart
 from bot.blocks.crisis import build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
 from bot.escalation import OnCall, PlannedStep, plan_chain, recipients, still_on_it_due
 from bot.spikes import Action, Bucket, Decision, Severity, SpikeDetector
-from bot.campaigns import Campaign, active_campaign
+from bot.campaigns import Campaign, running_campaign
 from bot.detector_tuning import DetectorSettings, QuietHours
 from bot.home import PageVia
 from bot.page_delivery import Delivery, plan_delivery
@@ -852,8 +852,7 @@ def _team_detection(ctx: JobContext, *, team_id: int, topic: str, now: datetime)
     """Return the team's detector settings and the campaign window covering `topic` now, if any."""
     if ctx.detector_settings is None:
         return DetectorSettings(), None
-    campaigns = ctx.detector_settings.campaigns(team_id=team_id, ending_after=now)
-    return ctx.detector_settings.detector_settings(team_id), active_campaign(campaigns, topic=topic, at=now)
+    return ctx.detector_settings.detector_settings(team_id), running_campaign(ctx.detector_settings, team_id=team_id, topic=topic, at=now)
 
 
 def _act_on_spike(ctx: JobContext, store: Crises, *, topic_id: int, team_id: int, topic: str, decision: Decision,
@@ -880,7 +879,7 @@ def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Seve
         return None
     mentions = ctx.detection.top_negative_mentions(topic_id=topic_id, since=now - PAGE_HORIZON) if ctx.detection else []
     stats = crisis_use.spike_stats(buckets, expected_per_minute=expected_per_minute, mentions=mentions)
-    _, campaign = _team_detection(ctx, team_id=team_id, topic=topic, now=now)
+    campaign = None if ctx.detector_settings is None else running_campaign(ctx.detector_settings, team_id=team_id, topic=topic, at=now)
     # During a campaign window the first page goes to primary and backup together.
     steps = plan_chain(store.policy(team_id), now, campaign=campaign is not None)
     opened = crisis_use.open_detected(store, ctx.audit, team=crisis_use.team_of(rotation, now), topic=topic, topic_id=topic_id,
