@@ -60,6 +60,11 @@ def active_campaign(campaigns: Iterable[Campaign], *, topic: str, at: datetime) 
     return max(running, key=lambda c: c.ends_at) if running else None
 
 
+def running_campaign(store: CampaignStore, *, team_id: int, topic: str, at: datetime) -> Campaign | None:
+    """Return the team's campaign window that applies to `topic` at `at` (the one ending last), or None."""
+    return active_campaign(store.campaigns(team_id=team_id, ending_after=at), topic=topic, at=at)
+
+
 @dataclass(frozen=True)
 class CampaignRequest:
     """A parsed `/crisis campaign …`: list, cancel one, or create one."""

@@ -1,4 +1,4 @@
-"""Crisis use cases: declare, open on a spike, acknowledge, respond, escalate, page, step away, resolve.
+"""Crisis use cases: declare, open on a spike, acknowledge, respond, escalate, page, step away, resolve, change the policy.
 
 Takes its store as an argument (`CrisisStore`, declared here; storage/crises.py implements it). The exactly-once
 rules (one acknowledgement, one resolution, each escalation step once) are the store's conditional UPDATEs;
@@ -7,15 +7,16 @@ this module decides who may do what and what is recorded. Every change also goes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from bot.access import AdminDirectory, require_admin
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink
 from bot.errors import Conflict, NotAllowed, NotFound, UsageError
-from bot.escalation import Policy, PlannedStep, Target, shift_after_escalation
+from bot.escalation import Policy, PlannedStep, Target, policy_record, shift_after_escalation
 from bot.oncall import TeamRotation
 from bot.rotation import ScheduleIndex
 from bot.spikes import Bucket, Severity
@@ -168,6 +169,7 @@ class CrisisStore(Protocol):
     def raise_severity(self, *, crisis_id: int, severity: Severity) -> bool: ...
     def set_card(self, *, crisis_id: int, channel: str, ts: str) -> None: ...
     def policy(self, team_id: int) -> Policy: ...
+    def save_policy(self, *, team_id: int, policy: Policy, user_id: str, now: datetime) -> None: ...
     def set_away(self, *, team_id: int, user_id: str, until: datetime) -> None: ...
     def away(self, *, team_id: int, now: datetime) -> frozenset[str]: ...
 
@@ -207,16 +209,23 @@ def _open(store: CrisisStore, audit: AuditSink, new: NewCrisis, *, actor: str, v
     return crisis
 
 
-def declare(store: CrisisStore, audit: AuditSink, *, team: Team, topic: str, severity: Severity, summary: str, user_id: str,
-            steps: Sequence[PlannedStep], now: datetime, via: str, channel: str | None = None) -> Crisis:
-    """Open a crisis by hand; Conflict when the topic already has an open one."""
+def _declare(store: CrisisStore, audit: AuditSink, *, team: Team, topic: str, severity: Severity, summary: str, user_id: str,
+             steps: Sequence[PlannedStep], now: datetime, via: str, channel: str | None) -> Crisis | None:
+    """Open a crisis by hand; None when the topic already has an open one (the callers look that one up once)."""
     if not topic.strip():
         raise UsageError("Which topic?", usage="`/crisis declare <topic> [sev1|sev2|sev3] [summary]`")
     new = NewCrisis(team_id=team.id, workspace_id=team.workspace_id, topic=topic.strip(), severity=severity, summary=summary.strip(),
                     origin="declared", declared_by=user_id, channel=team.channel or channel, opened_at=now, steps=tuple(steps))
-    crisis = _open(store, audit, new, actor=user_id, via=via)
+    return _open(store, audit, new, actor=user_id, via=via)
+
+
+def declare(store: CrisisStore, audit: AuditSink, *, team: Team, topic: str, severity: Severity, summary: str, user_id: str,
+            steps: Sequence[PlannedStep], now: datetime, via: str, channel: str | None = None) -> Crisis:
+    """Open a crisis by hand; Conflict when the topic already has an open one."""
+    crisis = _declare(store, audit, team=team, topic=topic, severity=severity, summary=summary, user_id=user_id, steps=steps, now=now,
+                      via=via, channel=channel)
     if crisis is None:
-        existing = store.open_crisis_for_topic(team_id=team.id, topic=new.topic)
+        existing = store.open_crisis_for_topic(team_id=team.id, topic=topic.strip())
         raise Conflict(f"{topic} already has an open crisis ({existing.title if existing else 'see `/crisis list`'}).")
     return crisis
 
@@ -235,11 +244,11 @@ def declare_or_join(store: CrisisStore, audit: AuditSink, *, team: Team, topic: 
     Joining records the declaration in the open crisis' timeline and raises its severity when a higher one was given.
     """
     for _ in range(3):  # the open crisis may close between our insert and our look-up; try again then
-        try:
-            return Declared(declare(store, audit, team=team, topic=topic, severity=severity, summary=summary, user_id=user_id,
-                                    steps=steps, now=now, via=via, channel=channel), joined=False)
-        except Conflict:
-            existing = store.open_crisis_for_topic(team_id=team.id, topic=topic.strip())
+        opened = _declare(store, audit, team=team, topic=topic, severity=severity, summary=summary, user_id=user_id, steps=steps,
+                          now=now, via=via, channel=channel)
+        if opened is not None:
+            return Declared(opened, joined=False)
+        existing = store.open_crisis_for_topic(team_id=team.id, topic=topic.strip())
         if existing is not None:
             return Declared(_join(store, audit, existing, severity=severity if severity_given else None, summary=summary,
                                   user_id=user_id, now=now, via=via), joined=True)
@@ -439,6 +448,22 @@ def step_away(store: CrisisStore, audit: AuditSink, *, team: Team, user_id: str,
     audit.record(AuditRecord(at=now, actor=user_id, action="crisis_stepped_away", via=via, target=f"team:{team.id}",
                              team_id=team.workspace_id, after={"until": until.isoformat()}))
     return until
+
+
+def save_policy(store: CrisisStore, audit: AuditSink, admins: AdminDirectory, *, team_id: int, workspace_id: str,
+                edit: Callable[[Policy], Policy], user_id: str, now: datetime, via: str) -> Policy:
+    """Replace the team's escalation policy with `edit(current)` (admins only); audited with before and after.
+
+    The admin check comes before `edit` reads what was typed, so a member hears "admins only", not a usage error.
+    Open crises keep the chain they started with.
+    """
+    require_admin(admins, user_id, action="change escalation policies")
+    before = store.policy(team_id)
+    policy = edit(before)
+    store.save_policy(team_id=team_id, policy=policy, user_id=user_id, now=now)
+    audit.record(AuditRecord(at=now, actor=user_id, action="escalation_policy_changed", via=via, target=f"team:{team_id}",
+                             team_id=workspace_id, before=policy_record(before), after=policy_record(policy)))
+    return policy
 
 
 def still_on_it(store: CrisisStore, audit: AuditSink, *, crisis_id: int, now: datetime) -> Crisis | None:

@@ -134,20 +134,24 @@ def save(store: PlaybookStore, audit: AuditSink, admins: AdminDirectory, *, team
 
 
 def check_step(store: PlaybookStore, crises: CrisisStore, audit: AuditSink, *, crisis: Crisis, step_id: int, user_id: str,
-               now: datetime, via: str) -> Check:
-    """Tick one step for one crisis; a second tick (a double press, two people) keeps the first and records nothing more."""
+               now: datetime, via: str) -> bool:
+    """Tick one step for one crisis; return whether this press recorded the tick.
+
+    A second tick (a double press, two people) keeps the first and records nothing more.
+    """
     if crisis.status.closed:
         raise Conflict(f"Crisis {crisis.title} is closed; its playbook can no longer be ticked.")
     step = next((s for s in team_playbook(store, crisis.team_id).steps if s.id == step_id), None)
     if step is None:
         raise NotFound("That step is no longer in the playbook (an admin edited it); open the playbook again.")
-    if store.record_check(crisis_id=crisis.id, step_id=step_id, user_id=user_id, at=now):
-        crises.record_event(crisis_id=crisis.id, event=CrisisEvent(at=now, kind=EventKind.PLAYBOOK_CHECK, actor=user_id, via=via,
-                                                                   detail={"step": step.text}))
-        crises.touch(crisis_id=crisis.id, at=now)
-        audit.record(AuditRecord(at=now, actor=user_id, action="crisis_playbook_checked", via=via, target=f"crisis:{crisis.id}",
-                                 team_id=crisis.workspace_id, after={"step_id": step_id, "step": step.text}))
-    return next(c for c in store.checks(crisis.id) if c.step_id == step_id)
+    if not store.record_check(crisis_id=crisis.id, step_id=step_id, user_id=user_id, at=now):
+        return False
+    crises.record_event(crisis_id=crisis.id, event=CrisisEvent(at=now, kind=EventKind.PLAYBOOK_CHECK, actor=user_id, via=via,
+                                                               detail={"step": step.text}))
+    crises.touch(crisis_id=crisis.id, at=now)
+    audit.record(AuditRecord(at=now, actor=user_id, action="crisis_playbook_checked", via=via, target=f"crisis:{crisis.id}",
+                             team_id=crisis.workspace_id, after={"step_id": step_id, "step": step.text}))
+    return True
 
 
 def checks_by_step(checks: Sequence[Check]) -> dict[int, Check]:

@@ -69,26 +69,38 @@ def register(app: App, deps: Deps) -> None:
     app.action(CrisisActions.escalate)(button(escalate))
     app.action(CrisisActions.false_alarm)(button(false_alarm))
 
-    @app.action(CrisisActions.resolve)
-    def open_resolve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
-        user_id = body["user"]["id"]
+    def open_form(body: dict[str, Any], respond: Respond, find: Callable[[], crisis.Crisis],
+                  build: Callable[[crisis.Crisis], dict[str, Any]], command: str, argument: str) -> None:
+        """Open the modal `build` makes for the crisis `find` returns, or tell the presser why not.
+
+        When Slack refuses the form, the reply names the `/crisis <command> <id> <argument>` that does the same.
+        """
         try:
-            found = crisis.get(deps.crises, int(action["value"]))
-            if found.status.closed or not crisis.may_close(found, user_id, on_call=on_call_now(found), is_admin=deps.admins.is_admin(user_id)):
-                raise NotAllowed("This crisis is closed already." if found.status.closed else
-                                        "Only the person who acknowledged, a responder, whoever is on call or an admin can resolve it.")
+            found = find()
         except SocialopsError as refusal:
             reason = str(refusal)
             deps.run_later(lambda: respond(text=reason, response_type="ephemeral", replace_original=False))
             return
         # The trigger id is good for 3 s, so the modal opens before anything slow.
         try:
-            deps.slack.open_view(trigger_id=body["trigger_id"], view=build_resolve_modal(found))
+            deps.slack.open_view(trigger_id=body["trigger_id"], view=build(found))
         except SlackCallFailed as failure:
             code = failure.code
-            deps.run_later(lambda: respond(text=f"I could not open the form ({code}); use `/crisis resolve {found.id} <note>`.",
+            deps.run_later(lambda: respond(text=f"I could not open the form ({code}); use `/crisis {command} {found.id} <{argument}>`.",
                                            response_type="ephemeral", replace_original=False))
+
+    def closable(crisis_id: int, user_id: str) -> crisis.Crisis:
+        """Return the crisis if `user_id` may resolve it: the form is offered only to them."""
+        found = crisis.get(deps.crises, crisis_id)
+        if found.status.closed or not crisis.may_close(found, user_id, on_call=on_call_now(found), is_admin=deps.admins.is_admin(user_id)):
+            raise NotAllowed("This crisis is closed already." if found.status.closed else
+                             "Only the person who acknowledged, a responder, whoever is on call or an admin can resolve it.")
+        return found
+
+    @app.action(CrisisActions.resolve)
+    def open_resolve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        open_form(body, respond, lambda: closable(int(action["value"]), body["user"]["id"]), build_resolve_modal, "resolve", "note")
 
     @app.view(RESOLVE_CALLBACK)
     def submit_resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -112,16 +124,7 @@ def register(app: App, deps: Deps) -> None:
     @app.action(CrisisActions.add_note)
     def open_note(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        found = deps.crises.get_crisis(int(action["value"]))
-        if found is None:
-            deps.run_later(lambda: respond(text="That crisis no longer exists.", response_type="ephemeral", replace_original=False))
-            return
-        try:
-            deps.slack.open_view(trigger_id=body["trigger_id"], view=build_note_modal(found))
-        except SlackCallFailed as failure:
-            code = failure.code
-            deps.run_later(lambda: respond(text=f"I could not open the form ({code}); use `/crisis note {found.id} <text>`.",
-                                           response_type="ephemeral", replace_original=False))
+        open_form(body, respond, lambda: crisis.get(deps.crises, int(action["value"])), build_note_modal, "note", "text")
 
     @app.view(NOTE_CALLBACK)
     def submit_note(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

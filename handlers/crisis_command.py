@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +21,7 @@ from bot.blocks.mentions import build_sources_answer
 from bot.command_grammar import ParsedCommand, parse_user
 from bot.crisis_query import CRISIS, parse_crisis_id, parse_declare, parse_sources
 from bot.errors import NotFound, UsageError
-from bot.escalation import describe_policy, parse_policy, plan_chain, policy_record
+from bot.escalation import describe_policy, parse_policy, plan_chain
 from bot.oncall import TeamRotation, pick_team
 from bot.spikes import Severity
 from handlers.deps import Deps
@@ -43,15 +42,9 @@ class CrisisCommand:
 
     def _team(self, workspace_id: str, topic: str | None = None) -> crisis.Team:
         """Return the team a topic pages (its watch), or the workspace's only team."""
-        if topic is not None:
-            try:
-                team_id = self.deps.crises.team_for_topic(self.deps.mentions.topic_by_name(workspace_id=workspace_id, name=topic).id)
-            except NotFound:
-                team_id = None  # a declared crisis may be about something no listening topic covers
-            rotation = self.deps.rotations.load_rotation_by_id(team_id) if team_id is not None else None
-            if rotation is not None:
-                return crisis.team_of(rotation, self.deps.clock())
-        return crisis.team_of(pick_team(self.deps.rotations, workspace_id, None), self.deps.clock())
+        # A declared crisis may be about something no listening topic covers: then the only team takes it.
+        found = self._topic(workspace_id, topic) if topic is not None else None
+        return crisis.team_of(self._rotation_for(workspace_id, found), self.deps.clock())
 
     def _help(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         return build_help(CRISIS)
@@ -70,11 +63,12 @@ class CrisisCommand:
             severity = crisis.parse_severity(parsed.severity_word) or severity
         team = self._team(command["team_id"], parsed.topic)
         now = self.deps.clock()
+        # During a campaign window the first page goes to primary and backup together.
+        campaign = campaigns.running_campaign(self.deps.detector_settings, team_id=team.id, topic=parsed.topic, at=now)
         outcome = crisis.declare_or_join(self.deps.crises, self.deps.audit, team=team, topic=parsed.topic, severity=severity,
                                          severity_given=parsed.severity_word is not None, summary=parsed.summary, user_id=command["user_id"],
-                                         steps=plan_chain(self.deps.crises.policy(team.id), now, campaign=self._in_campaign(team.id, parsed.topic, now)),
-                                         now=now, via=Via.slash_command,
-                                         channel=command.get("channel_id"))
+                                         steps=plan_chain(self.deps.crises.policy(team.id), now, campaign=campaign is not None),
+                                         now=now, via=Via.slash_command, channel=command.get("channel_id"))
         declared = outcome.crisis
         where = f"<#{declared.channel}>" if declared.channel else "this channel"
         if outcome.joined:
@@ -142,22 +136,20 @@ class CrisisCommand:
 
     def _policy(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         team = self._team(command["team_id"])
-        current = self.deps.crises.policy(team.id)
         if not query.args:
+            current = self.deps.crises.policy(team.id)
             if not self.deps.admins.is_admin(command["user_id"]):
                 return build_policy_answer(team.name, current, note="Only admins can change it.")
             view = build_policy_modal(team_id=team.id, team_name=team.name, policy=current)
             # views.open after the ack, well inside the trigger's 3 seconds.
             self.deps.run_later(lambda: self.deps.slack.open_view(trigger_id=command["trigger_id"], view=view))
             return build_policy_answer(team.name, current, note="Opening the policy form…")
-        require_admin(self.deps.admins, command["user_id"], action="change escalation policies")
-        policy = parse_policy(" ".join(query.args), repeat=current.repeat,
-                              still_on_it_minutes=int(current.still_on_it_after.total_seconds() // 60))
-        now = self.deps.clock()
-        self.deps.crises.save_policy(team_id=team.id, policy=policy, user_id=command["user_id"], now=now)
-        self.deps.audit.record(AuditRecord(at=now, actor=command["user_id"], action="escalation_policy_changed", via=Via.slash_command,
-                                           target=f"team:{team.id}", team_id=command["team_id"], before=policy_record(current),
-                                           after=policy_record(policy)))
+        text = " ".join(query.args)  # the steps; repeat and "still on it?" stay as they are
+        policy = crisis.save_policy(
+            self.deps.crises, self.deps.audit, self.deps.admins, team_id=team.id, workspace_id=command["team_id"],
+            edit=lambda current: parse_policy(text, repeat=current.repeat,
+                                              still_on_it_minutes=int(current.still_on_it_after.total_seconds() // 60)),
+            user_id=command["user_id"], now=self.deps.clock(), via=Via.slash_command)
         return build_confirmation(f"Escalation for {team.name} is now: {describe_policy(policy)}.")
 
     def _note(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
@@ -201,36 +193,28 @@ class CrisisCommand:
                                                   campaign_id=request.campaign_id, user_id=command["user_id"], now=now, via=Via.slash_command)
             return build_campaign_cancelled(cancelled, tz=zone)
         # The topic (the last word, when it names one) decides the team, and the times are read in that team's zone.
-        topic = self._topic_name(workspace_id, query.args[-1]) if len(query.args) >= 4 else None
+        topic = self._topic(workspace_id, query.args[-1]) if len(query.args) >= 4 else None
         rotation = self._rotation_for(workspace_id, topic)
         request = campaigns.parse_campaign(query.args, tz=ZoneInfo(rotation.team.tz), now=now)
         if request.topic is not None:
             if topic is None:
                 raise NotFound(f"There is no listening topic called {request.topic!r} (see `/crisis sources`).")
-            request = replace(request, topic=topic)
+            request = replace(request, topic=topic.name)  # the topic's own spelling
         created = campaigns.create_campaign(self.deps.detector_settings, self.deps.audit, self.deps.admins, team_id=rotation.team.id,
                                             workspace_id=workspace_id, request=request, user_id=command["user_id"], now=now,
                                             via=Via.slash_command)
         return build_campaign_created(created, team_name=rotation.team.name, tz=rotation.team.tz)
 
-    def _rotation_for(self, workspace_id: str, topic: str | None) -> TeamRotation:
+    def _rotation_for(self, workspace_id: str, topic: mentions.Topic | None) -> TeamRotation:
         """Return the team a topic pages (its watch), else the workspace's only team."""
-        if topic is not None:
-            team_id = self.deps.crises.team_for_topic(self.deps.mentions.topic_by_name(workspace_id=workspace_id, name=topic).id)
-            rotation = self.deps.rotations.load_rotation_by_id(team_id) if team_id is not None else None
-            if rotation is not None:
-                return rotation
-        return pick_team(self.deps.rotations, workspace_id, None)
+        team_id = self.deps.crises.team_for_topic(topic.id) if topic is not None else None
+        rotation = self.deps.rotations.load_rotation_by_id(team_id) if team_id is not None else None
+        return rotation if rotation is not None else pick_team(self.deps.rotations, workspace_id, None)
 
-    def _in_campaign(self, team_id: int, topic: str, now: datetime) -> bool:
-        """Return True when a campaign window of the team covers `topic` now (its first page goes to primary and backup)."""
-        running = self.deps.detector_settings.campaigns(team_id=team_id, ending_after=now)
-        return campaigns.active_campaign(running, topic=topic, at=now) is not None
-
-    def _topic_name(self, workspace_id: str, word: str) -> str | None:
-        """Return the listening topic's own spelling of `word`, or None when no topic has that name."""
+    def _topic(self, workspace_id: str, word: str) -> mentions.Topic | None:
+        """Return the listening topic called `word` (any case), or None when no topic has that name."""
         try:
-            return self.deps.mentions.topic_by_name(workspace_id=workspace_id, name=word).name
+            return self.deps.mentions.topic_by_name(workspace_id=workspace_id, name=word)
         except NotFound:
             return None
 

@@ -10,14 +10,13 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import playbook
-from bot.access import require_admin
-from bot.audit import AuditRecord, Via
+from bot import crisis, playbook
+from bot.audit import Via
 from bot.blocks.escalation_policy import POLICY_EDIT_CALLBACK
 from bot.blocks.playbook import PLAYBOOK_EDIT_CALLBACK
 from bot.blocks.setup import read_view_values
 from bot.errors import NotAllowed
-from bot.escalation import PolicyFormErrors, policy_record, read_policy_form, step_block_ids
+from bot.escalation import PolicyFormErrors, read_policy_form, step_block_ids
 from bot.playbook import PlaybookFormErrors, read_playbook_form
 from handlers.deps import Deps
 
@@ -44,19 +43,14 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(POLICY_EDIT_CALLBACK)
     def save_policy(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id, team_id = body["user"]["id"], _team_id(view)
+        values = read_view_values(view.get("state", {}))
         try:
-            require_admin(deps.admins, user_id, action="change escalation policies")
-            policy = read_policy_form(read_view_values(view.get("state", {})))
+            crisis.save_policy(deps.crises, deps.audit, deps.admins, team_id=_team_id(view), workspace_id=body["team"]["id"],
+                               edit=lambda _current: read_policy_form(values), user_id=body["user"]["id"], now=deps.clock(), via=Via.modal)
         except NotAllowed as refusal:
             ack(response_action="errors", errors={step_block_ids(0)[0]: str(refusal)})
             return
         except PolicyFormErrors as problems:
             ack(response_action="errors", errors=problems.errors)
             return
-        now = deps.clock()
-        before = deps.crises.policy(team_id)
-        deps.crises.save_policy(team_id=team_id, policy=policy, user_id=user_id, now=now)
-        deps.audit.record(AuditRecord(at=now, actor=user_id, action="escalation_policy_changed", via=Via.modal, target=f"team:{team_id}",
-                                      team_id=body["team"]["id"], before=policy_record(before), after=policy_record(policy)))
         ack()

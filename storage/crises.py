@@ -24,6 +24,11 @@ from storage.tables import (
 _OPEN = (Status.OPEN.value, Status.ACKNOWLEDGED.value)
 
 
+def _open_on_topic(team_id: int, topic: str) -> tuple[Any, ...]:
+    """The WHERE of "the team's open crisis on this topic" (the rows ux_crises_open_topic keeps to one)."""
+    return CrisisRow.team_id == team_id, CrisisRow.topic_key == topic.lower(), CrisisRow.status.in_(_OPEN)
+
+
 class Crises:
     """Implements bot.crisis.CrisisStore (and rotation_messages.OpenCrises for the weekly announcement)."""
 
@@ -39,8 +44,9 @@ class Crises:
         racing declares would both pass (and which, on SQLite, turns the loser's write into "database is locked").
         """
         # A look first, in its own transaction, so the usual repeat declare does not burn a PostgreSQL id (#1, #3).
-        if self.open_crisis_for_topic(team_id=new.team_id, topic=new.topic) is not None:
-            return None
+        with self._db.session_scope() as session:
+            if session.exec(select(CrisisRow.id).where(*_open_on_topic(new.team_id, new.topic)).limit(1)).first() is not None:
+                return None
         try:
             with self._db.session_scope() as session:
                 row = CrisisRow(team_id=new.team_id, workspace_id=new.workspace_id, topic=new.topic, topic_key=new.topic.lower(),
@@ -67,8 +73,7 @@ class Crises:
 
     def open_crisis_for_topic(self, *, team_id: int, topic: str) -> Crisis | None:
         with self._db.session_scope() as session:
-            row = session.exec(select(CrisisRow).where(
-                CrisisRow.team_id == team_id, CrisisRow.topic_key == topic.lower(), CrisisRow.status.in_(_OPEN))).scalars().first()
+            row = session.exec(select(CrisisRow).where(*_open_on_topic(team_id, topic))).scalars().first()
             return None if row is None else self._crisis(session, row)
 
     def list_crises(self, *, workspace_id: str, open_only: bool, limit: int = 20) -> list[Crisis]:

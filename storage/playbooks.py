@@ -36,7 +36,7 @@ class Playbooks:
             self._lock_team(session, team_id)
             exists = session.exec(select(PlaybookStepRow.id).where(PlaybookStepRow.team_id == team_id).limit(1)).first()
             if exists is None:
-                self._insert(session, team_id, draft)
+                self._write(session, team_id, draft)
         found = self.playbook(team_id)
         assert found is not None
         return found
@@ -44,18 +44,7 @@ class Playbooks:
     def save_playbook(self, *, team_id: int, draft: PlaybookDraft) -> Playbook:
         with self._db.session_scope() as session:
             self._lock_team(session, team_id)
-            rows = session.exec(select(PlaybookStepRow).where(PlaybookStepRow.team_id == team_id)).scalars().all()
-            kept = {(r.holding_statement, r.text): r for r in rows}
-            wanted = [(False, text) for text in draft.steps] + [(True, text) for text in draft.statements]
-            for row in rows:
-                if (row.holding_statement, row.text) not in wanted:
-                    session.delete(row)
-            for position, (statement, text) in enumerate(wanted):
-                row = kept.get((statement, text))
-                if row is None:
-                    session.add(PlaybookStepRow(team_id=team_id, position=position, text=text, holding_statement=statement))
-                else:
-                    row.position = position
+            self._write(session, team_id, draft)
         found = self.playbook(team_id)
         assert found is not None
         return found
@@ -67,10 +56,20 @@ class Playbooks:
         session.exec(update(Team).where(Team.id == team_id).values(name=Team.name))
 
     @staticmethod
-    def _insert(session, team_id: int, draft: PlaybookDraft) -> None:  # noqa: ANN001 - a sqlmodel Session
+    def _write(session, team_id: int, draft: PlaybookDraft) -> None:  # noqa: ANN001 - a sqlmodel Session
+        """Make the team's rows hold `draft`: an unchanged step keeps its row (and ticks), moved to its new position."""
+        rows = session.exec(select(PlaybookStepRow).where(PlaybookStepRow.team_id == team_id)).scalars().all()
+        kept = {(r.holding_statement, r.text): r for r in rows}
         wanted = [(False, text) for text in draft.steps] + [(True, text) for text in draft.statements]
+        for row in rows:
+            if (row.holding_statement, row.text) not in wanted:
+                session.delete(row)
         for position, (statement, text) in enumerate(wanted):
-            session.add(PlaybookStepRow(team_id=team_id, position=position, text=text, holding_statement=statement))
+            row = kept.get((statement, text))
+            if row is None:
+                session.add(PlaybookStepRow(team_id=team_id, position=position, text=text, holding_statement=statement))
+            else:
+                row.position = position
 
     def record_check(self, *, crisis_id: int, step_id: int, user_id: str, at: datetime) -> bool:
         return self._db.insert_once(PlaybookCheck(crisis_id=crisis_id, step_id=step_id, checked_by=user_id, checked_at=at))

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.blocks.limits import clip, fit_message
-from bot.crisis import Crisis, CrisisEvent, EventKind, Status, notes
+from bot.crisis import MAX_NOTE, Crisis, CrisisEvent, EventKind, Status, notes
 
 SPARK = "▁▂▃▄▅▆▇█"
 RESOLVE_CALLBACK = "crisis-resolve"
@@ -235,7 +235,7 @@ def build_note_modal(crisis: Crisis) -> dict[str, Any]:
             "private_metadata": json.dumps({"crisis_id": crisis.id}),
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{_headline(crisis)}*"}},
                        {"type": "input", "block_id": "note", "label": {"type": "plain_text", "text": "Note for the record"},
-                        "element": {"type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": 2000},
+                        "element": {"type": "plain_text_input", "action_id": "note", "multiline": True, "max_length": MAX_NOTE},
                         "hint": {"type": "plain_text", "text": "It goes to the card's thread and to the crisis record."}}]}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.blocks.crisis import build_confirmation
 from bot.blocks.limits import fit_message
 from bot.campaigns import Campaign
 from bot.detector_tuning import QuietHours, TuningAnswer
@@ -40,19 +41,19 @@ def build_campaign_created(campaign: Campaign, *, team_name: str, tz: str) -> tu
     """Confirm a new campaign window."""
     text = (f"Campaign window set for {team_name}: {_window(campaign, tz)}. While it runs the detector is more sensitive and the "
             f"first page goes to primary and backup together. Cancel it with `/crisis campaign cancel {campaign.id}`.")
-    return fit_message(text, [_section(text)])
+    return build_confirmation(text)
 
 
 def build_campaign_cancelled(campaign: Campaign, *, tz: str) -> tuple[str, list[dict[str, Any]] | None]:
     """Confirm a cancelled campaign window."""
     text = f"Cancelled campaign {_window(campaign, tz)}."
-    return fit_message(text, [_section(text)])
+    return build_confirmation(text)
 
 
 def build_campaign_list(campaigns: list[tuple[str, Campaign]], *, tz: str) -> tuple[str, list[dict[str, Any]] | None]:
     """List running and upcoming campaign windows as (team name, campaign)."""
     if not campaigns:
         text = "No campaign windows are running or planned. Admins add one with `/crisis campaign <name> <from> <to> [topic]`."
-        return fit_message(text, [_section(text)])
+        return build_confirmation(text)
     lines = [f"{_window(c, tz)} ({team})" for team, c in campaigns]
     return fit_message("Campaign windows:\n" + "\n".join(lines), [_section("*Campaign windows*\n" + "\n".join(lines))])

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.blocks.limits import fit_message
-from bot.escalation import FORM_ROWS, MAX_REPEAT, MAX_WAIT_MINUTES, MIN_STILL_ON_IT, Policy, Target, step_block_ids
+from bot.escalation import FORM_ROWS, MAX_REPEAT, MAX_WAIT_MINUTES, MIN_STILL_ON_IT, Policy, Target, describe_policy, step_block_ids
 
 POLICY_EDIT_CALLBACK = "crisis-policy-edit"
 
@@ -36,8 +36,7 @@ def build_policy_answer(team_name: str, policy: Policy, *, note: str = "") -> tu
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*Escalation policy of {team_name}*\n{body}\n{tail}"}}]
     if note:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
-    steps = ", ".join(f"{s.target.value} {_minutes(s.wait)}" for s in policy.steps)
-    return fit_message(f"Escalation for {team_name}: {steps}; repeated {policy.repeat}×. {note}".strip(), blocks)
+    return fit_message(f"Escalation for {team_name}: {describe_policy(policy)}; repeated {policy.repeat}×. {note}".strip(), blocks)
 
 
 def _number(block_id: str, label: str, *, initial: int | None, minimum: int, maximum: int, optional: bool, hint: str = "") -> dict[str, Any]:
