@@ -22,6 +22,7 @@ from slack_bolt import App
 
 from bot import jobs
 from bot.config import Settings, default_data_dir
+from bot.leadership import Role, SchedulerLeadership
 from bot.mentions import Mention, StoredBatch
 from bot.blocks.crisis import CrisisActions
 from bot.home import CrisesOnHome
@@ -36,6 +37,7 @@ from storage.admins import AdminDirectory
 from storage.audit import AuditLog
 from storage.events import ProcessedEvents
 from storage.job_runs import JobLedger
+from storage.leadership import leader_lock_for
 from storage.mentions import Mentions
 from storage.outbox import Outbox
 from storage.rotation_messages import RotationMessageState
@@ -55,6 +57,9 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # A job due while the bot was down still runs once on start-up if it is less than this late.
 MISFIRE_GRACE_S = 6 * 3600
+# The leader wakes at least this often, so a job another instance wrote to the shared store runs on time.
+JOB_STORE_POLL_S = 2.0
+SQLITE_STANDBY_NOTE = " (SQLite runs one scheduler per database file; this process serves requests only — use PostgreSQL for several instances)"
 
 
 def utc_now() -> datetime:
@@ -76,6 +81,7 @@ class Runtime:
     scheduler: BackgroundScheduler
     deps: Deps
     outbox: Outbox
+    leadership: SchedulerLeadership
     work_pool: Executor | None = None  # owned here (shut down on stop) unless the caller passed its own
 
     def bind_jobs(self) -> None:
@@ -95,10 +101,14 @@ class Runtime:
         ))
 
     def start(self) -> None:
-        """Bind the jobs and start the scheduler (missed jobs run once now)."""
+        """Bind the jobs and start the scheduler: it runs here if this instance wins the leader lock (missed jobs run once now)."""
         self.bind_jobs()
-        jobs.install_recurring_jobs(self.scheduler)
-        self.scheduler.start()
+        self.leadership.start()
+
+    @property
+    def scheduler_role(self) -> Role:
+        """leader (runs the jobs), standby (another instance does) or stopped."""
+        return self.leadership.role
 
     def freeze_startup_heap(self) -> None:
         """Move everything built so far out of the garbage collector's sight (a long-running server calls this once).
@@ -112,6 +122,8 @@ class Runtime:
         if self.work_pool is not None:
             # After-the-ack work still needs the jobs and the database: let it finish first.
             self.work_pool.shutdown(wait=True)
+        # Stop competing for the lead before the scheduler goes; give the lock back only once it has.
+        self.leadership.stop_watching()
         if self.scheduler.running:
             # APScheduler 3 can hand a due job to an executor it is shutting down ("cannot schedule new
             # futures after shutdown"): pause first, then wait out any pass already holding the store lock.
@@ -123,6 +135,7 @@ class Runtime:
             for executor in self.scheduler._executors.values():  # noqa: SLF001 - same reason
                 executor.shutdown(wait=True)
             self.scheduler.shutdown(wait=True)
+        self.leadership.release()
         jobs.bind(None)
         self.database.dispose()
 
@@ -138,7 +151,8 @@ class _StoppableScheduler(BackgroundScheduler):
         with self._jobstores_lock:
             if self.state != STATE_RUNNING:
                 return None
-            return super()._process_jobs()
+            wait_seconds = super()._process_jobs()
+        return JOB_STORE_POLL_S if wait_seconds is None else min(wait_seconds, JOB_STORE_POLL_S)
 
 
 def build_scheduler(database: Database) -> BackgroundScheduler:
@@ -245,8 +259,14 @@ def create_runtime(
     burnout_actions.register(app, deps)
     mention_events.register(app, deps)
     events.register_fallbacks(app)  # must stay the last registration
+    scheduler = build_scheduler(database)
+    lock = leader_lock_for(database)
+    leadership = SchedulerLeadership(
+        scheduler, lock, on_lead=lambda: jobs.install_recurring_jobs(scheduler),
+        standby_note=SQLITE_STANDBY_NOTE if lock.kind == "lock file" else "",
+    )
     return Runtime(
         settings=settings, database=database, clock=clock, gateway=gateway, app=app,
-        scheduler=build_scheduler(database), deps=deps, outbox=Outbox(database), work_pool=owned_pool,
+        scheduler=scheduler, deps=deps, outbox=Outbox(database), leadership=leadership, work_pool=owned_pool,
     )
 

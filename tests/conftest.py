@@ -64,6 +64,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema, for tests about PostgreSQL itself (several processes on one database)."""
+    yield from _postgres_schema_url()
+
+
+@pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
     db = Database.from_url(database_url)
     yield db
