@@ -50,9 +50,12 @@ def build_asgi_app(runtime: Runtime) -> SlackFirst:
 
     async def healthz(_: Request) -> Response:
         healthy = await run_in_threadpool(runtime.database.is_healthy)
+        # A standby is healthy: it serves requests while another instance runs the scheduler.
+        scheduler = str(runtime.scheduler_role)
         if healthy:
-            return JSONResponse({"ok": True, "database": "ok", "scheduler": "running" if runtime.scheduler.running else "stopped"})
-        return JSONResponse({"ok": False, "database": "unavailable"}, status_code=503, headers={"Retry-After": "10"})
+            return JSONResponse({"ok": True, "database": "ok", "scheduler": scheduler})
+        return JSONResponse({"ok": False, "database": "unavailable", "scheduler": scheduler}, status_code=503,
+                            headers={"Retry-After": "10"})
 
     rest = Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),

@@ -85,6 +85,24 @@ def test_healthz_checks_the_database(server, runtime):
     assert response.status_code == 503 and response.headers["Retry-After"]
 
 
+def test_healthz_says_whether_this_instance_leads_the_scheduler(server, runtime, fake_slack, tmp_path):
+    """The only instance leads; a second runtime on the same database file reports standby and is still healthy."""
+    from bot.app import create_runtime
+    from storage.session import Database
+    from tests.conftest import make_settings
+
+    assert httpx.get(f"{server.url}/healthz").json()["scheduler"] == "leader"
+    second = create_runtime(make_settings(fake_slack), database=Database.from_url(str(runtime.database.engine.url)))
+    second.start()
+    try:
+        with BackgroundServer(build_asgi_app(second)) as standby_server:
+            response = httpx.get(f"{standby_server.url}/healthz")
+    finally:
+        second.stop()
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "database": "ok", "scheduler": "standby"}
+
+
 def test_slash_command_ack_stays_well_inside_three_seconds(server, signed):
     """The help ack returns long before Slack's 3-second deadline (process_before_response is on)."""
     started = time.monotonic()
