@@ -23,6 +23,7 @@ from slack_bolt import App
 from bot import jobs
 from bot.config import Settings, default_data_dir
 from bot.leadership import Role, SchedulerLeadership
+from bot.metrics import Metrics, TimeSlackRequests
 from bot.mentions import Mention, StoredBatch
 from bot.blocks.crisis import CrisisActions
 from bot.home import CrisesOnHome
@@ -82,6 +83,7 @@ class Runtime:
     deps: Deps
     outbox: Outbox
     leadership: SchedulerLeadership
+    metrics: Metrics
     work_pool: Executor | None = None  # owned here (shut down on stop) unless the caller passed its own
 
     def bind_jobs(self) -> None:
@@ -245,6 +247,16 @@ def create_runtime(
         raise_error_for_unhandled_request=False,
         listener_executor=executor,
     )
+    scheduler = build_scheduler(database)
+    lock = leader_lock_for(database)
+    leadership = SchedulerLeadership(
+        scheduler, lock, on_lead=lambda: jobs.install_recurring_jobs(scheduler),
+        standby_note=SQLITE_STANDBY_NOTE if lock.kind == "lock file" else "",
+    )
+    outbox = Outbox(database)
+    metrics = Metrics(outbox=outbox, is_leader=lambda: leadership.role is Role.leader)
+    scheduler.add_listener(metrics.on_job_event, Metrics.JOB_EVENTS)
+    app.use(TimeSlackRequests(metrics))  # first, so it times every other middleware and listener
     replies.register(app)
     events.register(app, deps)
     # Slash commands first: Bolt tries listeners in registration order, and commands must ack fastest.
@@ -259,14 +271,8 @@ def create_runtime(
     burnout_actions.register(app, deps)
     mention_events.register(app, deps)
     events.register_fallbacks(app)  # must stay the last registration
-    scheduler = build_scheduler(database)
-    lock = leader_lock_for(database)
-    leadership = SchedulerLeadership(
-        scheduler, lock, on_lead=lambda: jobs.install_recurring_jobs(scheduler),
-        standby_note=SQLITE_STANDBY_NOTE if lock.kind == "lock file" else "",
-    )
     return Runtime(
-        settings=settings, database=database, clock=clock, gateway=gateway, app=app,
-        scheduler=scheduler, deps=deps, outbox=Outbox(database), leadership=leadership, work_pool=owned_pool,
+        settings=settings, database=database, clock=clock, gateway=gateway, app=app, scheduler=scheduler, deps=deps,
+        outbox=outbox, leadership=leadership, metrics=metrics, work_pool=owned_pool,
     )
 

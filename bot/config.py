@@ -43,6 +43,7 @@ class Settings:
     port: int = 3000
     host: str = "0.0.0.0"
     log_level: str = "INFO"
+    metrics_token: str = field(default="", repr=False)  # Prometheus' bearer token for GET /metrics; unset: /metrics off
     public_url: str = ""
     mention_retention_days: int = 30
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -124,6 +125,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         port=int(port_text),
         host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
         log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
+        metrics_token=env.get("SOCIALOPS_METRICS_TOKEN", "").strip(),
     )
 
 

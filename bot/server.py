@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import Runtime
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from handlers import calendar_feed, listening_webhook
 
 SLACK_EVENTS_PATH = "/slack/events"
@@ -57,8 +59,21 @@ def build_asgi_app(runtime: Runtime) -> SlackFirst:
         return JSONResponse({"ok": False, "database": "unavailable", "scheduler": scheduler}, status_code=503,
                             headers={"Retry-After": "10"})
 
+    async def metrics(request: Request) -> Response:
+        token = runtime.settings.metrics_token
+        if not token:
+            return JSONResponse({"error": "metrics are off: set SOCIALOPS_METRICS_TOKEN and send it as a bearer token"},
+                                status_code=404)
+        offered = request.headers.get("authorization", "")
+        if not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
+            return JSONResponse({"error": "unauthorized: send Authorization: Bearer <SOCIALOPS_METRICS_TOKEN>"},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        body = await run_in_threadpool(runtime.metrics.exposition)  # the outbox gauge reads the database
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
+
     rest = Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         *listening_webhook.routes(runtime.deps),
         *calendar_feed.routes(runtime.deps),
     ])
