@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--vendor", default="generic", choices=["generic", "brandwatch", "talkwalker", "mention", "meltwater"])
     sources.add_argument("--workspace", default="", help="Slack workspace (team) ID the source or topic belongs to")
     sources.add_argument("--topic", help="for add: the topic mentions go to when no keyword matches")
+    reading = sub.add_parser("sentiment", help="read texts (one a line) on standard input, write negative|neutral|positive|unknown a line")
+    reading.add_argument("--json", action="store_true", help="one JSON object a line: label, language, score, confidence, analyser")
     export = sub.add_parser("export", help="write CSV files of crises, pages, acknowledgements and the audit trail for a time range")
     export.add_argument("--from", dest="start", required=True, metavar="WHEN", help="start, ISO date or date-time (UTC unless it has an offset)")
     export.add_argument("--to", dest="end", required=True, metavar="WHEN", help="end (exclusive), ISO date or date-time")
@@ -202,6 +204,10 @@ def run(argv: Sequence[str]) -> int:
         from bot.mention_import import main as import_main
 
         return import_main(list(args.rest))
+    if args.command == "sentiment":
+        from bot.sentiment_cli import read_lines
+
+        return read_lines(sys.stdin, sys.stdout, as_json=args.json)
     settings = load_settings()
     if args.command == "db":
         return _run_db(settings, args.action)

@@ -1,5 +1,6 @@
-"""Sentiment of mentions: language detection, VADER plus a small learned layer for English, vendor scales.
-Text in any other language is never given an English lexicon score: it gets an emoji-only reading or `unknown`."""
+"""Sentiment of mentions: language detection, VADER plus a small learned layer for English, the shipped multilingual
+model (bot/multilingual.py) for es, pt, fr, de, it, ar and hi, vendor scales. Text in any other language is never given
+an English lexicon score: it gets an emoji-only reading or `unknown`, whose analyser names the reason."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from importlib import resources
 from math import exp
 from typing import Any, Literal, Protocol
 
+from bot.multilingual import SCORED_LANGUAGES, MultilingualModel, shipped_model
 from bot.vader_scores import Polarity, VaderScorer, reference_analyser
 
 Label = Literal["negative", "neutral", "positive", "unknown"]
@@ -28,7 +30,7 @@ class Sentiment:
     label: Label
     score: float  # -1 (most negative) .. 1 (most positive)
     confidence: float  # 0 .. 1
-    analyser: str  # "vader", "vader+linear", "emoji", "none", "upstream:<vendor>"
+    analyser: str  # "vader", "vader+linear", "multilingual", "emoji", "unscored:<language>", "upstream:<vendor>"
 
     def __post_init__(self) -> None:
         if self.label not in ("negative", "neutral", "positive", "unknown"):
@@ -303,6 +305,14 @@ class EmojiAnalyser:
 
 
 READING_CACHE_SIZE = 20_000
+MULTILINGUAL = "multilingual"
+
+
+def _with_reason(reading: Sentiment, code: str | None) -> Sentiment:
+    """An `unknown` reading of an unmodelled language says which language, or that none was detected."""
+    if reading.label != "unknown":
+        return reading
+    return unknown_sentiment(f"unscored:{code or 'undetected'}")
 
 
 class MentionAnalyser:
@@ -349,16 +359,25 @@ class MentionAnalyser:
             scored = self.english.analyse_many_cleaned([(cleaned, text) for _, _, cleaned, text, _ in english])
         else:
             scored = [self.english.analyse(text, "en") for _, _, _, text, _ in english]
+        # The multilingual model reads its seven languages; the rest keep the emoji-only reading (or `unknown`).
+        modelled = [entry for entry, code in other if code in SCORED_LANGUAGES]
+        rest = [(entry, code) for entry, code in other if code not in SCORED_LANGUAGES]
+        scored += [Sentiment(reading.label, reading.score, reading.confidence, MULTILINGUAL)  # type: ignore[arg-type]
+                   for reading in self.multilingual().read_many([cleaned for _, _, cleaned, _, _ in modelled])]
         if isinstance(self.other, EmojiAnalyser):
-            scored += [self.other.analyse_cleaned(cleaned) for (_, _, cleaned, _, _), _ in other]
+            scored += [_with_reason(self.other.analyse_cleaned(cleaned), code) for (_, _, cleaned, _, _), code in rest]
         else:
-            scored += [self.other.analyse(text, code) for (_, _, _, text, _), code in other]
-        for (index, key, _, _, _), reading in zip(english + [entry for entry, _ in other], scored):
+            scored += [self.other.analyse(text, code) for (_, _, _, text, _), code in rest]
+        for (index, key, _, _, _), reading in zip(english + modelled + [entry for entry, _ in rest], scored):
             readings[index] = reading
             for repeat in repeats[key]:
                 readings[repeat] = reading
             self._remember(key, reading)
         return readings  # type: ignore[return-value]  # every slot is filled above
+
+    def multilingual(self) -> MultilingualModel:
+        """The shipped model, loaded on first use (a process that only sees English never loads it)."""
+        return shipped_model()
 
     def _remember(self, key: tuple[str, str | None, bool, bool], reading: Sentiment) -> None:
         if not self.cache_size:

@@ -73,14 +73,57 @@ def test_handles_and_urls_do_not_change_the_reading(analyser: MentionAnalyser) -
     assert noisy == bare
 
 
-def test_german_text_is_not_given_an_english_score(analyser: MentionAnalyser) -> None:
-    """A German complaint is detected as German and not scored by the English analyser."""
+def test_german_text_is_read_by_the_multilingual_model_not_the_english_one(analyser: MentionAnalyser) -> None:
+    """A German complaint is detected as German and scored negative by the multilingual model, never by VADER."""
     text = "Der Kundenservice ist eine Katastrophe, ich bin total enttäuscht und wütend"
     assert detect_language(text) == "de"
     result = analyser.analyse(text)
-    assert result.label == "unknown"
-    assert result.analyser != "vader+linear"
-    assert result.confidence <= sentiment.UNKNOWN_CONFIDENCE
+    assert result.label == "negative"
+    assert result.analyser == "multilingual"
+
+
+@pytest.mark.parametrize("text", [
+    "Il nuovo telefono Acme è una schifezza",
+    "El servicio de Acme es horrible",
+    "Acme ist furchtbar",
+])
+def test_the_complaints_a_new_user_tried_are_negative(analyser: MentionAnalyser, text: str) -> None:
+    """The Italian, Spanish and German complaints that used to be stored as unknown now count as negative."""
+    assert analyser.analyse(text).label == "negative"
+
+
+@pytest.mark.parametrize(("text", "code"), [("이 제품 정말 최악이에요", "ko"), ("این محصول افتضاح است", "fa")])
+def test_korean_and_persian_are_detected_but_stay_unknown_with_the_reason(analyser: MentionAnalyser, text: str, code: str) -> None:
+    """Languages the model was not trained on are detected and left unscored, naming the language."""
+    assert detect_language(text) == code
+    assert analyser.analyse(text) == Sentiment("unknown", 0.0, sentiment.UNKNOWN_CONFIDENCE, f"unscored:{code}")
+
+
+def test_scoring_needs_no_network(analyser: MentionAnalyser, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the shipped weights and scoring every path works with sockets blocked."""
+    import socket
+
+    from bot import multilingual
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("sentiment tried to open a network connection")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    multilingual.shipped_model.cache_clear()
+    readings = MentionAnalyser().analyse_many([("Acme ist furchtbar", None), ("Acme is awful", None), ("Wspaniały 😀", None)])
+    assert [reading.label for reading in readings] == ["negative", "negative", "positive"]
+
+
+def test_the_weights_ship_inside_the_installed_package() -> None:
+    """The model file is package data next to bot/multilingual.py, small enough to install anywhere."""
+    from importlib import resources
+
+    from bot.multilingual import WEIGHTS_FILE
+
+    shipped = resources.files("bot").joinpath(WEIGHTS_FILE)
+    assert shipped.is_file()
+    assert len(shipped.read_bytes()) < 20_000_000
 
 
 def test_declared_language_skips_detection(analyser: MentionAnalyser) -> None:
@@ -92,7 +135,7 @@ def test_declared_language_skips_detection(analyser: MentionAnalyser) -> None:
 def test_unknown_language_gets_unknown_label_with_low_confidence(analyser: MentionAnalyser) -> None:
     """Text in a language we have no analyser for, without emoji, is an honest unknown."""
     result = analyser.analyse("Wszystko jest w porządku, dziękuję bardzo za szybką odpowiedź")
-    assert result == Sentiment("unknown", 0.0, sentiment.UNKNOWN_CONFIDENCE, "none")
+    assert result == Sentiment("unknown", 0.0, sentiment.UNKNOWN_CONFIDENCE, "unscored:pl")
 
 
 def test_text_without_letters_is_unknown(analyser: MentionAnalyser) -> None:
@@ -100,9 +143,9 @@ def test_text_without_letters_is_unknown(analyser: MentionAnalyser) -> None:
     assert analyser.analyse("https://t.co/abc 123").label == "unknown"
 
 
-def test_emoji_in_other_languages_give_a_low_confidence_reading(analyser: MentionAnalyser) -> None:
-    """Emoji read the same in any language, so they give a hint, capped well below a model's confidence."""
-    result = analyser.analyse("Das neue Update ist endlich da 😍😍😍")
+def test_emoji_in_unmodelled_languages_give_a_low_confidence_reading(analyser: MentionAnalyser) -> None:
+    """Emoji read the same in any language, so in a language no model covers they give a capped hint."""
+    result = analyser.analyse("Nowa aktualizacja jest wreszcie dostępna, dziękujemy 😍😍😍")
     assert result.label == "positive"
     assert result.analyser == "emoji"
     assert result.confidence <= sentiment.EMOJI_CONFIDENCE_CAP
@@ -232,3 +275,19 @@ def test_reading_cache_stays_bounded() -> None:
     for i in range(10):
         small.analyse(f"text number {i} is good")
     assert len(small._cache) == 3
+
+
+def test_the_sentiment_command_writes_one_label_a_line_and_json_on_request() -> None:
+    """`socialops sentiment` reads stdin a line at a time; --json names language, score, confidence and analyser."""
+    import json
+    import subprocess
+    import sys
+
+    lines = "Acme ist furchtbar\n이 제품 정말 최악이에요\n"
+    plain = subprocess.run([sys.executable, "-m", "bot", "sentiment"], input=lines, capture_output=True, text=True, check=True)
+    assert plain.stdout.splitlines() == ["negative", "unknown"]
+    rich = subprocess.run([sys.executable, "-m", "bot", "sentiment", "--json"], input=lines, capture_output=True, text=True, check=True)
+    first, second = (json.loads(line) for line in rich.stdout.splitlines())
+    assert first["label"] == "negative" and first["language"] == "de" and first["analyser"] == "multilingual"
+    assert -1 <= first["score"] < 0 and 0 < first["confidence"] <= 1
+    assert second == {"label": "unknown", "language": "ko", "score": 0.0, "confidence": 0.05, "analyser": "unscored:ko"}
