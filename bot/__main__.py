@@ -190,8 +190,7 @@ def _run_http(settings: Settings) -> int:
     from bot.server import serve
 
     log.info("socialops in HTTP mode on port %s (%s)", settings.port, ", ".join(f"{k}={v}" for k, v in settings.redacted().items()))
-    serve(create_runtime(settings))
-    return 0
+    return serve(create_runtime(settings))
 
 
 def run(argv: Sequence[str]) -> int:

@@ -5,6 +5,7 @@ Nothing runs at import time; `create_runtime(settings)` builds, `Runtime.start()
 
 from __future__ import annotations
 
+import enum
 import gc
 import logging
 from concurrent.futures import Executor
@@ -15,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from slack_bolt import App
@@ -38,6 +38,7 @@ from storage.admins import AdminDirectory
 from storage.audit import AuditLog
 from storage.events import ProcessedEvents
 from storage.job_runs import JobLedger
+from storage.job_store import SharedJobStore
 from storage.leadership import leader_lock_for
 from storage.mentions import Mentions
 from storage.outbox import Outbox
@@ -79,7 +80,7 @@ class Runtime:
     clock: Clock
     gateway: SlackGateway
     app: App
-    scheduler: BackgroundScheduler
+    scheduler: _StoppableScheduler
     deps: Deps
     outbox: Outbox
     leadership: SchedulerLeadership
@@ -102,15 +103,23 @@ class Runtime:
             reports=Reports(self.database),
         ))
 
-    def start(self) -> None:
-        """Bind the jobs and start the scheduler: it runs here if this instance wins the leader lock (missed jobs run once now)."""
+    def start(self, *, on_scheduler_death: Callable[[], None] | None = None) -> None:
+        """Bind the jobs and start the scheduler: it runs here if this instance wins the leader lock (missed jobs run once now).
+
+        `on_scheduler_death` runs in the dying scheduler thread; the long-running modes use it to stop the process.
+        """
         self.bind_jobs()
+        self.scheduler.on_death = on_scheduler_death
         self.leadership.start()
 
     @property
     def scheduler_role(self) -> Role:
         """leader (runs the jobs), standby (another instance does) or stopped."""
         return self.leadership.role
+
+    @property
+    def scheduler_state(self) -> SchedulerState:
+        return self.scheduler.health
 
     def freeze_startup_heap(self) -> None:
         """Move everything built so far out of the garbage collector's sight (a long-running server calls this once).
@@ -142,12 +151,27 @@ class Runtime:
         self.database.dispose()
 
 
+class SchedulerState(enum.StrEnum):
+    """What /healthz reports as "scheduler" (a leader/standby split would add values here)."""
+
+    running = "running"
+    stopped = "stopped"  # not started, or shut down
+    dead = "dead"  # started, but its thread ended: no job runs until the process restarts
+
+
 class _StoppableScheduler(BackgroundScheduler):
-    """BackgroundScheduler whose pass re-checks its state under the store lock.
+    """BackgroundScheduler whose pass re-checks its state under the store lock, and that says when its thread died.
 
     APScheduler 3 checks "paused" before taking the lock, so a pass that started just before stop()
     could still hand a job to an executor being shut down ("cannot schedule new futures after shutdown").
+    An exception escaping a pass (a job store that fails outside APScheduler's own retry) ends the thread
+    silently in APScheduler 3; here it is logged once and `on_death` is called, so the process can exit.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_death: Callable[[], None] | None = None
+        self.died = False
 
     def _process_jobs(self):  # noqa: ANN202 - APScheduler's signature
         with self._jobstores_lock:
@@ -156,11 +180,29 @@ class _StoppableScheduler(BackgroundScheduler):
             wait_seconds = super()._process_jobs()
         return JOB_STORE_POLL_S if wait_seconds is None else min(wait_seconds, JOB_STORE_POLL_S)
 
+    def _main_loop(self) -> None:
+        try:
+            super()._main_loop()
+        except BaseException:
+            self.died = True
+            log.critical("the scheduler thread died; no scheduled job runs until socialops restarts", exc_info=True)
+            if self.on_death is not None:
+                self.on_death()
 
-def build_scheduler(database: Database) -> BackgroundScheduler:
+    @property
+    def health(self) -> SchedulerState:
+        if self.died:
+            return SchedulerState.dead
+        if not self.running:
+            return SchedulerState.stopped
+        thread = getattr(self, "_thread", None)  # BackgroundScheduler's own; gone after shutdown
+        return SchedulerState.running if thread is not None and thread.is_alive() else SchedulerState.dead
+
+
+def build_scheduler(database: Database) -> _StoppableScheduler:
     """One APScheduler with jobs persisted in the app's own database, in UTC."""
     return _StoppableScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=database.engine, tablename="apscheduler_jobs")},
+        jobstores={"default": SharedJobStore(engine=database.engine, tablename="apscheduler_jobs")},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S, "max_instances": 1},
         timezone=UTC,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import os
+import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -20,6 +22,7 @@ from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from handlers import calendar_feed, listening_webhook
 
 SLACK_EVENTS_PATH = "/slack/events"
+EXIT_SCHEDULER_DIED = 70  # EX_SOFTWARE
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -52,12 +55,13 @@ def build_asgi_app(runtime: Runtime) -> SlackFirst:
 
     async def healthz(_: Request) -> Response:
         healthy = await run_in_threadpool(runtime.database.is_healthy)
-        # A standby is healthy: it serves requests while another instance runs the scheduler.
-        scheduler = str(runtime.scheduler_role)
-        if healthy:
-            return JSONResponse({"ok": True, "database": "ok", "scheduler": scheduler})
-        return JSONResponse({"ok": False, "database": "unavailable", "scheduler": scheduler}, status_code=503,
-                            headers={"Retry-After": "10"})
+        # A standby is healthy: it serves requests while another instance runs the scheduler; a dead thread is not.
+        died = runtime.scheduler.died
+        scheduler = "dead" if died else str(runtime.scheduler_role)
+        body = {"ok": healthy and not died, "database": "ok" if healthy else "unavailable", "scheduler": scheduler}
+        if body["ok"]:
+            return JSONResponse(body)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "10"})
 
     async def metrics(request: Request) -> Response:
         token = runtime.settings.metrics_token
@@ -80,17 +84,19 @@ def build_asgi_app(runtime: Runtime) -> SlackFirst:
     return SlackFirst(SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH), rest)
 
 
-def serve(runtime: Runtime) -> None:
-    """Run HTTP mode until interrupted."""
+def serve(runtime: Runtime) -> int:
+    """Run HTTP mode until interrupted; return 70 when it stopped because the scheduler thread died."""
     import uvicorn
 
-    runtime.start()
+    # A dead scheduler ends the process (uvicorn shuts down on SIGINT) so a supervisor restarts it.
+    runtime.start(on_scheduler_death=lambda: os.kill(os.getpid(), signal.SIGINT))
     runtime.freeze_startup_heap()
     try:
         uvicorn.run(build_asgi_app(runtime), host=runtime.settings.host, port=runtime.settings.port,
                     log_level=runtime.settings.log_level.lower(), access_log=False)
     finally:
         runtime.stop()
+    return EXIT_SCHEDULER_DIED if runtime.scheduler.died else 0
 
 
 class BackgroundServer:

@@ -140,3 +140,20 @@ def test_serve_freezes_the_startup_heap(fake_slack, tmp_path, monkeypatch):
     finally:
         gc.unfreeze()
     assert seen["frozen"] > 10_000  # the runtime's modules and objects, not a handful
+
+
+def test_healthz_is_503_when_the_scheduler_thread_died(server, runtime):
+    """A scheduler pass that raises ends the thread: /healthz then answers 503 with "scheduler": "dead"."""
+    store = runtime.scheduler._jobstores["default"]
+
+    def broken_next_run_time():
+        raise RuntimeError("job store failed outside APScheduler's retry")
+
+    store.get_next_run_time = broken_next_run_time
+    runtime.scheduler.wakeup()
+    deadline = time.monotonic() + 10
+    while runtime.scheduler_state == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    response = httpx.get(f"{server.url}/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"ok": False, "database": "ok", "scheduler": "dead"}
