@@ -9,9 +9,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
+from sqlalchemy.exc import OperationalError
 
-from bot.config import RunMode, Settings, choose_mode, load_settings, require_for
+from bot.config import RunMode, Settings, choose_mode, load_settings, mask_password, require_for
 from bot.errors import ConfigError
 
 log = logging.getLogger("socialops")
@@ -230,11 +231,19 @@ def run(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `socialops` console script."""
-    load_dotenv()
+    # The .env of the folder socialops is started in (python-dotenv would otherwise search from this package's folder).
+    load_dotenv(find_dotenv(usecwd=True))
     try:
         return run(sys.argv[1:] if argv is None else argv)
     except ConfigError as error:
         print(f"socialops: configuration error: {error}", file=sys.stderr)
+        return 2
+    except OperationalError as error:
+        # An unreachable or refusing database: one line naming where (never the password), not a traceback.
+        target = mask_password(os.environ.get("DATABASE_URL", "")) or "the embedded SQLite file"
+        reason = str(error.orig or error).strip().splitlines()[0]
+        print(f"socialops: cannot reach the database ({target}): {reason}; check DATABASE_URL and that the server is running.",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -62,13 +62,23 @@ class Settings:
             "SLACK_SIGNING_SECRET": "(set)" if self.slack_signing_secret else "(unset)",
             "SLACK_APP_TOKEN": mask(self.slack_app_token),
             "SLACK_API_URL": self.slack_api_url,
-            "DATABASE_URL": _mask_password(self.database_url),
+            "DATABASE_URL": mask_password(self.database_url),
             "SOCIALOPS_ADMINS": ",".join(self.admins) or "(none)",
             "PORT": str(self.port),
         }
 
 
-def _mask_password(url: str) -> str:
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {text.strip()!r}; leave it unset for INFO.")
+    return level
+
+
+def mask_password(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
 
 
@@ -92,7 +102,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     database_url = env.get("DATABASE_URL", "").strip()
     if database_url and not database_url.startswith(("sqlite", "postgresql", "postgres://")):
         raise ConfigError(
-            f"DATABASE_URL must start with sqlite:/// or postgresql://, got {_mask_password(database_url)!r}."
+            f"DATABASE_URL must start with sqlite:/// or postgresql://, got {mask_password(database_url)!r}."
         )
     if database_url.startswith("postgres://"):
         # Heroku-style URLs: SQLAlchemy only knows the postgresql:// spelling.
@@ -124,7 +134,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         admins=admins,
         port=int(port_text),
         host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
-        log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
+        log_level=_log_level(env.get("LOG_LEVEL", "")),
         metrics_token=env.get("SOCIALOPS_METRICS_TOKEN", "").strip(),
     )
 
