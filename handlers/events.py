@@ -8,7 +8,14 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
+from bot import jobs
+from bot.audit import SYSTEM_ACTOR, AuditRecord, Via
+from bot.oncall_query import ONCALL
+from bot.blocks.help import build_help
 from handlers.deps import Deps
+
+# What a workspace-level event means for the audit trail (data is kept; an admin reinstalls to resume).
+WORKSPACE_EVENTS = {"app_uninstalled": "app_uninstalled", "tokens_revoked": "tokens_revoked", "team_join": "member_joined"}
 
 
 class SkipRedeliveredEvents(Middleware):
@@ -32,6 +39,25 @@ class SkipRedeliveredEvents(Middleware):
 
 def register(app: App, deps: Deps) -> None:
     app.use(SkipRedeliveredEvents(deps))
+
+    @app.event("app_mention")
+    def answer_mention(event: dict[str, Any]) -> None:
+        # Someone @-mentioned the bot: answer in the thread with the commands it understands (queued: survives an outage).
+        text, blocks = build_help(ONCALL)
+        thread = event.get("thread_ts") or event.get("ts")
+        jobs.enqueue_call(dedupe_key=f"app-mention:{event.get('channel')}:{event.get('ts')}", method="chat.postMessage",
+                          payload={"channel": event["channel"], "thread_ts": thread, "text": text, "blocks": blocks})
+
+    def record_workspace_event(body: dict[str, Any], event: dict[str, Any]) -> None:
+        user = event.get("user")
+        target = user.get("id", "") if isinstance(user, dict) else str(body.get("team_id", ""))
+        deps.audit.record(AuditRecord(
+            at=deps.clock(), actor=SYSTEM_ACTOR, action=WORKSPACE_EVENTS[event["type"]], via=Via.event, target=target,
+            team_id=body.get("team_id"), after={key: event[key] for key in ("tokens",) if key in event} or None,
+        ))
+
+    for name in WORKSPACE_EVENTS:
+        app.event(name)(record_workspace_event)
 
 
 def register_fallbacks(app: App) -> None:
