@@ -35,9 +35,9 @@ class LeaderLock(Protocol):
     def release(self) -> None: ...
 
 
-def lock_key(*parts: str) -> int:
+def lock_key(*parts: str, name: str = LOCK_NAME) -> int:
     """A stable signed 64-bit key for pg_advisory_lock from the lock's name and where it applies."""
-    digest = hashlib.blake2b("\x1f".join((LOCK_NAME, *parts)).encode(), digest_size=8).digest()
+    digest = hashlib.blake2b("\x1f".join((name, *parts)).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
