@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.adapter.asgi import SlackRequestHandler
@@ -22,6 +23,8 @@ from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from handlers import calendar_feed, listening_webhook
 
 SLACK_EVENTS_PATH = "/slack/events"
+# /healthz fails when an escalation step is later than this (the sweep runs due steps every 15 s).
+OVERDUE_STEP_LIMIT = timedelta(minutes=1)
 EXIT_SCHEDULER_DIED = 70  # EX_SOFTWARE
 
 Scope = MutableMapping[str, Any]
@@ -59,6 +62,12 @@ def build_asgi_app(runtime: Runtime) -> SlackFirst:
         died = runtime.scheduler.died
         scheduler = "dead" if died else str(runtime.scheduler_role)
         body = {"ok": healthy and not died, "database": "ok" if healthy else "unavailable", "scheduler": scheduler}
+        if healthy:
+            # Paging that silently stopped is the worst failure: a step this late means no scheduler runs them.
+            late = await run_in_threadpool(runtime.deps.crises.due_steps, runtime.clock() - OVERDUE_STEP_LIMIT)
+            body["overdue_escalation_steps"] = len(late)
+            if late:
+                body["ok"] = False
         if body["ok"]:
             return JSONResponse(body)
         return JSONResponse(body, status_code=503, headers={"Retry-After": "10"})

@@ -100,7 +100,7 @@ def test_healthz_says_whether_this_instance_leads_the_scheduler(server, runtime,
     finally:
         second.stop()
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "database": "ok", "scheduler": "standby"}
+    assert response.json() == {"ok": True, "database": "ok", "scheduler": "standby", "overdue_escalation_steps": 0}
 
 
 def test_slash_command_ack_stays_well_inside_three_seconds(server, signed):
@@ -156,4 +156,24 @@ def test_healthz_is_503_when_the_scheduler_thread_died(server, runtime):
         time.sleep(0.05)
     response = httpx.get(f"{server.url}/healthz")
     assert response.status_code == 503
-    assert response.json() == {"ok": False, "database": "ok", "scheduler": "dead"}
+    assert response.json() == {"ok": False, "database": "ok", "scheduler": "dead", "overdue_escalation_steps": 0}
+
+
+def test_healthz_is_503_while_an_escalation_step_is_more_than_a_minute_late(server, runtime):
+    """Paging that stopped: a step two minutes past due (no scheduler ran it) fails the health check, naming it."""
+    from datetime import timedelta
+
+    from bot.crisis import NewCrisis
+    from bot.escalation import DEFAULT_POLICY, plan_chain
+    from bot.spikes import Severity
+
+    runtime.scheduler.pause()  # as if no instance ran the scheduler
+    team_id = runtime.deps.rotations.create_team(workspace_id="T1", name="health", tz="Europe/Rome", epoch=runtime.clock(),
+                                                 now=runtime.clock(), roster=["UP", "UB"], crisis_channel="C1")
+    opened = runtime.clock() - timedelta(minutes=2)
+    runtime.deps.crises.create_crisis(NewCrisis(
+        team_id=team_id, workspace_id="T1", topic="late", severity=Severity.SEV2, summary="late", origin="declared",
+        declared_by="UX", channel="C1", opened_at=opened, steps=tuple(plan_chain(DEFAULT_POLICY, opened))[:1]))
+    response = httpx.get(f"{server.url}/healthz")
+    assert response.status_code == 503
+    assert response.json()["overdue_escalation_steps"] == 1
