@@ -10,10 +10,9 @@ import gc
 import logging
 from concurrent.futures import Executor
 from concurrent.futures import ThreadPoolExecutor as WorkPool
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -24,7 +23,6 @@ from bot import jobs
 from bot.config import Settings, default_data_dir
 from bot.leadership import Role, SchedulerLeadership
 from bot.metrics import Metrics, TimeSlackRequests
-from bot.mentions import Mention, StoredBatch
 from bot.blocks.crisis import CrisisActions
 from bot.home import CrisesOnHome
 from bot.slack_gateway import SlackGateway, build_web_client
@@ -96,6 +94,7 @@ class Runtime:
             message_state=RotationMessageState(self.database),
             # Announcements carry the team's open crises over; cover requests come from the rotation store.
             crises=Crises(self.database), cover_requests=Rotations(self.database), crisis_records=Crises(self.database),
+            people=People(self.database),
             burnout=Burnout(self.database), refresh_homes=lambda team_id: app_home.refresh_team_homes(self.deps, team_id),
             detection=Detection(self.database), mention_counts=Mentions(self.database),
             detector_settings=DetectorSettingsStore(self.database), member_settings=MemberSettingsStore(self.database),
@@ -209,27 +208,14 @@ def build_scheduler(database: Database) -> _StoppableScheduler:
     )
 
 
+@dataclass(frozen=True)
 class _DetectAfterStoring:
-    """The mentions repository, plus a detection pass after each batch that stored something, so a spike pages in seconds."""
+    """The MentionsStored port: a detection pass in the work pool after each write that stored something."""
 
-    def __init__(self, inner: Mentions, run_later: Callable[[Callable[[], None]], object]) -> None:
-        self._inner = inner
-        self._run_later = run_later
+    run_later: Callable[[Callable[[], None]], object]
 
-    def store_batch(self, mentions: Sequence[Mention]) -> StoredBatch:
-        stored = self._inner.store_batch(mentions)
-        if stored.inserted:
-            self._run_later(jobs.detect_after_batch)
-        return stored
-
-    def store_chunks(self, chunks: Iterable[Sequence[Mention]]) -> StoredBatch:
-        stored = self._inner.store_chunks(chunks)
-        if stored.inserted:
-            self._run_later(jobs.detect_after_batch)
-        return stored
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    def after_stored(self) -> None:
+        self.run_later(jobs.detect_after_batch)
 
 
 def _logged(work: Callable[[], None]) -> Callable[[], None]:
@@ -258,6 +244,7 @@ def create_runtime(
     # One pool runs Bolt's lazy listeners and our after-the-ack work (console mode waits on it).
     owned_pool = None if listener_executor is not None else WorkPool(max_workers=8, thread_name_prefix="socialops-work")
     executor = listener_executor or owned_pool
+    ports = jobs.JobPorts()
     deps = Deps(
         clock=clock,
         audit=AuditLog(database),
@@ -265,7 +252,7 @@ def create_runtime(
         events=ProcessedEvents(database),
         slack=gateway,
         rotations=Rotations(database),
-        mentions=_DetectAfterStoring(Mentions(database), lambda work: executor.submit(_logged(work))),
+        mentions=Mentions(database),
         crises=Crises(database),
         member_settings=MemberSettingsStore(database),
         # No crisis store implements OpenCrises yet (storage/crises.py is in progress): the Home lists none until it is wired here.
@@ -278,6 +265,8 @@ def create_runtime(
         calendar_tokens=CalendarTokens(database),
         run_later=lambda work: executor.submit(_logged(work)),
         public_url=settings.public_url,
+        outbox=ports, crisis_flow=ports, cover_reminders=ports, uploads=ports,
+        mentions_stored=_DetectAfterStoring(lambda work: executor.submit(_logged(work))),
     )
     app = App(
         client=client,

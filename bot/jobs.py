@@ -35,15 +35,17 @@ from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
 from bot.blocks.burnout import build_offer_to_backup, build_offer_to_primary
 from bot.oncall import TeamInfo, TeamRotation
 from bot.outbox import next_attempt_at, should_give_up
+from bot.people import ZoneFacts, zone_of
+from bot.flows.uploads import FileUpload
 from bot.rotation import ScheduleIndex
 from bot.rotation_messages import (
     USERGROUP_NOT_ALLOWED,
-    EventKind,
+    RotationEventKind,
     MemberCheck,
     MemberState,
     OpenCoverRequests,
-    OpenCrises,
-    People,
+    AnnouncedCrises,
+    Holders,
     TeamHealth,
     compose_announcement,
     compose_reminder,
@@ -91,8 +93,9 @@ class JobContext:
     admins: AdminDirectory
     ledger: JobLedger
     message_state: RotationMessageState
-    crises: OpenCrises
+    crises: AnnouncedCrises
     cover_requests: OpenCoverRequests
+    people: ZoneDirectory  # each person's zone facts (bot.people.zone_of reads them)
     mentions: MentionPurger | None = None
     mention_retention: timedelta = timedelta(days=30)
     crisis_records: Crises | None = None  # the crisis store (issue 6); None in runtimes built before it
@@ -194,6 +197,13 @@ def purge_processed_events() -> None:
     ctx.events.purge_older_than(ctx.clock() - EVENT_MEMORY)
 
 
+class ZoneDirectory(Protocol):
+    """A person's stored zone facts (storage/people.py)."""
+
+    def tz_facts(self, workspace_id: str, user_id: str) -> ZoneFacts: ...
+    def remember_zone(self, *, workspace_id: str, user_id: str, tz: str, now: datetime) -> None: ...
+
+
 class MentionPurger(Protocol):
     def purge_mentions(self, *, before: datetime, forget_before: datetime, now: datetime) -> MentionPurge: ...
 
@@ -252,9 +262,9 @@ def plan_rotation_messages() -> None:
             continue  # deleted since all_teams()
         index = ScheduleIndex(rotation.spec, rotation.layers)
         events = [e for e in planned_events(index, rotation.team, now - PLAN_LOOKBACK, now + PLAN_LOOKAHEAD) if now < e.expires_at]
-        done = ctx.message_state.ran_keys(e.key for e in events if e.kind is not EventKind.USERGROUP)
+        done = ctx.message_state.ran_keys(e.key for e in events if e.kind is not RotationEventKind.USERGROUP)
         for event in events:
-            if event.kind is EventKind.USERGROUP:
+            if event.kind is RotationEventKind.USERGROUP:
                 if event.at > now:  # past changes are covered by the catch-up sync below
                     _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", event.key, event.at, [team.id])
             elif event.key not in done:
@@ -283,7 +293,7 @@ def run_rotation_event(key: str) -> None:
     if now < event.at:
         _schedule_once(ctx.scheduler, "bot.jobs:run_rotation_event", key, event.at, [key])
         return
-    if event.kind is EventKind.ANNOUNCE:
+    if event.kind is RotationEventKind.ANNOUNCE:
         assert team.announce_channel is not None  # planned_events only announces to teams with a channel
         announcement = compose_announcement(
             index, team, event.change_at, crises=ctx.crises.open_crises(team.id),
@@ -518,8 +528,17 @@ def _plan_page(ctx: JobContext, crisis: crisis_use.Crisis, user_id: str, now: da
     """Return how and when to page `user_id`: their page_via and quiet hours, under the team's quiet-hours rule."""
     settings = ctx.member_settings.settings_of(crisis.workspace_id, user_id) if ctx.member_settings else None
     quiet = ctx.detector_settings.detector_settings(crisis.team_id).quiet_hours if ctx.detector_settings else QuietHours.page
-    zone = (ctx.burnout.person_zone(crisis.workspace_id, user_id) if ctx.burnout else None) or _team_zone(ctx, crisis.team_id)
-    return plan_delivery(settings, zone=zone, severity=crisis.severity, quiet_hours=quiet, has_channel=bool(crisis.channel), at=now)
+    rotation = ctx.rotations.load_rotation_by_id(crisis.team_id)
+    facts = ctx.people.tz_facts(crisis.workspace_id, user_id)
+    zone = zone_of(chosen=facts.chosen, known=facts.known, roster=_roster_zone(rotation, user_id),
+                   team=rotation.team.tz if rotation is not None else None)
+    return plan_delivery(settings, zone=zone.key, severity=crisis.severity, quiet_hours=quiet, has_channel=bool(crisis.channel), at=now)
+
+
+def _roster_zone(rotation: TeamRotation | None, user_id: str) -> str | None:
+    if rotation is None:
+        return None
+    return next((m.tz for m in rotation.spec.members if m.user_id == user_id), None)
 
 
 def _team_zone(ctx: JobContext, team_id: int) -> str:
@@ -926,22 +945,20 @@ def _plan_sleep_guard(ctx: JobContext, team_id: int, user_id: str, at: datetime)
 
 
 def _person_zone(ctx: JobContext, rotation: TeamRotation, user_id: str) -> str:
-    """Return the person's own zone: their Home setting, else Slack's, else the roster's, else the team's."""
-    assert ctx.burnout is not None
+    """Return the person's zone by bot.people.zone_of, asking Slack (and remembering its answer) when nothing is stored."""
     workspace_id = rotation.team.workspace_id
-    chosen = ctx.burnout.person_zone(workspace_id, user_id)
-    if chosen:
-        return chosen
-    try:
-        slack_zone = ctx.slack.user_info(user_id).get("tz")
-    except SlackCallFailed as failure:
-        if not failure.transient and failure.code != "user_not_found":
-            raise
-        slack_zone = None  # Slack cannot say now: the roster's zone is the best guess
-    if slack_zone:
-        ctx.burnout.remember_zone(workspace_id=workspace_id, user_id=user_id, tz=slack_zone, now=ctx.clock())
-        return slack_zone
-    return next((m.tz for m in rotation.spec.members if m.user_id == user_id), rotation.team.tz)
+    facts = ctx.people.tz_facts(workspace_id, user_id)
+    known = facts.known
+    if not facts.chosen and not known:
+        try:
+            known = ctx.slack.user_info(user_id).get("tz")
+        except SlackCallFailed as failure:
+            if not failure.transient and failure.code != "user_not_found":
+                raise
+            known = None  # Slack cannot say now: the roster's zone is the best guess
+        if known:
+            ctx.people.remember_zone(workspace_id=workspace_id, user_id=user_id, tz=known, now=ctx.clock())
+    return zone_of(chosen=facts.chosen, known=known, roster=_roster_zone(rotation, user_id), team=rotation.team.tz).key
 
 
 def guard_sleep_pages(team_id: int, user_id: str, at: str) -> None:
@@ -998,7 +1015,7 @@ def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, no
     if ctx.refresh_homes is None:
         return
     shifts = index.final_schedule(now - PLAN_LOOKBACK, now + PLAN_LOOKAHEAD)
-    changes = [after.start for before, after in zip(shifts, shifts[1:]) if People.of(before) != People.of(after)]
+    changes = [after.start for before, after in zip(shifts, shifts[1:]) if Holders.of(before) != Holders.of(after)]
     keys = {at: f"homes:{team_id}:{_stamp(at)}" for at in changes}
     latest_past = [at for at in changes if at <= now][-1:]  # only the latest matters: a Home shows who is on call now
     done = ctx.message_state.ran_keys(keys[at] for at in latest_past)
@@ -1158,23 +1175,6 @@ def upload_charts(charts: Sequence[Chart], *, key: str, channel: str | None = No
 # --- file uploads that survive a Slack outage (report charts, exports) ------------------------------------
 
 
-@dataclass(frozen=True)
-class FileUpload:
-    """One file to upload once: `key` is its ledger run key (and retry job id); to `channel`, else to `user`'s DM."""
-
-    key: str
-    filename: str
-    content: bytes
-    title: str
-    channel: str | None = None
-    user: str | None = None
-    workspace_id: str | None = None  # for the audit entry when it fails for good
-
-    def as_job_args(self) -> dict[str, Any]:
-        return {"key": self.key, "filename": self.filename, "content": self.content, "title": self.title, "channel": self.channel,
-                "user": self.user, "workspace_id": self.workspace_id}
-
-
 def upload_files(uploads: list[FileUpload]) -> bool:
     """Upload each file not uploaded yet; return whether all are up (the others retry later or were given up and audited)."""
     ctx = _ctx()
@@ -1210,3 +1210,34 @@ def _upload_once(ctx: JobContext, upload: FileUpload, *, attempt: int) -> bool:
         return False
     ctx.ledger.claim(upload.key, at=ctx.clock())
     return True
+
+
+# --- the ports handlers act through (bot/flows/ports.py), so no handler imports this module ---------------
+
+
+class JobPorts:
+    """Adapter of bot.flows.ports onto the job functions above (bound to the runtime by bind())."""
+
+    def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None) -> int:
+        return enqueue_call(dedupe_key=dedupe_key, method=method, payload=payload, due_at=due_at)
+
+    def after_change(self, crisis_id: int) -> None:
+        after_crisis_change(crisis_id)
+
+    def start_chain(self, crisis_id: int) -> None:
+        start_crisis_chain(crisis_id)
+
+    def refresh_card(self, crisis_id: int) -> None:
+        refresh_crisis_card(crisis_id)
+
+    def page_person(self, crisis_id: int, user_id: str, actor: str) -> bool:
+        return page_person(crisis_id, user_id, actor)
+
+    def schedule_first(self, request_id: int, *, start: datetime) -> None:
+        schedule_cover_reminder(request_id, start=start)
+
+    def upload_files(self, uploads: list[FileUpload]) -> bool:
+        return upload_files(uploads)
+
+    def upload_report_charts(self, report: TeamReport, *, key: str, user: str | None = None, workspace_id: str | None = None) -> bool:
+        return upload_report_charts(_ctx().slack, report, key=key, user=user, workspace_id=workspace_id)

@@ -28,7 +28,7 @@ HEALTH_HORIZON = timedelta(days=14)
 USERGROUP_NOT_ALLOWED = frozenset({"plan_upgrade_required", "missing_scope", "permission_denied", "not_allowed_token_type"})
 
 
-class EventKind(StrEnum):
+class RotationEventKind(StrEnum):
     ANNOUNCE = "announce"
     REMIND_24H = "remind24"
     REMIND_1H = "remind1"
@@ -36,15 +36,15 @@ class EventKind(StrEnum):
     USERGROUP = "usergroup"
 
 
-REMINDER_LEADS: dict[EventKind, timedelta] = {
-    EventKind.REMIND_24H: timedelta(hours=24),
-    EventKind.REMIND_1H: timedelta(hours=1),
-    EventKind.ON_CALL_NOW: timedelta(0),
+REMINDER_LEADS: dict[RotationEventKind, timedelta] = {
+    RotationEventKind.REMIND_24H: timedelta(hours=24),
+    RotationEventKind.REMIND_1H: timedelta(hours=1),
+    RotationEventKind.ON_CALL_NOW: timedelta(0),
 }
 
 
 @dataclass(frozen=True)
-class People:
+class Holders:
     """Who holds each role at one instant."""
 
     primary: str | None
@@ -52,7 +52,7 @@ class People:
     shadow: str | None
 
     @classmethod
-    def of(cls, shift: Shift) -> People:
+    def of(cls, shift: Shift) -> Holders:
         """Return the people of a final-schedule stretch."""
         return cls(shift.primary, shift.backup, shift.shadow)
 
@@ -65,7 +65,7 @@ class People:
 class PlannedEvent:
     """One automatic message (or user-group sync) about the change of people at `change_at`."""
 
-    kind: EventKind
+    kind: RotationEventKind
     team_id: int
     change_at: datetime  # the handoff or role start it is about (UTC)
     at: datetime  # when to act
@@ -81,14 +81,14 @@ class PlannedEvent:
 
 @dataclass(frozen=True)
 class EventKey:
-    kind: EventKind
+    kind: RotationEventKind
     team_id: int
     change_at: datetime
     user_id: str | None = None
     role: Role | None = None
 
 
-def event_key(kind: EventKind, *, team_id: int, change_at: datetime, user_id: str | None = None, role: Role | None = None) -> str:
+def event_key(kind: RotationEventKind, *, team_id: int, change_at: datetime, user_id: str | None = None, role: Role | None = None) -> str:
     """Return the deterministic key, e.g. 'remind1:7:U123:primary:20261130T080000Z' (no colons in the instant)."""
     stamp = change_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     if user_id is None:
@@ -101,19 +101,19 @@ def parse_event_key(key: str) -> EventKey:
     parts = key.split(":")
     if len(parts) not in (3, 5):
         raise ValueError(f"not a rotation event key: {key!r}")
-    kind, team_id, stamp = EventKind(parts[0]), int(parts[1]), parts[-1]
+    kind, team_id, stamp = RotationEventKind(parts[0]), int(parts[1]), parts[-1]
     change_at = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     if len(parts) == 3:
         return EventKey(kind, team_id, change_at)
     return EventKey(kind, team_id, change_at, parts[2], Role(parts[3]) if parts[3] else None)
 
 
-def people_at(index: ScheduleIndex, at: datetime) -> People:
+def people_at(index: ScheduleIndex, at: datetime) -> Holders:
     """Return who is primary, backup and shadow at `at`."""
-    return People.of(index.who_is_on_call(at))
+    return Holders.of(index.who_is_on_call(at))
 
 
-def announcement_needed(previous: People, current: People) -> bool:
+def announcement_needed(previous: Holders, current: Holders) -> bool:
     """Return whether a handoff changed the effective people (after overrides, swaps and time off)."""
     return previous != current
 
@@ -126,8 +126,8 @@ def planned_events(index: ScheduleIndex, team: TeamInfo, window_start: datetime,
     for i in range(1, len(shifts)):
         before, after = shifts[i - 1], shifts[i]
         at = after.start
-        if team.usergroup_id and window_start <= at < window_end and People.of(before).pageable() != People.of(after).pageable():
-            events.append(PlannedEvent(EventKind.USERGROUP, team.id, at, at, at + timedelta(days=1)))
+        if team.usergroup_id and window_start <= at < window_end and Holders.of(before).pageable() != Holders.of(after).pageable():
+            events.append(PlannedEvent(RotationEventKind.USERGROUP, team.id, at, at, at + timedelta(days=1)))
         for role in (Role.PRIMARY, Role.BACKUP):
             user = _holder(after, role)
             if user is None or user == _holder(before, role):
@@ -148,14 +148,14 @@ def _announcements(index: ScheduleIndex, team: TeamInfo, window_start: datetime,
         if announcement_needed(people_at(index, handoff - _TICK), people_at(index, handoff)):
             following = index.handoffs(handoff + _TICK, handoff + index.spec.length * 2)[:1]
             expires = min([handoff + ANNOUNCE_LATE_LIMIT, *following])
-            found.append(PlannedEvent(EventKind.ANNOUNCE, team.id, handoff, handoff, expires))
+            found.append(PlannedEvent(RotationEventKind.ANNOUNCE, team.id, handoff, handoff, expires))
     return found
 
 
-def _reminder_expiry(kind: EventKind, start: datetime, end: datetime) -> datetime:
-    if kind is EventKind.ON_CALL_NOW:
+def _reminder_expiry(kind: RotationEventKind, start: datetime, end: datetime) -> datetime:
+    if kind is RotationEventKind.ON_CALL_NOW:
         return min(end, start + ON_CALL_NOW_LATE_LIMIT)
-    if kind is EventKind.REMIND_24H:
+    if kind is RotationEventKind.REMIND_24H:
         # Sent more than 12 h late (an outage, a late override) it would land just before the one-hour reminder.
         return start - DAY_AHEAD_LATE_CUTOFF
     return start
@@ -196,7 +196,7 @@ class UsergroupState:
     disabled_error: str | None = None
 
 
-def usergroup_update(team: TeamInfo, state: UsergroupState | None, current: People) -> list[str] | None:
+def usergroup_update(team: TeamInfo, state: UsergroupState | None, current: Holders) -> list[str] | None:
     """Return the user group's new entire membership, or None when there is nothing to (or no way to) change."""
     if not team.usergroup_id:
         return None
@@ -233,7 +233,7 @@ class OpenCoverRequest(Protocol):
     def note(self) -> str: ...
 
 
-class OpenCrises(Protocol):
+class AnnouncedCrises(Protocol):
     def open_crises(self, team_id: int) -> Sequence[OpenCrisis]: ...
 
 
@@ -255,8 +255,8 @@ class NothingOpen:
 class Announcement:
     team: TeamInfo
     handoff: datetime
-    outgoing: People
-    incoming: People
+    outgoing: Holders
+    incoming: Holders
     coming: list[Shift]  # the final schedule for the week from the handoff
     crises: list[OpenCrisis] = field(default_factory=list)
     cover_requests: list[OpenCoverRequest] = field(default_factory=list)
@@ -276,7 +276,7 @@ def compose_announcement(index: ScheduleIndex, team: TeamInfo, handoff: datetime
 
 @dataclass(frozen=True)
 class ShiftReminder:
-    kind: EventKind
+    kind: RotationEventKind
     team: TeamInfo
     user_id: str
     role: Role

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from bot.people import UTC_ZONE, zone_of
 from bot.slack_gateway import SlackCallFailed
 from handlers.deps import Deps
 
@@ -12,18 +13,16 @@ log = logging.getLogger(__name__)
 
 
 def asker_zone(deps: Deps, *, workspace_id: str, user_id: str) -> ZoneInfo:
-    """Return the user's IANA zone; ask Slack once and remember it; UTC if Slack cannot say."""
-    name = deps.people.tz(workspace_id, user_id)
-    if name is None:
-        try:
-            user = deps.slack.user_info(user_id)
-        except SlackCallFailed as failure:
-            # Reading dates in UTC is a safe default: every echo shows the zone it used.
-            log.warning("users.info for %s failed (%s); reading dates in UTC", user_id, failure.code)
-            return ZoneInfo("UTC")
-        name = user.get("tz") or "UTC"
-        deps.people.remember(workspace_id=workspace_id, user_id=user_id, tz=name, deleted=bool(user.get("deleted")), now=deps.clock())
+    """Return the user's zone by bot.people.zone_of; ask Slack once and remember it; UTC if Slack cannot say."""
+    facts = deps.people.tz_facts(workspace_id, user_id)
+    if facts.chosen or facts.known:
+        return zone_of(chosen=facts.chosen, known=facts.known)
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+        user = deps.slack.user_info(user_id)
+    except SlackCallFailed as failure:
+        # Reading dates in UTC is a safe default: every echo shows the zone it used.
+        log.warning("users.info for %s failed (%s); reading dates in UTC", user_id, failure.code)
+        return UTC_ZONE
+    name = user.get("tz") or "UTC"
+    deps.people.remember(workspace_id=workspace_id, user_id=user_id, tz=name, deleted=bool(user.get("deleted")), now=deps.clock())
+    return zone_of(known=name)

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import burnout, jobs
+from bot import burnout
 from bot.audit import Via
 from bot.blocks.burnout import BurnoutActions, applied_reply, build_offer_accepted, mark_applied
 from bot.errors import SocialopsError
@@ -29,7 +29,7 @@ def register(app: App, deps: Deps) -> None:
             tell_presser(deps, body, respond, str(refusal), dedupe_key=f"burnout-offer-refused:{action['value']}:{user_id}:{action.get('action_ts', '')}")
             return
         text, blocks = build_offer_accepted(offer)
-        jobs.enqueue_call(dedupe_key=f"burnout-offer-accepted:{offer.id}", method="dm", payload={"user": offer.primary, "text": text, "blocks": blocks})
+        deps.outbox.send(dedupe_key=f"burnout-offer-accepted:{offer.id}", method="dm", payload={"user": offer.primary, "text": text, "blocks": blocks})
         refresh_team_homes(deps, offer.team.id)
         deps.run_later(lambda: update_or_queue(deps, *pressed_message(body), text=text, blocks=blocks, dedupe_key=f"burnout-offer-card:{offer.id}"))
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import crisis, jobs, playbook
+from bot import crisis, playbook
 from bot.audit import Via
 from bot.blocks.crisis import NOTE_CALLBACK, RESOLVE_CALLBACK, CrisisActions, build_note_modal, build_resolve_modal
 from bot.blocks.playbook import PlaybookActions, build_playbook_message, parse_check_value
@@ -39,7 +39,7 @@ def register(app: App, deps: Deps) -> None:
             def after() -> None:
                 # The presser hears it from us, not through an @-mention on the card.
                 respond(text=reply, response_type="ephemeral", replace_original=False)
-                jobs.after_crisis_change(changed.id)
+                deps.crisis_flow.after_change(changed.id)
             deps.run_later(after)
         return listener
 
@@ -54,7 +54,7 @@ def register(app: App, deps: Deps) -> None:
     def escalate(crisis_id: int, user_id: str) -> tuple[crisis.Crisis, str]:
         step = crisis.escalate_now(deps.crises, deps.audit, crisis_id=crisis_id, user_id=user_id, now=deps.clock(), via=Via.button)
         # Runs the step brought forward now and moves the later steps' date jobs to their new deadlines.
-        deps.run_later(lambda: jobs.start_crisis_chain(crisis_id))
+        deps.run_later(lambda: deps.crisis_flow.start_chain(crisis_id))
         return crisis.get(deps.crises, crisis_id), f"Escalating now: paging the {step.target.value}."
 
     def false_alarm(crisis_id: int, user_id: str) -> tuple[crisis.Crisis, str]:
@@ -119,7 +119,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors={"note": str(refusal)})
             return
         ack()
-        deps.run_later(lambda: jobs.after_crisis_change(resolved.id))
+        deps.run_later(lambda: deps.crisis_flow.after_change(resolved.id))
 
     @app.action(CrisisActions.add_note)
     def open_note(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -138,7 +138,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors={"note": str(refusal)})
             return
         ack()
-        deps.run_later(lambda: jobs.after_crisis_change(noted.id))
+        deps.run_later(lambda: deps.crisis_flow.after_change(noted.id))
 
     def render_playbook(found: crisis.Crisis) -> tuple[str, list[dict[str, Any]]]:
         book = playbook.team_playbook(deps.playbooks, found.team_id)
@@ -182,7 +182,7 @@ def register(app: App, deps: Deps) -> None:
         except SlackCallFailed as failure:
             if not failure.transient:
                 raise
-            jobs.enqueue_call(dedupe_key=f"crisis-playbook:{found.id}:{text.splitlines()[0]}", method="chat.update",
+            deps.outbox.send(dedupe_key=f"crisis-playbook:{found.id}:{text.splitlines()[0]}", method="chat.update",
                               payload={"channel": found.channel, "ts": found.playbook_ts, "text": text, "blocks": blocks})
 
     @app.action(CrisisActions.playbook)
@@ -218,5 +218,5 @@ def register(app: App, deps: Deps) -> None:
                 update_playbook_message(current, text, blocks)
             if pressed_ts != current.playbook_ts:
                 respond(text=text, blocks=blocks, replace_original=True)  # an ephemeral copy of the checklist
-            jobs.refresh_crisis_card(crisis_id)  # the tick's line in the thread timeline
+            deps.crisis_flow.refresh_card(crisis_id)  # the tick's line in the thread timeline
         deps.run_later(after)

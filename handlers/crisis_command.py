@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
-from bot import campaigns, crisis, detector_tuning, jobs, mentions, playbook
-from bot.access import require_admin
+from bot import campaigns, crisis, detector_tuning, mentions, playbook
 from bot.audit import AuditRecord, Via
 from bot.blocks.detector_tuning import build_campaign_cancelled, build_campaign_created, build_campaign_list, build_tuning_answer
 from bot.blocks.crisis import build_confirmation, build_crisis_list, build_crisis_status, build_joined_declare
@@ -25,6 +23,7 @@ from bot.escalation import describe_policy, parse_policy, plan_chain
 from bot.oncall import TeamRotation, pick_team
 from bot.spikes import Severity
 from handlers.deps import Deps
+from handlers.routing import Route, dispatch
 
 Answer = tuple[str, list[dict[str, Any]]]
 
@@ -34,11 +33,28 @@ class CrisisCommand:
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        # Subcommand name → method, and the permission it needs (checked before the method runs).
+        self.routes: dict[str, Route] = {
+            "help": Route(self._help),
+            "sources": Route(self._sources),
+            "declare": Route(self._declare),
+            "list": Route(self._list),
+            "status": Route(self._status),
+            "ack": Route(self._ack),
+            "resolve": Route(self._resolve),
+            "page": Route(self._page),
+            "away": Route(self._away),
+            "watch": Route(self._watch, admin_only="choose which team a topic pages"),
+            "policy": Route(self._policy),
+            "note": Route(self._note),
+            "playbook": Route(self._playbook),
+            "tuning": Route(self._tuning),
+            "campaign": Route(self._campaign),
+        }
 
     def answer(self, command: dict[str, Any]) -> Answer:
         query = CRISIS.parse(command.get("text", ""))  # UsageError → answered by handlers.replies
-        handler: Callable[[ParsedCommand, dict[str, Any]], Answer] = getattr(self, f"_{query.name}")
-        return handler(query, command)
+        return dispatch(self.routes, query, command, self.deps.admins)
 
     def _team(self, workspace_id: str, topic: str | None = None) -> crisis.Team:
         """Return the team a topic pages (its watch), or the workspace's only team."""
@@ -73,9 +89,9 @@ class CrisisCommand:
         where = f"<#{declared.channel}>" if declared.channel else "this channel"
         if outcome.joined:
             # Two people declaring one topic is one crisis: the later declaration joins the open one (see its timeline).
-            self.deps.run_later(lambda: jobs.after_crisis_change(declared.id))
+            self.deps.run_later(lambda: self.deps.crisis_flow.after_change(declared.id))
             return build_joined_declare(declared, where=where)
-        self.deps.run_later(lambda: jobs.start_crisis_chain(declared.id))
+        self.deps.run_later(lambda: self.deps.crisis_flow.start_chain(declared.id))
         return build_confirmation(f"Declared {declared.title}. The card goes to {where} and the on-call person is being paged.")
 
     def _list(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
@@ -90,7 +106,7 @@ class CrisisCommand:
         crisis_id = parse_crisis_id(query.args[0], "Usage: " + CRISIS.usage("ack"))
         acked = crisis.acknowledge(self.deps.crises, self.deps.audit, crisis_id=crisis_id, user_id=command["user_id"],
                                    now=self.deps.clock(), via=Via.slash_command)
-        self.deps.run_later(lambda: jobs.after_crisis_change(acked.id))
+        self.deps.run_later(lambda: self.deps.crisis_flow.after_change(acked.id))
         return build_confirmation(f"You acknowledged {acked.title}; escalation stopped.")
 
     def _resolve(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
@@ -101,7 +117,7 @@ class CrisisCommand:
         on_call = crisis.team_of(rotation, now).on_call if rotation else ()
         resolved = crisis.resolve(self.deps.crises, self.deps.audit, crisis_id=crisis_id, user_id=user_id, note=" ".join(query.args[1:]),
                                   real=None, on_call=on_call, is_admin=self.deps.admins.is_admin(user_id), now=now, via=Via.slash_command)
-        self.deps.run_later(lambda: jobs.after_crisis_change(resolved.id))
+        self.deps.run_later(lambda: self.deps.crisis_flow.after_change(resolved.id))
         return build_confirmation(f"Resolved {resolved.title}.")
 
     def _page(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
@@ -111,7 +127,7 @@ class CrisisCommand:
         target = crisis.pick_crisis(self.deps.crises, workspace_id=command["team_id"], crisis_id=crisis_id)
         crisis.page(self.deps.crises, self.deps.audit, crisis_id=target.id, user_id=command["user_id"], who=who, now=self.deps.clock(),
                     via=Via.slash_command)
-        self.deps.run_later(lambda: jobs.page_person(target.id, who, command["user_id"]))
+        self.deps.run_later(lambda: self.deps.crisis_flow.page_person(target.id, who, command["user_id"]))
         return build_confirmation(f"Paging <@{who}> for {target.title}.")
 
     def _away(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
@@ -125,7 +141,6 @@ class CrisisCommand:
         return build_confirmation(f"New pages for {team.name} go to the backup until <!date^{int(until.timestamp())}^{{time}}|{until:%H:%M} UTC>.")
 
     def _watch(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
-        require_admin(self.deps.admins, command["user_id"], action="choose which team a topic pages")
         topic = self.deps.mentions.topic_by_name(workspace_id=command["team_id"], name=query.args[0])
         rotation = pick_team(self.deps.rotations, command["team_id"], query.args[1] if len(query.args) > 1 else None)
         now = self.deps.clock()
@@ -157,7 +172,7 @@ class CrisisCommand:
         words = query.raw.split(None, 2)  # the note as typed: quotes and spacing kept
         noted = crisis.add_note(self.deps.crises, self.deps.audit, crisis_id=crisis_id, user_id=command["user_id"],
                                 text=words[2] if len(words) > 2 else "", now=self.deps.clock(), via=Via.slash_command)
-        self.deps.run_later(lambda: jobs.after_crisis_change(noted.id))
+        self.deps.run_later(lambda: self.deps.crisis_flow.after_change(noted.id))
         return build_confirmation(f"Note added to {noted.title}; it is in the card's thread and in `/crisis status {noted.id}`.")
 
     def _playbook(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:

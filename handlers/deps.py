@@ -14,9 +14,11 @@ from bot.campaigns import CampaignStore
 from bot.crisis import CrisisStore
 from bot.detector_tuning import TuningStore
 from bot.escalation import Policy
+from bot.flows.ports import CoverReminders, CrisisFollowUps, MentionsStored, OutboxSender, Uploads
 from bot.home import OpenCrises, SettingsStore
 from bot.mentions import MentionRepository
 from bot.offboarding import OffboardingStore
+from bot.people import ZoneFacts
 from bot.oncall import RotationWriter
 from bot.playbook import PlaybookStore
 from bot.reports import ReportRepository
@@ -43,7 +45,7 @@ class DetectorSettingsRepository(TuningStore, CampaignStore, Protocol):
 
 
 class PeopleDirectory(Protocol):
-    def tz(self, workspace_id: str, user_id: str) -> str | None: ...
+    def tz_facts(self, workspace_id: str, user_id: str) -> ZoneFacts: ...
     def remember(self, *, workspace_id: str, user_id: str, tz: str | None, deleted: bool, now: datetime) -> None: ...
 
 
@@ -72,3 +74,9 @@ class Deps:
     reports: ReportRepository  # report facts, report settings, check-ins and exports (storage/reports.py)
     burnout: BurnoutStore  # burnout limits, sleep-hour offers, rebalancing proposals (storage/burnout.py)
     detector_settings: DetectorSettingsRepository  # `/crisis tuning` and `/crisis campaign` (storage/detector_settings.py)
+    # After-the-ack ports (bot/flows/ports.py): the only way a handler causes later work.
+    outbox: OutboxSender
+    crisis_flow: CrisisFollowUps
+    cover_reminders: CoverReminders
+    uploads: Uploads
+    mentions_stored: MentionsStored  # a write stored new mentions: run a detection pass now

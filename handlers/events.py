@@ -8,7 +8,6 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
-from bot import jobs
 from bot.audit import SYSTEM_ACTOR, AuditRecord, Via
 from bot.oncall_query import ONCALL
 from bot.blocks.help import build_help
@@ -45,8 +44,8 @@ def register(app: App, deps: Deps) -> None:
         # Someone @-mentioned the bot: answer in the thread with the commands it understands (queued: survives an outage).
         text, blocks = build_help(ONCALL)
         thread = event.get("thread_ts") or event.get("ts")
-        jobs.enqueue_call(dedupe_key=f"app-mention:{event.get('channel')}:{event.get('ts')}", method="chat.postMessage",
-                          payload={"channel": event["channel"], "thread_ts": thread, "text": text, "blocks": blocks})
+        deps.outbox.send(dedupe_key=f"app-mention:{event.get('channel')}:{event.get('ts')}", method="chat.postMessage",
+                         payload={"channel": event["channel"], "thread_ts": thread, "text": text, "blocks": blocks})
 
     def record_workspace_event(body: dict[str, Any], event: dict[str, Any]) -> None:
         user = event.get("user")

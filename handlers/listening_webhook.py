@@ -58,6 +58,8 @@ def routes(deps: Deps) -> list[Route]:
             )
         except mentions.StoreUnavailable:
             return error(503, "database unavailable; nothing of this batch was stored, retry it", **{"Retry-After": str(RETRY_AFTER_S)})
+        if result.accepted:
+            deps.mentions_stored.after_stored()  # a spike pages in seconds, not at the next detection pass
         return JSONResponse(result.to_dict(), status_code=202)
 
     async def openapi(_: Request) -> Response:

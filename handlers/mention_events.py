@@ -27,5 +27,7 @@ def register(app: App, deps: Deps) -> None:
             return
         result = mentions.ingest_slack_message(deps.mentions, event, channel=channel,
                                                analyser=mentions.default_analyser(), now=deps.clock())
+        if result.accepted:
+            deps.mentions_stored.after_stored()
         for rejection in result.rejections:
             log.info("message %s in %s is not a mention: %s", event.get("ts"), channel.channel_id, rejection.reason)

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import jobs, oncall
+from bot import oncall
 from bot.access import require_admin
 from bot.audit import SYSTEM_ACTOR, Via
 from bot.blocks.oncall import OncallActions, build_confirmation
@@ -28,7 +28,7 @@ class Offboarding:
         result = offboard(self.deps.rotations, self.deps.audit, actor=actor, workspace_id=workspace_id, user_id=user_id, now=self.deps.clock(), via=via)
         text, blocks = build_checklist(user_id, self.deps.rotations.offboarding_tasks_of(workspace_id=workspace_id, user_id=user_id))
         for admin in self.deps.admins.admin_ids():
-            jobs.enqueue_call(dedupe_key=f"offboard:{workspace_id}:{user_id}:{admin}", method="dm", payload={"user": admin, "text": text, "blocks": blocks})
+            self.deps.outbox.send(dedupe_key=f"offboard:{workspace_id}:{user_id}:{admin}", method="dm", payload={"user": admin, "text": text, "blocks": blocks})
         handed = self._hand_over_crises(actor=actor, workspace_id=workspace_id, user_id=user_id, teams=result.teams)
         return build_confirmation(
             f"<@{user_id}> is out of {', '.join(result.teams)}; their future shifts re-flowed to the others. "
@@ -48,7 +48,7 @@ class Offboarding:
             if primary is None:
                 continue  # a gap: the escalation chain's channel and admin steps still apply
             crisis_id = crisis.id
-            self.deps.run_later(lambda: jobs.page_person(crisis_id, primary, actor))
+            self.deps.run_later(lambda: self.deps.crisis_flow.page_person(crisis_id, primary, actor))
             handed += 1
         return handed
 

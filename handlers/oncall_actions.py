@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import jobs, oncall
+from bot import oncall
 from bot.audit import Via
 from bot.blocks.oncall import OncallActions, build_cover_card, build_cover_taken_note, build_swap_decided
 from bot.errors import SocialopsError
@@ -27,7 +27,7 @@ def register(app: App, deps: Deps) -> None:
             tell_presser(deps, body, respond, str(refusal), dedupe_key=f"cover-refused:{action['value']}:{user_id}:{action.get('action_ts', '')}")
             return
         refresh_team_homes(deps, request.team.id)
-        jobs.enqueue_call(dedupe_key=f"cover-taken:{request.id}", method="dm", payload={"user": request.requester, "text": build_cover_taken_note(request)})
+        deps.outbox.send(dedupe_key=f"cover-taken:{request.id}", method="dm", payload={"user": request.requester, "text": build_cover_taken_note(request)})
         tell_presser(deps, body, respond, f"You cover *{request.team.name}* for <@{request.requester}>. Thank you!", dedupe_key=f"cover-thanks:{request.id}")
         deps.run_later(lambda: _update_card(request, body))
 
@@ -47,7 +47,7 @@ def register(app: App, deps: Deps) -> None:
                 tell_presser(deps, body, respond, str(refusal), dedupe_key=f"swap-refused:{action['value']}:{body['user']['id']}:{action.get('action_ts', '')}")
                 return
             deps.run_later(lambda: respond(text=f"Swap {swap.status}.", replace_original=True))
-            jobs.enqueue_call(dedupe_key=f"swap-decided:{swap.id}", method="dm", payload={"user": swap.requester, "text": build_swap_decided(swap)})
+            deps.outbox.send(dedupe_key=f"swap-decided:{swap.id}", method="dm", payload={"user": swap.requester, "text": build_swap_decided(swap)})
         return listener
 
     app.action(OncallActions.swap_accept)(decide(True))

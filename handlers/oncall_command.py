@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 
-from bot import burnout, jobs, oncall
+from bot import burnout, oncall
 from bot.access import require_admin
 from bot.audit import Via
 from bot.blocks.burnout import build_limits
@@ -25,6 +24,7 @@ from handlers.asker import asker_zone
 from handlers.calendar_feed import CalendarLinks
 from handlers.acks import Answer, EphemeralAcks, IdentityMemo
 from handlers.deps import Deps
+from handlers.routing import Route, dispatch
 from handlers.offboarding import Offboarding
 from handlers.oncall_setup import TeamSetup
 from handlers.reports import ReportCommands
@@ -48,11 +48,30 @@ class OncallCommand:
         self.calendar = calendar
         self.offboarding = offboarding
         self.reports = ReportCommands(deps)
+        # Subcommand name → method, and the permission it needs (checked before the method runs).
+        self.routes: dict[str, Route] = {
+            "who": Route(self._who),
+            "schedule": Route(self._schedule),
+            "me": Route(self._me),
+            "help": Route(self._help),
+            "cover": Route(self._cover),
+            "swap": Route(self._swap),
+            "away": Route(self._away),
+            "back": Route(self._back),
+            "pause": Route(self._pause),
+            "resume": Route(self._resume),
+            "override": Route(self._override, admin_only="add overrides"),
+            "setup": Route(self._setup, admin_only="set up teams"),
+            "calendar": Route(self._calendar),
+            "limits": Route(self._limits),
+            "report": Route(self._report),
+            "export": Route(self._export),
+            "offboard": Route(self._offboard, admin_only="offboard people"),
+        }
 
     def answer(self, command: dict[str, Any]) -> Answer:
         query = ONCALL.parse(command.get("text", ""))  # UsageError → answered by handlers.replies
-        handler: Callable[[ParsedCommand, dict[str, Any]], Answer] = getattr(self, f"_{query.name}")
-        return handler(query, command)
+        return dispatch(self.routes, query, command, self.deps.admins)
 
     def _zone(self, command: dict[str, Any]):  # noqa: ANN202 - ZoneInfo
         return asker_zone(self.deps, workspace_id=command["team_id"], user_id=command["user_id"])
@@ -87,11 +106,11 @@ class OncallCommand:
         try:
             posted = self.deps.slack.post_message(channel=channel, text=text, blocks=blocks)
         except SlackCallFailed as failure:
-            jobs.enqueue_call(dedupe_key=f"cover-failed:{request_id}", method="dm", payload={
+            self.deps.outbox.send(dedupe_key=f"cover-failed:{request_id}", method="dm", payload={
                 "user": requester, "text": f"I could not post your cover request in <#{channel}> ({failure.code}). Invite me to the channel and ask again."})
             return
         self.deps.rotations.set_cover_message(request_id=request_id, channel=posted["channel"], ts=posted["ts"])
-        jobs.schedule_cover_reminder(request_id, start=request.start)
+        self.deps.cover_reminders.schedule_first(request_id, start=request.start)
 
     def _swap(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         other = parse_user(query.args[0], "Usage: " + ONCALL.usage("swap"))
@@ -100,7 +119,7 @@ class OncallCommand:
         swap = oncall.request_swap(self.deps.rotations, self.deps.audit, workspace_id=command["team_id"], team=None,
                                    requester=command["user_id"], other=other, other_at=at, now=now, via=Via.slash_command)
         text, blocks = build_swap_request(swap)
-        jobs.enqueue_call(dedupe_key=f"swap-request:{swap.id}", method="dm", payload={"user": other, "text": text, "blocks": blocks})
+        self.deps.outbox.send(dedupe_key=f"swap-request:{swap.id}", method="dm", payload={"user": other, "text": text, "blocks": blocks})
         return build_confirmation(f"Asked <@{other}> to swap; I'll tell you their answer.")
 
     def _away(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
@@ -127,7 +146,6 @@ class OncallCommand:
         return self._pause(query, command, paused=False)
 
     def _override(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
-        require_admin(self.deps.admins, command["user_id"], action="add overrides")
         who = parse_user(query.args[0], "Usage: " + ONCALL.usage("override"))
         tz, now = self._zone(command), self.deps.clock()
         start, end, rest = split_range(query.args[1:], tz=tz, now=now)
@@ -138,7 +156,6 @@ class OncallCommand:
         return build_confirmation(f"<@{who}> is primary for *{team.name}* {describe_range(start, end, tz)}.")
 
     def _setup(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
-        require_admin(self.deps.admins, command["user_id"], action="set up teams")
         return self.setup.open(command, team=query.args[0] if query.args else None)
 
     def _calendar(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
@@ -161,7 +178,6 @@ class OncallCommand:
         return self.reports.export(query, command)
 
     def _offboard(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
-        require_admin(self.deps.admins, command["user_id"], action="offboard people")
         who = parse_user(query.args[0], "Usage: " + ONCALL.usage("offboard"))
         return self.offboarding.offboard(actor=command["user_id"], workspace_id=command["team_id"], user_id=who, via=Via.slash_command)
 

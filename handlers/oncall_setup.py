@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import jobs, mentions
+from bot import mentions
 from bot.access import require_admin
 from bot.audit import AuditRecord, Via
 from bot.blocks.oncall import build_confirmation
@@ -86,4 +86,4 @@ def register(app: App, deps: Deps) -> None:
             mentions.configure_sources(deps.mentions, SourcesQuery("channel", channel_id=listening), workspace_id=workspace_id,
                                        actor=user_id, admins=deps.admins, audit=deps.audit, via=Via.modal, now=now)
         text, blocks = build_confirmation(f"Team *{form.name}* saved: {len(form.roster)} people, handoff {form.handoff_at} {form.tz}. Try `/oncall who {form.name}`.")
-        jobs.enqueue_call(dedupe_key=f"team-saved:{team_id}:{now.isoformat()}", method="dm", payload={"user": user_id, "text": text, "blocks": blocks})
+        deps.outbox.send(dedupe_key=f"team-saved:{team_id}:{now.isoformat()}", method="dm", payload={"user": user_id, "text": text, "blocks": blocks})

@@ -9,8 +9,6 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse, Respond
 
-from bot import jobs
-
 from bot.blocks.help import build_usage
 from bot.errors import SocialopsError, UsageError
 from bot.slack_gateway import SlackCallFailed
@@ -48,7 +46,7 @@ def tell_presser(deps: Deps, body: dict[str, Any], respond: Respond, text: str, 
     if body.get("response_url"):
         deps.run_later(lambda: respond(text=text, response_type="ephemeral", replace_original=False))
     else:
-        jobs.enqueue_call(dedupe_key=dedupe_key, method="dm", payload={"user": body["user"]["id"], "text": text})
+        deps.outbox.send(dedupe_key=dedupe_key, method="dm", payload={"user": body["user"]["id"], "text": text})
 
 
 def pressed_message(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -64,4 +62,4 @@ def update_or_queue(deps: Deps, channel: str | None, ts: str | None, *, text: st
     try:
         deps.slack.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
     except SlackCallFailed:
-        jobs.enqueue_call(dedupe_key=dedupe_key, method="chat.update", payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})
+        deps.outbox.send(dedupe_key=dedupe_key, method="chat.update", payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})

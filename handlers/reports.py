@@ -13,9 +13,10 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import jobs, reports
+from bot import reports
 from bot.access import require_admin
 from bot.audit import AuditRecord, Via
+from bot.flows.uploads import FileUpload
 from bot.blocks.oncall import build_confirmation
 from bot.blocks.report import ReportActions, build_charts_note, build_checkin_question, build_delivery_changed, build_report
 from bot.command_grammar import ParsedCommand, team_and_weeks
@@ -56,8 +57,8 @@ class ReportCommands:
         return text, blocks
 
     def _send_charts(self, report: reports.TeamReport, user_id: str, workspace_id: str, asked_at: datetime) -> None:
-        # Keyed by the request, so an outage retries these charts later (see jobs.upload_files) and a new request sends new ones.
-        jobs.upload_report_charts(self.deps.slack, report, key=f"report-charts:{user_id}:{asked_at:%Y%m%dT%H%M%S%f}", user=user_id,
+        # Keyed by the request, so an outage retries these charts later (see bot.flows.ports.Uploads) and a new request sends new ones.
+        self.deps.uploads.upload_report_charts(report, key=f"report-charts:{user_id}:{asked_at:%Y%m%dT%H%M%S%f}", user=user_id,
                                   workspace_id=workspace_id)
 
     def _settings(self, args: list[str], command: dict[str, Any]) -> Answer:
@@ -93,10 +94,10 @@ class ReportCommands:
     def _send_export(self, workspace_id: str, user_id: str, start: datetime, end: datetime, asked_at: datetime) -> None:
         files = write_csvs(self.deps.reports.export(start=start, end=end, workspace_id=workspace_id))
         request = f"export:{user_id}:{asked_at:%Y%m%dT%H%M%S%f}"
-        uploads = [jobs.FileUpload(key=f"{request}:{name}", filename=f"socialops-{name.removesuffix('.csv')}-{start:%Y%m%d}-{end:%Y%m%d}.csv",
+        uploads = [FileUpload(key=f"{request}:{name}", filename=f"socialops-{name.removesuffix('.csv')}-{start:%Y%m%d}-{end:%Y%m%d}.csv",
                                    content=text.encode(), title=f"socialops {name.removesuffix('.csv')} {start:%Y-%m-%d} → {end:%Y-%m-%d}",
                                    user=user_id, workspace_id=workspace_id) for name, text in files.items()]
-        jobs.upload_files(uploads)  # a Slack outage retries later; a refusal is audited and the admin told by DM
+        self.deps.uploads.upload_files(uploads)  # a Slack outage retries later; a refusal is audited and the admin told by DM
 
 
 def register(app: App, deps: Deps) -> None:

@@ -1,4 +1,4 @@
-"""Burnout guard repository: team limits, sleep-hour offers, rebalancing proposals, and the pages and zones they read.
+"""Burnout guard repository: team limits, sleep-hour offers, rebalancing proposals, and the pages they read.
 
 Accepting an offer and applying a proposal are one conditional UPDATE plus the overrides, in one transaction.
 """
@@ -16,7 +16,7 @@ from bot.crisis import EventKind, reached_pages
 from storage.rotations import Rotations, _info
 from storage.session import Database
 from storage.tables import (
-    BurnoutLimitsRow, BurnoutOffer, CrisisEventRow, CrisisRow, MemberSettingRow, OverrideRow, Person, RebalanceProposalRow, Team,
+    BurnoutLimitsRow, BurnoutOffer, CrisisEventRow, CrisisRow, OverrideRow, RebalanceProposalRow, Team,
 )
 
 
@@ -56,19 +56,6 @@ class Burnout:
                                        CrisisEventRow.at >= since, CrisisEventRow.at <= until)
                                 .order_by(CrisisEventRow.at, CrisisEventRow.id)).all()
             return [PageRecord(target, at) for target, at in reached_pages([tuple(row) for row in rows])]
-
-    def person_zone(self, workspace_id: str, user_id: str) -> str | None:
-        """Return the zone the person chose on their Home, else the one Slack reported, else None."""
-        with self._db.session_scope() as session:
-            chosen = session.get(MemberSettingRow, (workspace_id, user_id))
-            if chosen is not None and chosen.tz:
-                return chosen.tz
-            known = session.get(Person, (workspace_id, user_id))
-            return known.tz if known is not None and known.tz else None
-
-    def remember_zone(self, *, workspace_id: str, user_id: str, tz: str, now: datetime) -> None:
-        """Keep the zone Slack reported for someone the bot has not met yet (as handlers/asker.py does)."""
-        self._db.insert_once(Person(workspace_id=workspace_id, user_id=user_id, tz=tz, deleted=False, updated_at=now))
 
     # ----- sleep-hour offers -------------------------------------------------------------------------
 

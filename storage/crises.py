@@ -30,7 +30,7 @@ def _open_on_topic(team_id: int, topic: str) -> tuple[Any, ...]:
 
 
 class Crises:
-    """Implements bot.crisis.CrisisStore (and rotation_messages.OpenCrises for the weekly announcement)."""
+    """Implements bot.crisis.CrisisStore (and rotation_messages.AnnouncedCrises for the weekly announcement)."""
 
     def __init__(self, database: Database) -> None:
         self._db = database

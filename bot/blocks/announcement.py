@@ -8,7 +8,7 @@ from bot.blocks.burnout import rebalance_blocks
 from bot.blocks.limits import fit_message
 from bot.oncall import TeamInfo
 from bot.rotation import Role
-from bot.rotation_messages import Announcement, EventKind, MemberState, People, ShiftReminder, TeamHealth
+from bot.rotation_messages import Announcement, RotationEventKind, MemberState, Holders, ShiftReminder, TeamHealth
 from bot.slack_time import slack_date
 
 _ROLE_WORD = {Role.PRIMARY: "primary", Role.BACKUP: "backup", Role.SHADOW: "shadow"}
@@ -27,7 +27,7 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _lineup(people: People) -> str:
+def _lineup(people: Holders) -> str:
     text = f"primary {_person(people.primary)}, backup {_person(people.backup)}"
     return text + (f", shadow {_person(people.shadow)}" if people.shadow else "")
 
@@ -45,7 +45,7 @@ def build_announcement(announcement: Announcement) -> tuple[str, list[dict[str, 
         {"type": "header", "text": {"type": "plain_text", "text": f"On-call handoff: {team.name}"}},
         _section(f"{headline}\n{change}"),
     ]
-    week = [f"{slack_date(s.start, tz)} → {slack_date(s.end, tz)}: {_lineup(People.of(s))}" for s in announcement.coming]
+    week = [f"{slack_date(s.start, tz)} → {slack_date(s.end, tz)}: {_lineup(Holders.of(s))}" for s in announcement.coming]
     if week:
         blocks.append(_section("*The week ahead*\n" + "\n".join(week[:20])))
     if announcement.crises:
@@ -66,7 +66,7 @@ def build_reminder(reminder: ShiftReminder) -> tuple[str, list[dict[str, Any]]]:
     until = slack_date(reminder.end, tz)
     partner_role = "backup" if reminder.role is Role.PRIMARY else "primary"
     partner = f"Your {partner_role}: {_person(reminder.partner)}."
-    if reminder.kind is EventKind.ON_CALL_NOW:
+    if reminder.kind is RotationEventKind.ON_CALL_NOW:
         text = f"You're on call now for *{reminder.team.name}* as {role}, until {until}. {partner}"
     else:
         hours = max(1, round((reminder.start - reminder.now).total_seconds() / 3600))

@@ -13,10 +13,10 @@ from bot.blocks.announcement import build_announcement, build_health_report, bui
 from bot.oncall import TeamInfo
 from bot.rotation import Layers, Override, Role, RotationSpec, ScheduleIndex, TimeOff
 from bot.rotation_messages import (
-    EventKind,
+    RotationEventKind,
     MemberCheck,
     MemberState,
-    People,
+    Holders,
     UsergroupState,
     announcement_needed,
     compose_announcement,
@@ -51,17 +51,17 @@ def override(user, start, end, role=Role.PRIMARY):
 
 def test_event_key_round_trips_and_has_no_colon_in_the_instant():
     """Keys are job IDs and dedupe keys: deterministic, and parseable back into their parts."""
-    key = event_key(EventKind.REMIND_1H, team_id=7, change_at=HANDOFF, user_id=CAI, role=Role.PRIMARY)
+    key = event_key(RotationEventKind.REMIND_1H, team_id=7, change_at=HANDOFF, user_id=CAI, role=Role.PRIMARY)
     assert key == f"remind1:7:{CAI}:primary:20261130T080000Z"
     parsed = parse_event_key(key)
-    assert (parsed.kind, parsed.team_id, parsed.change_at, parsed.user_id, parsed.role) == (EventKind.REMIND_1H, 7, HANDOFF, CAI, Role.PRIMARY)
-    assert parse_event_key(event_key(EventKind.ANNOUNCE, team_id=7, change_at=HANDOFF)).user_id is None
+    assert (parsed.kind, parsed.team_id, parsed.change_at, parsed.user_id, parsed.role) == (RotationEventKind.REMIND_1H, 7, HANDOFF, CAI, Role.PRIMARY)
+    assert parse_event_key(event_key(RotationEventKind.ANNOUNCE, team_id=7, change_at=HANDOFF)).user_id is None
 
 
 def test_handoff_with_new_people_is_announced_at_the_handoff():
     """The weekly handoff that changes primary and backup gives one announcement at that instant."""
     events = planned_events(index(), TEAM, HANDOFF - timedelta(days=1), HANDOFF + timedelta(days=1))
-    (announce,) = kinds(events, EventKind.ANNOUNCE)
+    (announce,) = kinds(events, RotationEventKind.ANNOUNCE)
     assert announce.at == announce.change_at == HANDOFF
     assert announce.key == "announce:7:20261130T080000Z"
 
@@ -76,9 +76,9 @@ def test_handoff_whose_people_an_override_keeps_is_not_announced():
 
 def test_announcement_needed_compares_all_three_roles():
     """A new shadow alone is a change worth announcing; identical people are not."""
-    assert not announcement_needed(People(ANA, BEN, None), People(ANA, BEN, None))
-    assert announcement_needed(People(ANA, BEN, None), People(ANA, BEN, DEV))
-    assert announcement_needed(People(ANA, BEN, None), People(BEN, ANA, None))
+    assert not announcement_needed(Holders(ANA, BEN, None), Holders(ANA, BEN, None))
+    assert announcement_needed(Holders(ANA, BEN, None), Holders(ANA, BEN, DEV))
+    assert announcement_needed(Holders(ANA, BEN, None), Holders(BEN, ANA, None))
 
 
 def test_incoming_primary_and_backup_get_24h_1h_and_start_dms():
@@ -88,7 +88,7 @@ def test_incoming_primary_and_backup_get_24h_1h_and_start_dms():
     expected = {
         (kind, user, role, HANDOFF - lead)
         for user, role in ((CAI, Role.PRIMARY), (ANA, Role.BACKUP))
-        for kind, lead in ((EventKind.REMIND_24H, timedelta(hours=24)), (EventKind.REMIND_1H, timedelta(hours=1)), (EventKind.ON_CALL_NOW, timedelta(0)))
+        for kind, lead in ((RotationEventKind.REMIND_24H, timedelta(hours=24)), (RotationEventKind.REMIND_1H, timedelta(hours=1)), (RotationEventKind.ON_CALL_NOW, timedelta(0)))
     }
     assert reminders == expected
 
@@ -97,10 +97,10 @@ def test_reminders_expire_instead_of_arriving_late():
     """The day-ahead DM is dropped within 12 h of the shift; the 1 h one at the start; "on call now" after 12 h."""
     events = planned_events(index(), TEAM, HANDOFF - timedelta(days=2), HANDOFF + timedelta(hours=1))
     by_kind = {e.kind: e for e in events if e.user_id == CAI}
-    assert by_kind[EventKind.REMIND_24H].expires_at == HANDOFF - timedelta(hours=12)
-    assert by_kind[EventKind.REMIND_1H].expires_at == HANDOFF
-    assert by_kind[EventKind.ON_CALL_NOW].expires_at == HANDOFF + timedelta(hours=12)
-    (announce,) = kinds(events, EventKind.ANNOUNCE)
+    assert by_kind[RotationEventKind.REMIND_24H].expires_at == HANDOFF - timedelta(hours=12)
+    assert by_kind[RotationEventKind.REMIND_1H].expires_at == HANDOFF
+    assert by_kind[RotationEventKind.ON_CALL_NOW].expires_at == HANDOFF + timedelta(hours=12)
+    (announce,) = kinds(events, RotationEventKind.ANNOUNCE)
     assert announce.expires_at == HANDOFF + timedelta(hours=24)
 
 
@@ -109,39 +109,39 @@ def test_short_override_reminds_the_cover_and_the_returning_primary():
     start = HANDOFF + timedelta(days=2)
     layers = Layers(overrides=(override(DEV, start, start + timedelta(hours=3)),))
     events = planned_events(index(layers), TEAM, start - timedelta(hours=2), start + timedelta(hours=4))
-    now_dms = {(e.user_id, e.at) for e in kinds(events, EventKind.ON_CALL_NOW)}
+    now_dms = {(e.user_id, e.at) for e in kinds(events, RotationEventKind.ON_CALL_NOW)}
     assert now_dms == {(DEV, start), (CAI, start + timedelta(hours=3))}
-    assert kinds(events, EventKind.ANNOUNCE) == []
+    assert kinds(events, RotationEventKind.ANNOUNCE) == []
 
 
 def test_team_without_channel_or_user_group_plans_only_dms():
     """No announcements channel: no announcement; no user group: no sync events."""
     bare = replace(TEAM, announce_channel=None, usergroup_id=None)
     events = planned_events(index(), bare, HANDOFF - timedelta(hours=1), HANDOFF + timedelta(hours=1))
-    assert {e.kind for e in events} == {EventKind.REMIND_1H, EventKind.ON_CALL_NOW}
+    assert {e.kind for e in events} == {RotationEventKind.REMIND_1H, RotationEventKind.ON_CALL_NOW}
 
 
 def test_user_group_sync_is_planned_when_primary_or_backup_change():
     """A sync at the handoff, at the instant the pageable people change."""
     events = planned_events(index(), TEAM, HANDOFF - timedelta(hours=1), HANDOFF + timedelta(hours=1))
-    assert [e.at for e in kinds(events, EventKind.USERGROUP)] == [HANDOFF]
+    assert [e.at for e in kinds(events, RotationEventKind.USERGROUP)] == [HANDOFF]
 
 
 def test_usergroup_update_says_what_to_set_or_nothing():
     """Primary then backup; nothing when unchanged, when disabled for this group, or when nobody is on call."""
-    now = People(CAI, ANA, DEV)
+    now = Holders(CAI, ANA, DEV)
     assert usergroup_update(TEAM, None, now) == [CAI, ANA]
     assert usergroup_update(TEAM, UsergroupState("S0DEMOONCALL", (CAI, ANA)), now) is None
     assert usergroup_update(TEAM, UsergroupState("S0DEMOONCALL", (BEN, CAI)), now) == [CAI, ANA]
     assert usergroup_update(TEAM, UsergroupState("S0DEMOONCALL", (), "plan_upgrade_required"), now) is None
     assert usergroup_update(TEAM, UsergroupState("S0OLDGROUP", (), "plan_upgrade_required"), now) == [CAI, ANA]
-    assert usergroup_update(TEAM, None, People(None, None, None)) is None
+    assert usergroup_update(TEAM, None, Holders(None, None, None)) is None
     assert usergroup_update(replace(TEAM, usergroup_id=None), None, now) is None
 
 
 def test_find_event_forgets_an_event_an_override_made_obsolete():
     """A job planned before an override sees, when it runs, that its change no longer happens."""
-    key = event_key(EventKind.ON_CALL_NOW, team_id=7, change_at=HANDOFF, user_id=CAI, role=Role.PRIMARY)
+    key = event_key(RotationEventKind.ON_CALL_NOW, team_id=7, change_at=HANDOFF, user_id=CAI, role=Role.PRIMARY)
     assert find_event(index(), TEAM, key) is not None
     layers = Layers(overrides=(override(BEN, HANDOFF - timedelta(days=1), HANDOFF + timedelta(days=7)),))
     assert find_event(index(layers), TEAM, key) is None
@@ -151,9 +151,9 @@ def test_handoff_after_spring_forward_is_announced_at_nine_rome_time():
     """DST: the handoff after 28 March 2027 is 07:00 UTC (09:00 CEST), and its day-ahead DM is 24 real hours before."""
     after_dst = datetime(2027, 3, 29, 7, 0, tzinfo=UTC)
     events = planned_events(index(), TEAM, after_dst - timedelta(days=2), after_dst + timedelta(hours=1))
-    (announce,) = kinds(events, EventKind.ANNOUNCE)
+    (announce,) = kinds(events, RotationEventKind.ANNOUNCE)
     assert announce.at == after_dst and announce.at.astimezone(ROME).time() == time(9, 0)
-    assert {e.at for e in kinds(events, EventKind.REMIND_24H)} == {after_dst - timedelta(hours=24)}
+    assert {e.at for e in kinds(events, RotationEventKind.REMIND_24H)} == {after_dst - timedelta(hours=24)}
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def test_announcement_shows_the_change_the_week_and_what_is_carried_over():
     covers = [_Cover(CAI, HANDOFF + timedelta(days=1), HANDOFF + timedelta(days=2), "dentist"),
               _Cover(BEN, HANDOFF - timedelta(days=3), HANDOFF - timedelta(days=2), "old")]
     announcement = compose_announcement(index(), TEAM, HANDOFF, crises=[_Crisis("Boycott thread")], cover_requests=covers, now=HANDOFF)
-    assert announcement.outgoing == People(BEN, CAI, None) and announcement.incoming == People(CAI, ANA, None)
+    assert announcement.outgoing == Holders(BEN, CAI, None) and announcement.incoming == Holders(CAI, ANA, None)
     text, blocks = build_announcement(announcement)
     assert f"primary <@{BEN}>, backup <@{CAI}> → *primary <@{CAI}>, backup <@{ANA}>*" in text
     body = str(blocks)
@@ -184,12 +184,12 @@ def test_announcement_shows_the_change_the_week_and_what_is_carried_over():
 def test_reminder_dm_names_role_start_end_and_partner():
     """The 1 h DM says the role, when it starts and ends, and who backs the person up."""
     idx = index()
-    key = event_key(EventKind.REMIND_1H, team_id=7, change_at=HANDOFF, user_id=CAI, role=Role.PRIMARY)
+    key = event_key(RotationEventKind.REMIND_1H, team_id=7, change_at=HANDOFF, user_id=CAI, role=Role.PRIMARY)
     reminder = compose_reminder(idx, TEAM, find_event(idx, TEAM, key), now=HANDOFF - timedelta(hours=1))
     assert reminder.end == HANDOFF + timedelta(days=7) and reminder.partner == ANA
     text, _ = build_reminder(reminder)
     assert "you're primary for *social*" in text and "in about 1 h" in text and f"Your backup: <@{ANA}>" in text
-    now_text, _ = build_reminder(replace(reminder, kind=EventKind.ON_CALL_NOW, now=HANDOFF))
+    now_text, _ = build_reminder(replace(reminder, kind=RotationEventKind.ON_CALL_NOW, now=HANDOFF))
     assert now_text.startswith("You're on call now for *social* as primary")
 
 
@@ -237,7 +237,7 @@ def test_planned_events_are_unique_in_window_and_only_for_real_changes(tz, offse
     keys = [e.key for e in events]
     assert len(keys) == len(set(keys))
     assert all(start <= e.at < end and e.at < e.expires_at for e in events)
-    for e in kinds(events, EventKind.ANNOUNCE):
+    for e in kinds(events, RotationEventKind.ANNOUNCE):
         before, after = idx.who_is_on_call(e.at - timedelta(microseconds=1)), idx.who_is_on_call(e.at)
         assert (before.primary, before.backup, before.shadow) != (after.primary, after.backup, after.shadow)
         assert e.at.astimezone(zone).time() == time(9, 0)

@@ -18,7 +18,7 @@ from bot.app import create_runtime
 from bot.blocks.burnout import BurnoutActions
 from bot.blocks.crisis import CrisisActions
 from bot.crisis import NewCrisis
-from bot.rotation_messages import EventKind, event_key
+from bot.rotation_messages import RotationEventKind, event_key
 from bot.spikes import Severity
 from storage.burnout import Burnout
 from storage.crises import Crises
@@ -210,7 +210,7 @@ def test_announcement_proposes_rebalancing_that_only_an_admin_can_apply(stopped_
         rotations.add_override(team_id=team, user_id=GIULIA, start=REB_EPOCH + timedelta(weeks=k), end=REB_EPOCH + timedelta(weeks=k + 1),
                                now=REB_EPOCH, created_by=GIULIA, replaces=MARCUS)
     clock.now = REB_HANDOFF
-    jobs.run_rotation_event(event_key(EventKind.ANNOUNCE, team_id=team, change_at=REB_HANDOFF))
+    jobs.run_rotation_event(event_key(RotationEventKind.ANNOUNCE, team_id=team, change_at=REB_HANDOFF))
     run_due(stopped_runtime, clock)
     (post,) = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == ANNOUNCE]
     text = json.dumps(post.json_arg("blocks"))

@@ -16,6 +16,7 @@ from storage import migrate
 from storage.burnout import Burnout
 from storage.crises import Crises
 from storage.member_settings import MemberSettingsStore
+from bot.people import ZoneFacts
 from storage.people import People
 from storage.rotations import Rotations
 
@@ -120,15 +121,18 @@ def test_pages_count_channel_mentions_of_people_and_a_failed_dm_with_its_fallbac
         PageRecord("UP", T0), PageRecord("UB", T0 + timedelta(minutes=5))]
 
 
-def test_person_zone_prefers_the_home_setting_then_slack(database, store):
-    """The Home's chosen zone wins over the remembered Slack zone; an unknown person has none."""
-    assert store.person_zone("T1", "UP") is None
-    store.remember_zone(workspace_id="T1", user_id="UP", tz="Australia/Sydney", now=T0)
-    assert store.person_zone("T1", "UP") == "Australia/Sydney"
-    People(database).remember(workspace_id="T1", user_id="UP", tz="Asia/Kolkata", deleted=False, now=T0)
-    assert store.person_zone("T1", "UP") == "Asia/Kolkata"
+def test_zone_facts_hold_the_home_choice_and_slacks_zone_apart(database, store):
+    """storage.people reads the Home's chosen zone and the remembered Slack zone together; an unknown person has neither."""
+    people = People(database)
+    assert people.tz_facts("T1", "UP") == ZoneFacts()
+    people.remember_zone(workspace_id="T1", user_id="UP", tz="Australia/Sydney", now=T0)
+    assert people.tz_facts("T1", "UP") == ZoneFacts(known="Australia/Sydney")
+    people.remember_zone(workspace_id="T1", user_id="UP", tz="Europe/Paris", now=T0)  # a known zone stays
+    assert people.tz_facts("T1", "UP") == ZoneFacts(known="Australia/Sydney")
+    people.remember(workspace_id="T1", user_id="UP", tz="Asia/Kolkata", deleted=False, now=T0)
+    assert people.tz_facts("T1", "UP") == ZoneFacts(known="Asia/Kolkata")
     MemberSettingsStore(database).save_settings(workspace_id="T1", user_id="UP", settings=MemberSettings(tz="America/Denver"), now=T0)
-    assert store.person_zone("T1", "UP") == "America/Denver"
+    assert people.tz_facts("T1", "UP") == ZoneFacts(chosen="America/Denver", known="Asia/Kolkata")
 
 
 def test_burnout_migration_reverses(database):

@@ -1,0 +1,44 @@
+"""Ports: what handlers and flows ask of the work that runs after the ack; the runtime plugs in the adapters (bot/jobs.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.flows.uploads import FileUpload
+from bot.reports import TeamReport
+
+
+class OutboxSender(Protocol):
+    """Queue one Web API call for delivery now or at `due_at`, retried on transient failures; one delivery per key."""
+
+    def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None) -> int: ...
+
+
+class CrisisFollowUps(Protocol):
+    """What a crisis change sets going: refresh the card and Homes, run the paging chain, page one person by hand."""
+
+    def after_change(self, crisis_id: int) -> None: ...
+    def start_chain(self, crisis_id: int) -> None: ...
+    def refresh_card(self, crisis_id: int) -> None: ...
+    def page_person(self, crisis_id: int, user_id: str, actor: str) -> bool: ...
+
+
+class CoverReminders(Protocol):
+    """Plan the first reminder of a freshly posted cover request."""
+
+    def schedule_first(self, request_id: int, *, start: datetime) -> None: ...
+
+
+class Uploads(Protocol):
+    """Upload files once each, surviving a Slack outage (retried later, audited when given up)."""
+
+    def upload_files(self, uploads: list[FileUpload]) -> bool: ...
+    def upload_report_charts(self, report: TeamReport, *, key: str, user: str | None = None,
+                             workspace_id: str | None = None) -> bool: ...
+
+
+class MentionsStored(Protocol):
+    """Told after a write stored new mentions, so a spike is detected (and paged) in seconds, not at the next pass."""
+
+    def after_stored(self) -> None: ...
