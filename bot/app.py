@@ -49,6 +49,7 @@ from storage.people import People
 from storage.burnout import Burnout
 from storage.playbooks import Playbooks
 from storage.reports import Reports
+from storage.retention import RetentionStore
 from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 
@@ -100,6 +101,7 @@ class Runtime:
             detector_settings=DetectorSettingsStore(self.database), member_settings=MemberSettingsStore(self.database),
             mentions=Mentions(self.database), mention_retention=timedelta(days=self.settings.mention_retention_days),
             reports=Reports(self.database),
+            retention=self.settings.retention, retention_store=RetentionStore(self.database),
         ))
 
     def start(self, *, on_scheduler_death: Callable[[], None] | None = None) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import ConfigError
+from bot.retention import RetentionPolicy
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 SQLITE_DEFAULT_NAME = "socialops.db"
@@ -46,6 +47,7 @@ class Settings:
     metrics_token: str = field(default="", repr=False)  # Prometheus' bearer token for GET /metrics; unset: /metrics off
     public_url: str = ""
     mention_retention_days: int = 30
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -124,6 +126,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not retention_text.isdigit() or int(retention_text) < 1:
         raise ConfigError(f"SOCIALOPS_MENTION_RETENTION_DAYS must be a whole number of days (at least 1), got {retention_text!r}.")
     return Settings(
+        retention=_retention(env),
         mention_retention_days=int(retention_text),
         public_url=public_url or f"http://localhost:{int(port_text)}",
         slack_bot_token=bot_token,
@@ -137,6 +140,32 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=_log_level(env.get("LOG_LEVEL", "")),
         metrics_token=env.get("SOCIALOPS_METRICS_TOKEN", "").strip(),
     )
+
+
+RETENTION_SETTINGS = {  # variable -> RetentionPolicy field
+    "SOCIALOPS_COUNTER_RETENTION_DAYS": "counter_days",
+    "SOCIALOPS_OUTBOX_RETENTION_DAYS": "outbox_days",
+    "SOCIALOPS_LEDGER_RETENTION_DAYS": "ledger_days",
+    "SOCIALOPS_AUDIT_RETENTION_DAYS": "audit_days",
+}
+
+
+def _retention(env: Mapping[str, str]) -> RetentionPolicy:
+    days = {}
+    for variable, name in RETENTION_SETTINGS.items():
+        text = env.get(variable, "").strip()
+        if not text:
+            continue
+        if not text.isdigit():
+            raise ConfigError(f"{variable} must be a whole number of days, got {text!r}.")
+        days[name] = int(text)
+    try:
+        return RetentionPolicy(**days)
+    except ValueError as error:
+        message = str(error)
+        for variable, name in RETENTION_SETTINGS.items():
+            message = message.replace(name, variable)
+        raise ConfigError(f"{message} days.") from None
 
 
 def require_for(mode: RunMode, settings: Settings) -> None:

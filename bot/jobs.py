@@ -35,6 +35,7 @@ from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
 from bot.blocks.burnout import build_offer_to_backup, build_offer_to_primary
 from bot.oncall import TeamInfo, TeamRotation
 from bot.outbox import next_attempt_at, should_give_up
+from bot.retention import RetentionCutoffs, RetentionPolicy
 from bot.people import ZoneFacts, zone_of
 from bot.flows.uploads import FileUpload
 from bot.rotation import ScheduleIndex
@@ -98,6 +99,8 @@ class JobContext:
     people: ZoneDirectory  # each person's zone facts (bot.people.zone_of reads them)
     mentions: MentionPurger | None = None
     mention_retention: timedelta = timedelta(days=30)
+    retention: RetentionPolicy = RetentionPolicy()
+    retention_store: ExpiredRows | None = None  # counters, finished outbox rows, job ledger, audit past their retention
     crisis_records: Crises | None = None  # the crisis store (issue 6); None in runtimes built before it
     detection: Detection | None = None  # topic watches and their detectors (issue 6)
     mention_counts: Mentions | None = None  # per-minute counters the detector reads
@@ -222,11 +225,26 @@ def purge_old_mentions() -> None:
                  ctx.mention_retention.days, purge.forgotten)
 
 
+class ExpiredRows(Protocol):
+    def purge_expired(self, cutoffs: RetentionCutoffs) -> dict[str, int]: ...
+
+
+def purge_expired_rows() -> None:
+    """Delete counters, finished outbox rows, ledger keys and audit entries past their retention (nightly)."""
+    ctx = _ctx()
+    if ctx.retention_store is None:
+        return
+    purged = ctx.retention_store.purge_expired(ctx.retention.cutoffs(ctx.clock()))
+    if any(purged.values()):
+        log.info("retention purge: %s", ", ".join(f"{table} {count}" for table, count in purged.items() if count))
+
+
 def install_recurring_jobs(scheduler: BaseScheduler) -> None:
     """Add the housekeeping jobs with fixed IDs (replace_existing keeps one copy across restarts)."""
     scheduler.add_job("bot.jobs:sweep_outbox", "interval", seconds=SWEEP_EVERY_S, id="outbox:sweep", replace_existing=True)
     scheduler.add_job("bot.jobs:purge_processed_events", "interval", hours=1, id="events:purge", replace_existing=True)
     scheduler.add_job("bot.jobs:purge_old_mentions", "cron", hour=3, minute=30, timezone=UTC, id="mentions:purge", replace_existing=True)
+    scheduler.add_job("bot.jobs:purge_expired_rows", "cron", hour=3, minute=45, timezone=UTC, id="retention:purge", replace_existing=True)
     scheduler.add_job("bot.jobs:plan_rotation_messages", "interval", seconds=PLAN_EVERY_S, id="rotation:plan", replace_existing=True)
     # A fixed UTC hour (not an interval) so restarts, which re-add the job, never push the check back a day.
     scheduler.add_job("bot.jobs:run_health_check", "cron", hour=HEALTH_CHECK_HOUR_UTC, minute=0, timezone=UTC,

@@ -52,7 +52,7 @@ class OutboxMessage(SQLModel, table=True):
     """A Web API call the bot owes Slack; kept until Slack accepts it, so an outage loses nothing."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "due_at"),)
+    __table_args__ = (Index("ix_outbox_pending", "status", "due_at"), Index("ix_outbox_finished", "status", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=255, unique=True)
@@ -71,6 +71,7 @@ class JobRun(SQLModel, table=True):
     """Ledger of scheduled runs that completed; a run key is claimed once, so a restart never repeats it."""
 
     __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_ran_at", "ran_at"),)
 
     run_key: str = Field(primary_key=True, max_length=255)
     ran_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
@@ -297,6 +298,9 @@ class MentionRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "source_id", name="uq_mentions_source_id"),
         Index("ix_mentions_received_at", "received_at"),
+        # Only rows the retention purge has not yet blanked (migration 0014).
+        Index("ix_mentions_live_received", "received_at", postgresql_where=text("purged_at IS NULL"),
+              sqlite_where=text("purged_at IS NULL")),
         Index("ix_mentions_topic_created", "topic_id", "created_at"),
     )
 
@@ -322,6 +326,7 @@ class MentionCount(SQLModel, table=True):
     """Per-topic, per-minute counters, updated in the transaction that stores the mentions."""
 
     __tablename__ = "mention_counts"
+    __table_args__ = (Index("ix_mention_counts_minute", "minute"),)
 
     topic_id: int = Field(primary_key=True, foreign_key="topics.id", ondelete="CASCADE")
     minute: datetime = Field(sa_type=UtcDateTime, primary_key=True)
