@@ -61,11 +61,12 @@ class SpikeStats:
     series: tuple[float, ...] = ()  # negative mentions per bucket, oldest first
     top_mentions: tuple[dict[str, Any], ...] = ()  # {"text", "author", "reach", "url"}
     top_terms: tuple[str, ...] = ()
+    languages: tuple[tuple[str, float], ...] = ()  # (ISO 639-1 code, share of the negative mentions), largest first
 
     def to_dict(self) -> dict[str, Any]:
         return {"window_minutes": self.window_minutes, "negative": self.negative, "baseline": self.baseline,
                 "negative_share": self.negative_share, "series": list(self.series), "top_mentions": list(self.top_mentions),
-                "top_terms": list(self.top_terms)}
+                "top_terms": list(self.top_terms), "languages": [list(pair) for pair in self.languages]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> SpikeStats | None:
@@ -74,7 +75,8 @@ class SpikeStats:
         return cls(window_minutes=data.get("window_minutes", 15), negative=data.get("negative", 0),
                    baseline=data.get("baseline", 0.0), negative_share=data.get("negative_share", 0.0),
                    series=tuple(data.get("series", ())), top_mentions=tuple(data.get("top_mentions", ())),
-                   top_terms=tuple(data.get("top_terms", ())))
+                   top_terms=tuple(data.get("top_terms", ())),
+                   languages=tuple((str(code), float(share)) for code, share in data.get("languages", ())))
 
 
 @dataclass(frozen=True)
@@ -540,8 +542,25 @@ def top_terms(texts: Sequence[str], limit: int = 6) -> tuple[str, ...]:
     return tuple(word for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit])
 
 
+def language_mix(languages: Sequence[str | None], *, limit: int = 3) -> tuple[tuple[str, float], ...]:
+    """Share of each language among the negative mentions (undetected ones count in the total), largest first."""
+    if not languages:
+        return ()
+    counts: dict[str, int] = {}
+    for code in languages:
+        if code:
+            counts[code] = counts.get(code, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return tuple((code, count / len(languages)) for code, count in ranked)
+
+
+def describe_language_mix(mix: Sequence[tuple[str, float]]) -> str:
+    """`62 % it, 30 % en`."""
+    return ", ".join(f"{share:.0%} {code}".replace("%", " %", 1) for code, share in mix)
+
+
 def spike_stats(buckets: Sequence[Bucket], *, expected_per_minute: float, mentions: Sequence[dict[str, Any]],
-                window: timedelta = timedelta(minutes=15)) -> SpikeStats:
+                window: timedelta = timedelta(minutes=15), negative_languages: Sequence[str | None] = ()) -> SpikeStats:
     """Return the card's numbers: the last `window` of negatives vs the baseline, the share, the series, top mentions and terms."""
     size = max(1, int(window / MINUTE))
     recent = list(buckets)[-size:]
@@ -549,4 +568,5 @@ def spike_stats(buckets: Sequence[Bucket], *, expected_per_minute: float, mentio
     total = sum(b.total for b in recent)
     return SpikeStats(window_minutes=size, negative=int(negative), baseline=round(expected_per_minute * size, 1),
                       negative_share=negative / total if total else 0.0, series=tuple(b.negative for b in list(buckets)[-60:]),
-                      top_mentions=tuple(mentions[:5]), top_terms=top_terms([str(m.get("text", "")) for m in mentions]))
+                      top_mentions=tuple(mentions[:5]), top_terms=top_terms([str(m.get("text", "")) for m in mentions]),
+                      languages=language_mix(negative_languages))

@@ -36,6 +36,7 @@ from bot.blocks.burnout import build_offer_to_backup, build_offer_to_primary
 from bot.oncall import TeamInfo, TeamRotation
 from bot.outbox import next_attempt_at, should_give_up
 from bot.retention import RetentionCutoffs, RetentionPolicy
+from bot.sentiment import detect_language
 from bot.people import ZoneFacts, zone_of
 from bot.flows.uploads import FileUpload
 from bot.rotation import ScheduleIndex
@@ -915,7 +916,11 @@ def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Seve
     if rotation is None:
         return None
     mentions = ctx.detection.top_negative_mentions(topic_id=topic_id, since=now - PAGE_HORIZON) if ctx.detection else []
-    stats = crisis_use.spike_stats(buckets, expected_per_minute=expected_per_minute, mentions=mentions)
+    # The vendor's language where it sent one, else the one the text reads as.
+    languages = [declared or detect_language(text) for text, declared in
+                 (ctx.detection.negative_texts(topic_id=topic_id, since=now - PAGE_HORIZON) if ctx.detection else [])]
+    stats = crisis_use.spike_stats(buckets, expected_per_minute=expected_per_minute, mentions=mentions,
+                                   negative_languages=languages)
     campaign = None if ctx.detector_settings is None else running_campaign(ctx.detector_settings, team_id=team_id, topic=topic, at=now)
     # During a campaign window the first page goes to primary and backup together.
     steps = plan_chain(store.policy(team_id), now, campaign=campaign is not None)

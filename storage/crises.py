@@ -351,6 +351,14 @@ class Detection:
                                   .values(detector=state, read_until=read_until, updated_at=now))
             return result.rowcount == 1
 
+    def negative_texts(self, *, topic_id: int, since: datetime, limit: int = 500) -> list[tuple[str, str | None]]:
+        """Return (text, declared language) of a topic's newest negative mentions since `since`, for the language mix."""
+        with self._db.session_scope() as session:
+            rows = session.exec(select(MentionRow.text, MentionRow.language).where(
+                MentionRow.topic_id == topic_id, MentionRow.created_at >= since, MentionRow.sentiment_label == "negative")
+                .order_by(MentionRow.created_at.desc()).limit(limit)).all()
+            return [(text or "", language) for text, language in rows]
+
     def top_negative_mentions(self, *, topic_id: int, since: datetime, limit: int = 5) -> list[dict[str, Any]]:
         """Return the most-reached negative mentions of a topic since `since`: text, author, reach, url."""
         with self._db.session_scope() as session:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.blocks.limits import clip, fit_message
-from bot.crisis import MAX_NOTE, Crisis, CrisisEvent, EventKind, Status, notes
+from bot.crisis import MAX_NOTE, Crisis, CrisisEvent, EventKind, Status, describe_language_mix, notes
 
 SPARK = "▁▂▃▄▅▆▇█"
 RESOLVE_CALLBACK = "crisis-resolve"
@@ -100,6 +100,8 @@ def build_crisis_card(crisis: Crisis, *, paging: tuple[str, ...] = ()) -> tuple[
             fields.append({"type": "mrkdwn", "text": f"*Trend*\n`{spark}`"})
         if stats.top_terms:
             fields.append({"type": "mrkdwn", "text": "*Driving it*\n" + ", ".join(stats.top_terms[:8])})
+        if stats.languages:
+            fields.append({"type": "mrkdwn", "text": "*Languages (negative)*\n" + describe_language_mix(stats.languages)})
         blocks.append({"type": "section", "fields": fields})
         lines = []
         for mention in stats.top_mentions[:5]:

@@ -53,3 +53,25 @@ def test_timeline_ack_line_does_not_mention_the_presser():
 def test_durations_read_short():
     """Minutes and seconds under an hour, hours and minutes above."""
     assert duration(timedelta(seconds=192)) == "3m12s" and duration(timedelta(hours=1, minutes=5)) == "1h05m"
+
+
+def test_the_card_names_the_language_mix_of_the_negative_mentions():
+    """62 % Italian, 30 % English among the negatives reads "62 % it, 30 % en" on the card and survives storage."""
+    from bot.crisis import describe_language_mix, language_mix
+
+    languages = ["it"] * 31 + ["en"] * 15 + [None] * 4
+    mix = language_mix(languages)
+    assert mix == (("it", 0.62), ("en", 0.30))
+    assert describe_language_mix(mix) == "62 % it, 30 % en"
+    stats = SpikeStats(**{**BASE.stats.__dict__, "languages": mix})
+    assert SpikeStats.from_dict(stats.to_dict()) == stats
+    _, blocks = build_crisis_card(Crisis(**{**BASE.__dict__, "stats": stats}))
+    assert "*Languages (negative)*\\n62 % it, 30 % en" in str(blocks)
+
+
+def test_no_language_line_without_negative_mentions():
+    """An empty window names no languages."""
+    from bot.crisis import language_mix
+
+    assert language_mix([]) == ()
+    assert "Languages" not in str(build_crisis_card(BASE)[1])
