@@ -123,7 +123,7 @@ def infer_step(times: list[datetime]) -> timedelta:
     return next((step for step in NICE_STEPS if step >= typical), typical)
 
 
-def _buckets(series: Series) -> tuple[list[int], dict[int, float]]:
+def bucket_means(series: Series) -> tuple[list[int], dict[int, float]]:
     """Return each row's bucket number on the series' grid and each bucket's mean value."""
     origin = min(series.times)
     index = [(at - origin) // series.step for at in series.times]
@@ -144,7 +144,7 @@ def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = 
     if not series.counts:
         tuning = replace(tuning, min_count=0)  # "10 mentions" means nothing for a CPU percentage
     detector = spikes.SpikeDetector(tuning=tuning, step=series.step)
-    index, means = _buckets(series)
+    index, means = bucket_means(series)
     origin = min(series.times)
     scale = None if not series.counts else 1.0
     decided: dict[int, spikes.Decision] = {}
