@@ -812,6 +812,7 @@ DETECT_EVERY_S = 60
 # Decisions about minutes older than this (a backfill, or catching up after an outage) teach the detector
 # but do not page: a crisis opened for last Tuesday's spike would be noise.
 PAGE_HORIZON = timedelta(minutes=15)
+CARD_SERIES = timedelta(hours=1)  # minutes read for the card's sparkline (spike_stats sums the last 15 of them)
 
 
 _detect_lock = threading.Lock()  # the minute job and webhook-triggered passes must not open one spike twice
@@ -864,12 +865,22 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
         elif current is not None and not detector.crisis_open:
             detector.mark_open(current.severity)  # declared by hand: spikes join it
         last_page: tuple[Bucket, Decision] | None = None
+        last_elevated: tuple[Bucket, Decision] | None = None
         for bucket in buckets:
             decision = detector.observe(bucket)
             if decision.pages:
                 last_page = (bucket, decision)
+            if decision.action is not Action.QUIET and decision.score >= detector.tuning.effective_threshold:
+                last_elevated = (bucket, decision)
         if last_page is not None and now - last_page[0].at <= PAGE_HORIZON:
-            _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=last_page[1], buckets=buckets, current=current)
+            # The card shows the latest minute the detector still saw elevated (the spike may have grown after paging).
+            shown = last_elevated if last_elevated is not None and last_elevated[0].at >= last_page[0].at else last_page
+            _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=last_page[1], deciding=shown[0],
+                          expected=shown[1].expected, current=current)
+            if current is not None and last_elevated is not None:
+                _follow_spike(ctx, store, counts, current, topic_id=topic_id, elevated=last_elevated)
+        elif current is not None and last_elevated is not None and now - last_elevated[0].at <= PAGE_HORIZON:
+            _follow_spike(ctx, store, counts, current, topic_id=topic_id, elevated=last_elevated)
         elif last_page is not None and current is None:
             detector.close_crisis(until)  # an old spike seen in the backfill: learn from it, page nobody
         elif current is None and not detector.crisis_open:
@@ -879,8 +890,8 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
             peek = copy.deepcopy(detector)
             decision = peek.observe(partial[0]) if partial else None
             if decision is not None and decision.action is Action.OPEN:
-                _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=decision, buckets=[*buckets, partial[0]],
-                              current=None)
+                _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=decision, deciding=partial[0],
+                              expected=decision.expected, current=None)
         # Compare-and-set: of two runners over the same minutes one stores its state; opening is already once per topic.
         detection.save_detector(topic_id=topic_id, state=detector.to_dict(), read_until=until, now=now, expected=read_until)
 
@@ -892,8 +903,30 @@ def _team_detection(ctx: JobContext, *, team_id: int, topic: str, now: datetime)
     return ctx.detector_settings.detector_settings(team_id), running_campaign(ctx.detector_settings, team_id=team_id, topic=topic, at=now)
 
 
+def _window_ending_at(counts: Mentions, *, topic_id: int, deciding: Bucket, span: timedelta) -> list[Bucket]:
+    """Return the minutes the detector had seen when it decided: `span` of stored minutes ending with the deciding bucket.
+
+    The deciding bucket is passed as the detector saw it (a minute still filling may have grown since).
+    """
+    since = deciding.at - span + crisis_use.MINUTE
+    earlier = crisis_use.minutes_between(since, deciding.at, counts.buckets(topic_id=topic_id, since=since, until=deciding.at))
+    return [*earlier, deciding]
+
+
+def _follow_spike(ctx: JobContext, store: Crises, counts: Mentions, current: crisis_use.Crisis, *, topic_id: int,
+                  elevated: tuple[Bucket, Decision]) -> None:
+    """Keep a detected crisis' card figures on the detector's latest elevated minute when the spike has grown since."""
+    if current.origin != "detected" or current.stats is None:
+        return
+    bucket, decision = elevated
+    buckets = _window_ending_at(counts, topic_id=topic_id, deciding=bucket, span=CARD_SERIES)
+    stats = crisis_use.spike_stats(buckets, expected_per_minute=decision.expected, mentions=list(current.stats.top_mentions))
+    if stats.negative > current.stats.negative and store.update_stats(crisis_id=current.id, stats=stats):
+        refresh_crisis_card(current.id)
+
+
 def _act_on_spike(ctx: JobContext, store: Crises, *, topic_id: int, team_id: int, topic: str, decision: Decision,
-                  buckets: list[Bucket], current: crisis_use.Crisis | None) -> None:
+                  deciding: Bucket, expected: float, current: crisis_use.Crisis | None) -> None:
     severity = decision.severity or Severity.SEV3
     if current is not None:
         if store.raise_severity(crisis_id=current.id, severity=severity):
@@ -902,7 +935,9 @@ def _act_on_spike(ctx: JobContext, store: Crises, *, topic_id: int, team_id: int
                 detail={"note": f"Spike grew: now {severity.label}."}))
             refresh_crisis_card(current.id)
         return
-    open_spike_crisis(topic_id=topic_id, team_id=team_id, topic=topic, severity=severity, expected_per_minute=decision.expected, buckets=buckets)
+    # The card's figures are those of the minute that paged, with the minutes before it as the detector saw them.
+    buckets = _window_ending_at(ctx.mention_counts, topic_id=topic_id, deciding=deciding, span=CARD_SERIES)
+    open_spike_crisis(topic_id=topic_id, team_id=team_id, topic=topic, severity=severity, expected_per_minute=expected, buckets=buckets)
 
 
 def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Severity, expected_per_minute: float,

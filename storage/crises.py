@@ -130,6 +130,13 @@ class Crises:
                                                           CrisisRow.severity < int(severity)).values(severity=int(severity)))
             return result.rowcount == 1
 
+    def update_stats(self, *, crisis_id: int, stats: SpikeStats) -> bool:
+        """Replace an open crisis' spike figures (the detector saw the spike grow); return whether it was open."""
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.status.in_(_OPEN))
+                                  .values(stats=stats.to_dict()))
+            return result.rowcount == 1
+
     def set_card(self, *, crisis_id: int, channel: str, ts: str) -> None:
         with self._db.session_scope() as session:
             row = session.get_one(CrisisRow, crisis_id)
