@@ -76,6 +76,12 @@ class Crises:
             row = session.exec(select(CrisisRow).where(*_open_on_topic(team_id, topic))).scalars().first()
             return None if row is None else self._crisis(session, row)
 
+    def open_by_topic(self) -> dict[tuple[int, str], Crisis]:
+        """Return every open crisis on a topic by (team id, lower-case topic): one read for a whole detection pass."""
+        with self._db.session_scope() as session:
+            rows = session.exec(select(CrisisRow).where(CrisisRow.status.in_(_OPEN), CrisisRow.topic_key != "")).scalars().all()
+            return {(row.team_id, row.topic_key): self._crisis(session, row) for row in rows}
+
     def list_crises(self, *, workspace_id: str, open_only: bool, limit: int = 20) -> list[Crisis]:
         with self._db.session_scope() as session:
             query = select(CrisisRow).where(CrisisRow.workspace_id == workspace_id)
@@ -357,6 +363,18 @@ class Detection:
             result = session.exec(update(TopicWatch).where(TopicWatch.topic_id == topic_id, condition)
                                   .values(detector=state, read_until=read_until, updated_at=now))
             return result.rowcount == 1
+
+    def save_detectors(self, saves: Sequence[tuple[int, dict[str, Any], datetime, datetime | None]], *, now: datetime) -> set[int]:
+        """`save_detector` for many topics in one transaction: (topic id, state, read_until, expected); return the ids stored."""
+        stored: set[int] = set()
+        with self._db.session_scope() as session:
+            for topic_id, state, read_until, expected in saves:
+                condition = TopicWatch.read_until.is_(None) if expected is None else TopicWatch.read_until == expected
+                result = session.exec(update(TopicWatch).where(TopicWatch.topic_id == topic_id, condition)
+                                      .values(detector=state, read_until=read_until, updated_at=now))
+                if result.rowcount == 1:
+                    stored.add(topic_id)
+        return stored
 
     def top_negative_mentions(self, *, topic_id: int, since: datetime, limit: int = 5) -> list[dict[str, Any]]:
         """Return the most-reached negative mentions of a topic since `since`: text, author, reach, url."""
