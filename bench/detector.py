@@ -1,16 +1,41 @@
-"""Benchmark the spike detector on the NAB realTweets development half (../shared), swept and at the shipped point.
+"""Benchmark the spike detector and two plain baselines on all 53 NAB development series (../shared), by source folder.
 
-`python bench/detector.py` scores the shipped defaults; `--loso` also picks settings leave-one-series-out.
+Selection procedure (written before the numbers were looked at, and applied the same way to every method):
+
+1. Candidates. Spike detector: threshold {1.0, 0.8, 1.25} x tail rarity {14, 7 days} (6 settings). The
+   warm-up is not a candidate but a product requirement (issue 12: a new topic must be able to page within
+   its first hours), fixed at 3 h; its false-alarm cost is printed last (replay from the first row, 3 h vs
+   the old 24 h). Rolling robust z-score (median/MAD over the previous day of buckets) and day-of-week x hour
+   seasonal z-score (median/MAD of earlier buckets in the same weekday-hour slot, last 4 weeks): z threshold
+   {5, 3, 4, 6, 8, 10, 12, 16, 24, 32, 48, 64}; both page after one bucket of history (3 earlier slot visits for the
+   seasonal one). Every method merges
+   alerts into episodes the same way (no new alert within 4 h of the last one; the detector's cooldown).
+2. Folds are source folders: realTweets, artificialWithAnomaly, realAWSCloudwatch, realAdExchange,
+   realKnownCause, realTraffic (artificialNoAnomaly has no windows, so it has no NAB score; its false
+   alarms per week are printed beside the rest).
+3. Objective: the mean over those six folders of the NAB standard score at the binary operating point
+   (alert column, no threshold sweep), each folder normalised on its own; a candidate is admissible only if
+   it raises <= 1 false alarm per topic-week on the tweet series. Within 1 point of the best, the simpler
+   candidate wins (earlier in the candidate order: the old shipped point first, then the listed order).
+4. That setting is chosen ONCE on all folders and shipped as spikes.Tuning() defaults; it is not re-chosen
+   per fold. Reported at it: every folder, realTweets in-sample and per series (leave-one-series-out at the
+   shipped point), nab-other per folder, all 53 pooled. Because step 4 saw every folder, the bench also prints
+   the nested estimate: for each folder, the candidate the same procedure picks WITHOUT that folder, scored
+   on it. That nested number is the honest "unseen source" figure.
+
+`python bench/detector.py` runs everything in one go (about a minute on one core).
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import importlib.util
 import itertools
+import statistics
 import sys
-import tempfile
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,19 +45,21 @@ sys.path.insert(0, str(ROOT))  # run as a script from a checkout, without instal
 from bot import backtest, spikes  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
-DATA = SHARED / "data" / "nab-realtweets"
+TWEETS = SHARED / "data" / "nab-realtweets"
+OTHER = SHARED / "data" / "nab-other"
 SCORER = SHARED / "tools" / "nab_score.py"
 PROFILES = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")
+TWEET_FOLDER = "realTweets"
+NO_WINDOWS = "artificialNoAnomaly"
+EPISODE_GAP = timedelta(hours=4)
+FA_LIMIT = 1.0  # false alarms per topic-week on tweet series
+CLOSE = 1.0  # NAB points: within this of the best, the simpler candidate wins
 
-# Leave-one-series-out grid: the team-facing threshold plus the constants that set how often a topic
-# may page (tail rarity, cooldown, two-bucket confirmation of borderline spikes on or off). Kept small
-# on purpose: five series cannot support more.
-GRID = {
-    "threshold": [0.9, 1.0, 1.1, 1.2],
-    "tail_every_days": [7.0, 14.0],
-    "cooldown_h": [1.0, 4.0, 12.0],
-    "confirm_below": [1.0, 1.5],  # 1.0 turns the two-bucket confirmation off
-}
+DETECTOR_GRID = [
+    {"threshold": threshold, "tail_every_days": tail, "warmup_h": 3.0}
+    for threshold, tail in itertools.product([1.0, 0.8, 1.25], [14.0, 7.0])
+]
+BASELINE_GRID = [{"z": z} for z in (5.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)]
 
 
 def load_scorer():
@@ -44,132 +71,290 @@ def load_scorer():
     return module
 
 
-class Corpus:
-    """The development files, their labels, and the scorer, loaded once."""
-
-    def __init__(self) -> None:
-        self.nab = load_scorer()
-        self.windows = self.nab.load_windows(str(DATA / "realtweets_windows.json"), None)
-        self.points = self.nab.load_points(str(DATA / "realtweets_label_points.json"))
-        self.keys = sorted(self.windows)
-        self.series = {key: backtest.read_series(DATA / Path(key).name) for key in self.keys}
-        self.stamps = {key: self.nab.read_data_timestamps(str(DATA / Path(key).name)) for key in self.keys}
-
-    def run(self, tuning: spikes.Tuning) -> dict[str, backtest.Replayed]:
-        """Replay every development series with `tuning`."""
-        return {key: backtest.replay(self.series[key], tuning) for key in self.keys}
-
-    def score(self, runs: dict[str, backtest.Replayed], keys: list[str], column: str) -> dict:
-        """Score `keys` with nab_score: column "anomaly_score" is swept, "alert" is the fixed operating point."""
-        import numpy as np
-
-        files, gid = [], 0
-        for key in keys:
-            values = runs[key].alerts if column == "alert" else runs[key].scores
-            files.append(
-                self.nab.prepare_file(
-                    key, self.stamps[key], np.asarray(values, dtype=float), self.windows[key], gid, self.points.get(key)
-                )
-            )
-            gid += len(self.windows[key])
-        profiles = {name: self.nab.DEFAULT_PROFILES[name] for name in PROFILES}
-        total = sum(len(self.windows[key]) for key in keys)
-        return self.nab.score_detector(files, profiles, column == "alert", None, 60.0, total)
-
-
 def tuning_for(setting: dict) -> spikes.Tuning:
-    """Return the shipped tuning with one grid setting applied."""
+    """Return the default tuning with one detector grid setting applied."""
     return replace(
         spikes.Tuning(),
         threshold=setting["threshold"],
         tail_every=timedelta(days=setting["tail_every_days"]),
-        cooldown=timedelta(hours=setting["cooldown_h"]),
-        confirm_below=setting["confirm_below"],
+        warmup=timedelta(hours=setting["warmup_h"]),
     )
+
+
+def episodes(series: backtest.Series, z_by_bucket: dict[int, float], limit: float) -> list[int]:
+    """Turn per-bucket z scores into per-row alerts: first row of a bucket, no alert within EPISODE_GAP of the last."""
+    index, _ = backtest.bucket_means(series)
+    gap = EPISODE_GAP / series.step
+    last, alerted, out = None, set(), []
+    for number in index:
+        fire = number not in alerted and z_by_bucket.get(number, 0.0) >= limit and (last is None or number - last >= gap)
+        if fire:
+            last = number
+        alerted.add(number)
+        out.append(1 if fire else 0)
+    return out
+
+
+def _median_mad(values: list[float]) -> tuple[float, float]:
+    """Return median and the MAD scaled to a normal sigma, floored so flat stretches do not divide by zero."""
+    median = statistics.median(values)
+    mad = 1.4826 * statistics.median(abs(v - median) for v in values)
+    return median, max(mad, 1e-3 * abs(median), 1e-9)
+
+
+def rolling_z(series: backtest.Series) -> dict[int, float]:
+    """Robust z of each bucket against the median/MAD of the previous day of buckets (streaming)."""
+    _, means = backtest.bucket_means(series)
+    width = max(12, round(timedelta(days=1) / series.step))
+    window: list[float] = []
+    ordered: list[float] = []
+    z = {}
+    for number, value in means.items():
+        if len(window) >= 12:
+            median = ordered[len(ordered) // 2]
+            # MAD by a sample of the window: exact MAD per bucket is O(width); 32 evenly spaced order stats suffice
+            step = max(1, len(ordered) // 32)
+            mad = 1.4826 * statistics.median(abs(v - median) for v in ordered[::step])
+            z[number] = (value - median) / max(mad, 1e-3 * abs(median), 1e-9)
+        window.append(value)
+        bisect.insort(ordered, value)
+        if len(window) > width:
+            ordered.pop(bisect.bisect_left(ordered, window.pop(0)))
+    return z
+
+
+def seasonal_z(series: backtest.Series) -> dict[int, float]:
+    """Robust z of each bucket against earlier buckets of the same weekday-hour slot (last 4 weeks; streaming)."""
+    index, means = backtest.bucket_means(series)
+    origin = min(series.times)
+    per_hour = max(1, round(timedelta(hours=1) / series.step))
+    history: dict[tuple[int, int], list[float]] = {}
+    z = {}
+    for number, value in means.items():
+        at = origin + number * series.step
+        slot = (at.weekday(), at.hour)
+        past = history.setdefault(slot, [])
+        if len(past) >= 3:
+            median, mad = _median_mad(past)
+            z[number] = (value - median) / mad
+        past.append(value)
+        if len(past) > 4 * per_hour:
+            past.pop(0)
+    return z
+
+
+@dataclass
+class File:
+    """One development series with its labels."""
+
+    key: str  # "<folder>/<name>.csv", as in the label files
+    folder: str
+    series: backtest.Series
+    windows: list
+    points: object
+    stamps: object
+
+
+class Corpus:
+    """All 53 files, their labels, and the scorer, loaded once."""
+
+    def __init__(self) -> None:
+        self.nab = load_scorer()
+        sources = [
+            (TWEETS, TWEETS / "realtweets_windows.json", TWEETS / "realtweets_label_points.json"),
+            (OTHER, OTHER / "combined_windows.json", OTHER / "combined_label_points.json"),
+        ]
+        self.files: dict[str, File] = {}
+        for root, windows_path, points_path in sources:
+            windows = self.nab.load_windows(str(windows_path), None)
+            points = self.nab.load_points(str(points_path))
+            for key in sorted(windows):
+                path = root / key if (root / key).exists() else root / Path(key).name
+                self.files[key] = File(
+                    key, key.split("/")[0], backtest.read_series(path), windows[key], points.get(key),
+                    self.nab.read_data_timestamps(str(path)),
+                )
+        self.folders = sorted({file.folder for file in self.files.values()}, key=lambda f: (f != TWEET_FOLDER, f))
+
+    def keys(self, folder: str | None = None) -> list[str]:
+        """Return the keys of one folder, or of every file."""
+        return [key for key, file in self.files.items() if folder is None or file.folder == folder]
+
+    def keys_except(self, folder: str) -> list[str]:
+        """Return the keys of every file outside one folder."""
+        return [key for key, file in self.files.items() if file.folder != folder]
+
+    def score(self, alerts: dict[str, list[int]], keys: list[str]) -> dict:
+        """Score binary alerts of `keys` with nab_score at the fixed operating point (no sweep)."""
+        import numpy as np
+
+        prepared, gid = [], 0
+        for key in keys:
+            file = self.files[key]
+            prepared.append(self.nab.prepare_file(
+                key, file.stamps, np.asarray(alerts[key], dtype=float), file.windows, gid, file.points))
+            gid += len(file.windows)
+        profiles = {name: self.nab.DEFAULT_PROFILES[name] for name in PROFILES}
+        total = sum(len(self.files[key].windows) for key in keys)
+        return self.nab.score_detector(prepared, profiles, True, None, 60.0, total)
+
+
+class Method:
+    """A detector family: a name, its candidate grid, and how to replay one file at one candidate."""
+
+    def __init__(self, name: str, grid: list[dict], run) -> None:
+        self.name, self.grid, self.run = name, grid, run
+
+
+def detector_method() -> Method:
+    def run(file: File, setting: dict) -> list[int]:
+        return backtest.replay(file.series, tuning_for(setting)).alerts
+
+    return Method("spike detector", DETECTOR_GRID, run)
+
+
+def baseline_method(name: str, scorer) -> Method:
+    cache: dict[str, dict[int, float]] = {}
+
+    def run(file: File, setting: dict) -> list[int]:
+        if file.key not in cache:
+            cache[file.key] = scorer(file.series)
+        return episodes(file.series, cache[file.key], setting["z"])
+
+    return Method(name, BASELINE_GRID, run)
+
+
+def folder_table(corpus: Corpus, alerts: dict[str, list[int]]) -> dict[str, dict]:
+    """Score every folder on its own (the fold table)."""
+    return {folder: corpus.score(alerts, corpus.keys(folder)) for folder in corpus.folders}
+
+
+def choose(tables: list[dict[str, dict]], folders: list[str]) -> int:
+    """Apply the written procedure: best mean standard score over `folders`, tweet FA limit, simpler when close."""
+    def mean_std(table):
+        return statistics.mean(table[f]["standard"]["score"] for f in folders if f != NO_WINDOWS)
+
+    def admissible(table):
+        return TWEET_FOLDER not in folders or table[TWEET_FOLDER]["standard"]["false_alarms_per_week"] <= FA_LIMIT
+
+    allowed = [i for i, table in enumerate(tables) if admissible(table)] or list(range(len(tables)))
+    best = max(mean_std(tables[i]) for i in allowed)
+    return next(i for i in allowed if mean_std(tables[i]) >= best - CLOSE)
 
 
 def _fmt(value, spec: str) -> str:
     return "-" if value is None or value != value else format(value, spec)
 
 
+def print_header() -> None:
+    print(f"    {'':40s} {'std':>6s} {'lowFP':>6s} {'lowFN':>6s}  {'windows':>7s}  {'FA/wk':>5s}  {'lat.win':>7s}")
+
+
 def print_row(label: str, result: dict) -> None:
-    """Print one line: the three NAB scores and the operational numbers at the standard profile."""
+    """One line: NAB standard / low-FP / low-FN, windows found, false alarms per topic-week, median latency."""
     std = result["standard"]
     print(
-        f"{label:34s} {std['score']:7.2f} {result['reward_low_FP_rate']['score']:7.2f}"
-        f" {result['reward_low_FN_rate']['score']:7.2f}   {_fmt(std['threshold'], '7.2f'):>7s}"
-        f"  {std['window_recall']:5.2f}  {_fmt(std['false_alarms_per_week'], '5.2f'):>5s}"
-        f"  {_fmt(std['latency_from_label_point_min_median'], '6.0f'):>6s}"
-        f"  {_fmt(std['latency_from_window_start_min_median'], '6.0f'):>6s}"
+        f"    {label:40s} {_fmt(std['score'], '6.1f'):>6s} {_fmt(result['reward_low_FP_rate']['score'], '6.1f'):>6s}"
+        f" {_fmt(result['reward_low_FN_rate']['score'], '6.1f'):>6s}  {std['windows_detected']:>3d}/{std['windows']:<3d}"
+        f"  {_fmt(std['false_alarms_per_week'], '5.2f'):>5s}  {_fmt(std['latency_from_window_start_min_median'], '7.0f'):>7s}"
     )
 
 
-def print_header() -> None:
-    """Print the column legend."""
-    print(
-        f"{'':34s} {'std':>7s} {'lowFP':>7s} {'lowFN':>7s}   {'thr':>7s}  {'recall':>5s}  {'FA/tw':>5s}"
-        f"  {'lat.pt':>6s}  {'lat.win':>6s}"
-    )
-    print("  (FA/tw = false-alarm episodes per topic-week; latency in minutes, median, from the labelled point")
-    print("   and from window start; negative = before the labelled point)")
-
-
-def loso(corpus: Corpus) -> None:
-    """Choose a setting on four series, score the fifth at it; repeat for each; print the pooled held-out score."""
-    settings = [dict(zip(GRID, values)) for values in itertools.product(*GRID.values())]
-    runs = [corpus.run(tuning_for(setting)) for setting in settings]
-    held_out: dict[str, backtest.Replayed] = {}
-    print("\nleave-one-series-out (settings chosen on the other four, at the shipped operating point):")
-    for key in corpus.keys:
-        train = [other for other in corpus.keys if other != key]
-        totals = [corpus.score(run, train, "alert")["standard"]["score"] for run in runs]
-        best = max(range(len(settings)), key=lambda i: (totals[i], -abs(settings[i]["threshold"] - 1.0)))
-        held_out[key] = runs[best][key]
-        alone = corpus.score(runs[best], [key], "alert")["standard"]
-        print(f"  hold out {Path(key).name:26s} chose {settings[best]}  train {totals[best]:6.2f}"
-              f"  held-out raw {alone['raw']:6.3f}")
+def evaluate(corpus: Corpus, method: Method) -> dict:
+    """Replay every candidate, choose once, print the shipped-point table and the nested estimate."""
+    started = time.perf_counter()
+    runs = [{key: method.run(file, setting) for key, file in corpus.files.items()} for setting in method.grid]
+    tables = [folder_table(corpus, alerts) for alerts in runs]
+    print(f"\n== {method.name}: candidates")
+    chosen = choose(tables, corpus.folders)
+    alerts, table = runs[chosen], tables[chosen]
+    for setting, candidate in zip(method.grid, tables):
+        mean = statistics.mean(candidate[f]["standard"]["score"] for f in corpus.folders if f != NO_WINDOWS)
+        print(f"    candidate {setting}: folder-mean standard {mean:6.1f},"
+              f" tweet FA/wk {candidate[TWEET_FOLDER]['standard']['false_alarms_per_week']:.2f}")
+    print(f"== {method.name}: chosen once {method.grid[chosen]}  ({len(method.grid)} candidates,"
+          f" {time.perf_counter() - started:.0f} s)")
     print_header()
-    print_row("leave-one-out, shipped point", corpus.score(held_out, corpus.keys, "alert"))
-    in_sample = [corpus.score(run, corpus.keys, "alert")["standard"]["score"] for run in runs]
-    top = max(range(len(settings)), key=in_sample.__getitem__)
-    print_row(f"in-sample best {settings[top]}"[:34], corpus.score(runs[top], corpus.keys, "alert"))
+    print_row("realTweets in-sample (5 series)", table[TWEET_FOLDER])
+    for key in corpus.keys(TWEET_FOLDER):
+        print_row(f"  series {Path(key).stem}", corpus.score(alerts, [key]))
+    others = [f for f in corpus.folders if f != TWEET_FOLDER]
+    for folder in others:
+        print_row(f"  folder {folder}", table[folder])
+    scored = [f for f in others if f != NO_WINDOWS]
+    nab_other_mean = statistics.mean(table[f]["standard"]["score"] for f in scored)
+    print(f"    nab-other per-folder mean standard (shipped point): {nab_other_mean:.1f}")
+    print_row("nab-other pooled (48 series)", corpus.score(alerts, corpus.keys_except(TWEET_FOLDER)))
+    print_row("all 53 pooled", corpus.score(alerts, list(corpus.files)))
+    # Nested: the procedure without folder F picks a candidate, scored on F (the unseen-source estimate).
+    print("    nested leave-one-folder-out (candidate chosen without the folder, scored on it):")
+    nested = {}
+    for folder in corpus.folders:
+        if folder == NO_WINDOWS:
+            continue
+        pick = choose(tables, [f for f in corpus.folders if f != folder])
+        nested[folder] = tables[pick][folder]
+        print_row(f"  {folder} <- {method.grid[pick]}"[:42], tables[pick][folder])
+    nested_other = statistics.mean(nested[f]["standard"]["score"] for f in scored)
+    print(f"    nested nab-other mean standard: {nested_other:.1f}   nested realTweets:"
+          f" {nested[TWEET_FOLDER]['standard']['score']:.1f}")
+    return {"setting": method.grid[chosen], "alerts": alerts, "nab_other_mean": nab_other_mean,
+            "nested_other": nested_other}
+
+
+def first_row_cost(corpus: Corpus) -> None:
+    """False-alarm cost of paging from the first row: FA/week in the first 3 days, 24 h warm-up vs the shipped one."""
+    shipped = spikes.Tuning()
+    print(f"\n== new topics: replay each series from its first row (shipped warm-up {shipped.warmup})")
+    print(f"    {'':40s} {'FA first 3 days':>16s} {'FA after':>9s}   (per topic-week, alerts outside windows)")
+    for label, tuning in (("warm-up 24 h", replace(shipped, warmup=timedelta(days=1))), ("shipped", shipped)):
+        for group, keys in (("tweets", corpus.keys(TWEET_FOLDER)), ("nab-other", corpus.keys_except(TWEET_FOLDER))):
+            early = late = 0
+            early_weeks = late_weeks = 0.0
+            for key in keys:
+                file = corpus.files[key]
+                alerts = backtest.replay(file.series, tuning).alerts
+                import numpy as np
+
+                inside = np.zeros(len(alerts), dtype=bool)
+                for start, end in file.windows:
+                    inside |= (file.stamps >= start) & (file.stamps <= end)
+                cut = file.stamps[0] + np.timedelta64(3, "D")
+                early_mask = file.stamps < cut
+                fa = np.asarray(alerts, dtype=bool) & ~inside
+                early += int((fa & early_mask).sum())
+                late += int((fa & ~early_mask).sum())
+                span = float((file.stamps[-1] - file.stamps[0]) / np.timedelta64(1, "D"))
+                early_weeks += min(3.0, span) / 7
+                late_weeks += max(span - 3.0, 0.0) / 7
+            print(f"    {label + ', ' + group:40s} {early / early_weeks:16.2f} {late / max(late_weeks, 1e-9):9.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Score the shipped defaults (and optionally the leave-one-out estimate); skip without ../shared."""
+    """Run the selection and print every table; skip without ../shared."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--loso", action="store_true", help="also run the leave-one-series-out selection")
-    parser.add_argument("--out", type=Path, help="keep the backtest CSVs here (default: a temporary folder)")
-    args = parser.parse_args(argv)
-    if not (DATA / "realtweets_windows.json").exists() or not SCORER.exists():
-        print(f"skipped: {SHARED} is absent (needs data/nab-realtweets and tools/nab_score.py)")
+    parser.parse_args(argv)
+    needed = (TWEETS / "realtweets_windows.json", OTHER / "combined_windows.json", SCORER)
+    if not all(path.exists() for path in needed):
+        print(f"skipped: {SHARED} is absent (needs data/nab-realtweets, data/nab-other and tools/nab_score.py)")
         return 0
     corpus = Corpus()
-    with tempfile.TemporaryDirectory() as scratch:
-        out = args.out or Path(scratch) / "socialops"
-        files = [str(DATA / Path(key).name) for key in corpus.keys]
-        # The real command, so the numbers are those of `socialops backtest` with the shipped defaults.
-        if backtest.main([*files, "--out", str(out)]) != 0:
-            return 1
-        runs = {}
-        for key in corpus.keys:
-            series = backtest.read_series(out / Path(key).name)
-            with (out / Path(key).name).open() as handle:
-                rows = list(itertools.islice(handle, 1, None))
-            scores = [float(row.split(",")[2]) for row in rows]
-            alerts = [int(row.split(",")[3]) for row in rows]
-            runs[key] = backtest.Replayed(scores=scores, alerts=alerts, actions=[])
-            assert len(series.times) == len(rows)
-    print(f"NAB realTweets development half ({len(corpus.keys)} series), shipped defaults {spikes.Tuning()}")
-    print_header()
-    print_row("in-sample, threshold swept", corpus.score(runs, corpus.keys, "anomaly_score"))
-    print_row("in-sample, shipped point (alert)", corpus.score(runs, corpus.keys, "alert"))
-    for key in corpus.keys:
-        result = corpus.score(runs, [key], "alert")["standard"]
-        print(f"    {Path(key).name:30s} raw {result['raw']:6.3f}  windows {result['windows_detected']}/"
-              f"{result['windows']}  false alarms {result['false_alarm_episodes']}")
-    if args.loso:
-        loso(corpus)
+    print(f"NAB development data: {len(corpus.files)} series in folders {', '.join(corpus.folders)}")
+    print("(at each method's chosen operating point, alert column, no sweep; FA/wk = false-alarm episodes per"
+          " topic-week; lat.win = median minutes from window start to first alert)")
+    results = {}
+    for method in (detector_method(), baseline_method("rolling robust z (median/MAD, 1 day)", rolling_z),
+                   baseline_method("seasonal z (weekday x hour, 4 weeks)", seasonal_z)):
+        results[method.name] = evaluate(corpus, method)
+    chosen = results["spike detector"]["setting"]
+    shipped = spikes.Tuning()
+    shipped_setting = {"threshold": shipped.threshold, "tail_every_days": shipped.tail_every / timedelta(days=1),
+                       "warmup_h": shipped.warmup / timedelta(hours=1)}
+    print(f"\nshipped spikes.Tuning() = {shipped_setting}; procedure chose {chosen}:"
+          f" {'same' if shipped_setting == chosen else 'DIFFERENT - update the defaults'}")
+    print("nab-other per-folder mean standard at the chosen points: "
+          + ", ".join(f"{name} {r['nab_other_mean']:.1f} (nested {r['nested_other']:.1f})" for name, r in results.items()))
+    first_row_cost(corpus)
     return 0
 
 

@@ -195,6 +195,10 @@ def _run_http(settings: Settings) -> int:
 
 
 def run(argv: Sequence[str]) -> int:
+    if list(argv[:1]) == ["backtest"]:  # its own parser, so `backtest -h` reaches it (REMAINDER cannot start with -h)
+        from bot.backtest import main as backtest_main
+
+        return backtest_main(list(argv[1:]))
     args = build_parser().parse_args(argv)
     if args.command == "backtest":
         from bot.backtest import main as backtest_main

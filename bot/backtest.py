@@ -10,7 +10,7 @@ import csv
 import math
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,20 +28,34 @@ class BacktestError(Exception):
     """A bad input file or argument; the message is one line, already prefixed with where."""
 
 
+# Grids a series is bucketed onto: the smallest one at least as long as the typical gap between rows.
+NICE_STEPS = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 15, 30, 60))
+DEFAULT_STEP = timedelta(minutes=5)  # for a one-row file, where no gap can be measured
+# A gauge (CPU %, latency, prices) is put on a count-like scale where its first non-zero reading is this
+# many "mentions", so the Poisson floor (meant for small counts) does not swamp a series of tiny floats.
+GAUGE_LEVEL = 100.0
+
+
 @dataclass(frozen=True)
 class Series:
-    """One input file: the timestamps as written (echoed back verbatim), their UTC instants and counts."""
+    """One input file: the readable rows as written (echoed back verbatim), their UTC instants and values.
+
+    `step` is the grid the rows are bucketed onto; `counts` is False for a gauge (negative or fractional
+    values), which is replayed without the minimum-count rule and rescaled to a count-like level.
+    """
 
     path: Path
     texts: list[str]
     times: list[datetime]
     values: list[float]
     step: timedelta
+    counts: bool = True
+    skipped: int = 0  # rows without a readable timestamp or number
 
 
 @dataclass(frozen=True)
 class Replayed:
-    """Per-row detector output for one series."""
+    """Per-row detector output for one series (a bucket's alert is reported on its first row only)."""
 
     scores: list[float]
     alerts: list[int]
@@ -55,7 +69,8 @@ def _parse_time(text: str) -> datetime:
 
 
 def read_series(path: Path) -> Series:
-    """Read a `timestamp,value` CSV with a regular bucket size, or raise BacktestError saying what is wrong."""
+    """Read a `timestamp,value` CSV; unreadable rows are skipped, and only a file with no header or no
+    readable row at all raises BacktestError (one line saying what is wrong)."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
@@ -72,59 +87,93 @@ def read_series(path: Path) -> Series:
     texts: list[str] = []
     times: list[datetime] = []
     values: list[float] = []
-    for line, row in enumerate(rows[1:], start=2):
+    skipped = 0
+    for row in rows[1:]:
         if not row or all(not cell.strip() for cell in row):
             continue
-        if len(row) <= max(ti, vi):
-            raise BacktestError(f"{path}:{line}: expected {len(header)} columns, got {len(row)}")
         try:
-            moment = _parse_time(row[ti])
-        except ValueError:
-            raise BacktestError(f"{path}:{line}: bad timestamp {row[ti]!r}") from None
-        try:
-            value = float(row[vi])
-        except ValueError:
-            raise BacktestError(f"{path}:{line}: bad value {row[vi]!r} (expected a count)") from None
-        if not math.isfinite(value) or value < 0:
-            raise BacktestError(f"{path}:{line}: value must be a count of 0 or more, got {row[vi]!r}")
-        if times and moment <= times[-1]:
-            raise BacktestError(f"{path}:{line}: timestamp {row[ti]!r} is not after the previous row")
+            moment, value = _parse_time(row[ti]), float(row[vi])
+        except (IndexError, ValueError):
+            skipped += 1
+            continue
+        if not math.isfinite(value):
+            skipped += 1
+            continue
         texts.append(row[ti].strip())
         times.append(moment)
         values.append(value)
-    if len(times) < 2:
-        raise BacktestError(f"{path}: needs at least two rows to infer the bucket size")
-    step = infer_step(times)
-    if any((later - earlier) % step for earlier, later in zip(times, times[1:])):
-        raise BacktestError(f"{path}: rows are not on a regular {_describe(step)} grid")
-    return Series(path=path, texts=texts, times=times, values=values, step=step)
+    if not times:
+        raise BacktestError(f"{path}: no row with a readable timestamp and number")
+    counts = all(value >= 0 and value.is_integer() for value in values)
+    return Series(
+        path=path, texts=texts, times=times, values=values, step=infer_step(times), counts=counts, skipped=skipped
+    )
 
 
 def infer_step(times: list[datetime]) -> timedelta:
-    """Return the bucket size: the most common gap between consecutive rows (gaps may skip buckets)."""
-    gaps = Counter(later - earlier for earlier, later in zip(times, times[1:]))
-    return max(gaps.items(), key=lambda item: (item[1], -item[0]))[0]
+    """Return the grid: the smallest nice step (1 min … 1 h) at least the median positive gap between rows.
+
+    The median ignores gaps (missing stretches) and duplicates; a median above an hour is kept as it is.
+    """
+    ordered = sorted(times)
+    gaps = sorted(later - earlier for earlier, later in zip(ordered, ordered[1:]) if later > earlier)
+    if not gaps:
+        return DEFAULT_STEP
+    typical = gaps[len(gaps) // 2]
+    return next((step for step in NICE_STEPS if step >= typical), typical)
 
 
-def _describe(step: timedelta) -> str:
-    """Return '5-minute' style wording for a bucket size."""
-    seconds = int(step.total_seconds())
-    return f"{seconds // 60}-minute" if seconds % 60 == 0 else f"{seconds}-second"
+def bucket_means(series: Series) -> tuple[list[int], dict[int, float]]:
+    """Return each row's bucket number on the series' grid and each bucket's mean value."""
+    origin = min(series.times)
+    index = [(at - origin) // series.step for at in series.times]
+    sums: dict[int, float] = {}
+    rows: Counter[int] = Counter()
+    for number, value in zip(index, series.values):
+        sums[number] = sums.get(number, 0.0) + value
+        rows[number] += 1
+    return index, {number: sums[number] / rows[number] for number in sorted(sums)}
 
 
 def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = RESOLVE_AFTER) -> Replayed:
-    """Run the detector over a series as the product would, with value as both total and negative count."""
+    """Run the detector over a series as the product would, with value as both total and negative count.
+
+    Rows are bucketed onto the series' grid (mean per bucket; empty buckets are gaps, not zeros) and
+    replayed in time order; each row gets its bucket's score, and the first row of a bucket its alert.
+    """
+    if not series.counts:
+        tuning = replace(tuning, min_count=0)  # "10 mentions" means nothing for a CPU percentage
     detector = spikes.SpikeDetector(tuning=tuning, step=series.step)
+    index, means = bucket_means(series)
+    origin = min(series.times)
+    scale = None if not series.counts else 1.0
+    decided: dict[int, spikes.Decision] = {}
+    for number, value in means.items():
+        if scale is None:
+            # Fixed by the first non-zero reading, so the score at t still uses data up to t only.
+            value = max(value, 0.0)
+            if value == 0:
+                value_scaled = 0.0
+            else:
+                scale = GAUGE_LEVEL / value
+                value_scaled = GAUGE_LEVEL
+        else:
+            value_scaled = max(value, 0.0) * scale
+        at = origin + number * series.step
+        decision = detector.observe(spikes.Bucket(at=at, total=value_scaled, negative=value_scaled, reach=value_scaled))
+        if detector.crisis_open and detector.quiet_for(at) >= resolve_after:
+            detector.close_crisis(at)
+        decided[number] = decision
     scores: list[float] = []
     alerts: list[int] = []
     actions: list[spikes.Action] = []
-    for at, value in zip(series.times, series.values):
-        decision = detector.observe(spikes.Bucket(at=at, total=value, negative=value, reach=value))
-        if detector.crisis_open and detector.quiet_for(at) >= resolve_after:
-            detector.close_crisis(at)
+    first_row: set[int] = set()
+    for number in index:
+        decision = decided[number]
         scores.append(max(decision.score, 0.0))
-        alerts.append(1 if decision.pages else 0)
+        alerts.append(1 if decision.pages and number not in first_row else 0)
         actions.append(decision.action)
+        first_row.add(number)
     return Replayed(scores=scores, alerts=alerts, actions=actions)
 
 
@@ -189,6 +238,8 @@ def main(argv: list[str]) -> int:
             if target.resolve() == series.path.resolve():
                 raise BacktestError(f"{series.path}: --out would overwrite the input file")
             write_result(target, series, replay(series, tuning, resolve_after=timedelta(minutes=args.resolve_after)))
+            if series.skipped:
+                print(f"socialops backtest: note: {series.path}: skipped {series.skipped} unreadable rows", file=sys.stderr)
     except (BacktestError, UsageError) as error:
         print(f"socialops backtest: error: {error}", file=sys.stderr)
         return 2

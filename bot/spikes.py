@@ -28,6 +28,11 @@ _TAIL_RATE = 0.01  # log-step of the tail tracker per 5-minute bucket: one excee
 # noise) would otherwise page about once per `tail_every` by construction.
 _TAIL_FLOOR = 3.5
 _TAIL_FAST = timedelta(days=7)
+# A young topic has not seen a whole day, so its time-of-day offsets are unknown: its score is divided by
+# 1 + _YOUTH_MARGIN at the first bucket, easing linearly to 1 at _SETTLED (paging from hour 3 stays possible
+# for a clear spike, while a first evening rush does not page).
+_YOUTH_MARGIN = 1.0
+_SETTLED = timedelta(days=1)
 _CRISIS_LEARNING = 0.2  # the tail learns 5x faster in the first week, before it has seen one
 
 
@@ -86,7 +91,10 @@ class Tuning:
     min_count: int = 10  # negative mentions within `min_count_window` before anything pages
     min_count_window: timedelta = timedelta(minutes=15)
     cooldown: timedelta = timedelta(hours=4)  # after a crisis closes, no new crisis for this long
-    warmup: timedelta = timedelta(days=1)  # learn before paging: a new topic has no baseline
+    # Learn before paging, but only for hours: a brand's new campaign hashtag needs cover on day one. The
+    # young detector is cautious by construction (wide excess variance, a high starting tail, fast learning);
+    # the false-alarm cost of paging from hour 3 is measured by bench/detector.py.
+    warmup: timedelta = timedelta(hours=3)
     campaign: bool = False
     quiet_fraction: float = 0.5  # below threshold × this, a bucket counts as quiet
     # A score under threshold × this opens a crisis only if the previous bucket was already elevated
@@ -204,7 +212,8 @@ class SpikeDetector:
         var = self.excess_var + _poisson_var(expected)
         residual = y - expected_log
         z = residual / math.sqrt(var)
-        score_now = z / max(self.tail, _TAIL_FLOOR)
+        youth = 1.0 + _YOUTH_MARGIN * max(0.0, 1.0 - (at - self.first_at) / _SETTLED)
+        score_now = z / max(self.tail, _TAIL_FLOOR) / youth
         # Spike buckets inside an open crisis would teach the tail that spikes are normal and mask
         # the next one; the tail learns only from buckets outside crises.
         if self.crisis is None:

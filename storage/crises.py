@@ -76,6 +76,12 @@ class Crises:
             row = session.exec(select(CrisisRow).where(*_open_on_topic(team_id, topic))).scalars().first()
             return None if row is None else self._crisis(session, row)
 
+    def open_by_topic(self) -> dict[tuple[int, str], Crisis]:
+        """Return every open crisis on a topic by (team id, lower-case topic): one read for a whole detection pass."""
+        with self._db.session_scope() as session:
+            rows = session.exec(select(CrisisRow).where(CrisisRow.status.in_(_OPEN), CrisisRow.topic_key != "")).scalars().all()
+            return {(row.team_id, row.topic_key): self._crisis(session, row) for row in rows}
+
     def list_crises(self, *, workspace_id: str, open_only: bool, limit: int = 20) -> list[Crisis]:
         with self._db.session_scope() as session:
             query = select(CrisisRow).where(CrisisRow.workspace_id == workspace_id)
@@ -128,6 +134,13 @@ class Crises:
         with self._db.session_scope() as session:
             result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.status.in_(_OPEN),
                                                           CrisisRow.severity < int(severity)).values(severity=int(severity)))
+            return result.rowcount == 1
+
+    def update_stats(self, *, crisis_id: int, stats: SpikeStats) -> bool:
+        """Replace an open crisis' spike figures (the detector saw the spike grow); return whether it was open."""
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.status.in_(_OPEN))
+                                  .values(stats=stats.to_dict()))
             return result.rowcount == 1
 
     def set_card(self, *, crisis_id: int, channel: str, ts: str) -> None:
@@ -358,6 +371,18 @@ class Detection:
                 MentionRow.topic_id == topic_id, MentionRow.created_at >= since, MentionRow.sentiment_label == "negative")
                 .order_by(MentionRow.created_at.desc()).limit(limit)).all()
             return [(text or "", language) for text, language in rows]
+
+    def save_detectors(self, saves: Sequence[tuple[int, dict[str, Any], datetime, datetime | None]], *, now: datetime) -> set[int]:
+        """`save_detector` for many topics in one transaction: (topic id, state, read_until, expected); return the ids stored."""
+        stored: set[int] = set()
+        with self._db.session_scope() as session:
+            for topic_id, state, read_until, expected in saves:
+                condition = TopicWatch.read_until.is_(None) if expected is None else TopicWatch.read_until == expected
+                result = session.exec(update(TopicWatch).where(TopicWatch.topic_id == topic_id, condition)
+                                      .values(detector=state, read_until=read_until, updated_at=now))
+                if result.rowcount == 1:
+                    stored.add(topic_id)
+        return stored
 
     def top_negative_mentions(self, *, topic_id: int, since: datetime, limit: int = 5) -> list[dict[str, Any]]:
         """Return the most-reached negative mentions of a topic since `since`: text, author, reach, url."""

@@ -26,6 +26,8 @@ from storage.columns import aware_utc
 from storage.session import Database
 from storage.tables import ListeningChannelRow, ListeningSource, MentionCount, MentionRow, TopicRow
 
+_ID_CHUNK = 2000  # ids per IN (...) list: well under SQLite's bound-parameter limit
+
 _MENTIONS = MentionRow.__table__
 _COUNTS = MentionCount.__table__
 
@@ -129,6 +131,21 @@ class Mentions:
         )
         with self._db.engine.connect() as connection:
             return [Bucket(at=row[0], total=row[1], negative=row[2], reach=row[3]) for row in connection.execute(query)]
+
+    def buckets_of_topics(self, topic_ids: Sequence[int], *, since: datetime, until: datetime) -> dict[int, list[Bucket]]:
+        """Return `buckets()` for many topics in one query per chunk of ids (a detection pass reads them all at once)."""
+        found: dict[int, list[Bucket]] = {topic_id: [] for topic_id in topic_ids}
+        ids = list(found)
+        for first in range(0, len(ids), _ID_CHUNK):
+            query = (
+                select(_COUNTS.c.topic_id, _COUNTS.c.minute, _COUNTS.c.total, _COUNTS.c.negative, _COUNTS.c.reach_negative)
+                .where(_COUNTS.c.topic_id.in_(ids[first:first + _ID_CHUNK]), _COUNTS.c.minute >= since, _COUNTS.c.minute < until)
+                .order_by(_COUNTS.c.topic_id, _COUNTS.c.minute)
+            )
+            with self._db.engine.connect() as connection:
+                for row in connection.execute(query):
+                    found[row[0]].append(Bucket(at=row[1], total=row[2], negative=row[3], reach=row[4]))
+        return found
 
     def totals_since(self, *, workspace_id: str, since: datetime) -> dict[str, MinuteCount]:
         """Return each topic's counters summed from `since` on, by topic name (topics without mentions included)."""

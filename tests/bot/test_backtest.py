@@ -94,26 +94,114 @@ def test_sensitivity_flag_changes_how_often_it_pages(tmp_path):
 BAD_FILES = {
     "empty": "",
     "wrong header": "time,count\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,2\n",
-    "bad timestamp": "timestamp,value\n2015-01-01 00:00:00,1\nyesterday,2\n",
-    "bad value": "timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,lots\n",
-    "negative value": "timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,-4\n",
-    "out of order": "timestamp,value\n2015-01-01 00:05:00,1\n2015-01-01 00:00:00,2\n",
-    "one row": "timestamp,value\n2015-01-01 00:00:00,1\n",
-    "irregular": "timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,1\n"
-    "2015-01-01 00:10:00,1\n2015-01-01 00:13:00,1\n",
-    "short row": "timestamp,value\n2015-01-01 00:00:00\n2015-01-01 00:05:00,2\n",
+    "no header": "2015-01-01 00:00:00,1\n2015-01-01 00:05:00,2\n",
+    "no numbers": "timestamp,value\n2015-01-01 00:00:00,lots\n2015-01-01 00:05:00,many\n",
+    "header only": "timestamp,value\n",
 }
 
 
 @pytest.mark.parametrize("content", BAD_FILES.values(), ids=BAD_FILES.keys())
-def test_bad_csv_exits_2_with_a_one_line_message(tmp_path, capsys, content):
-    """A malformed file gets exit code 2 and one line on stderr naming the file, no traceback."""
+def test_unreadable_csv_exits_2_with_a_one_line_message(tmp_path, capsys, content):
+    """A file with no header or no readable number gets exit code 2 and one line naming it, no traceback."""
     path = tmp_path / "bad.csv"
     path.write_text(content)
     assert backtest.main([str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("socialops backtest: error: ")
     assert "bad.csv" in err and "Traceback" not in err
+
+
+ODD_FILES = {
+    "bad timestamp row": ("timestamp,value\n2015-01-01 00:00:00,1\nyesterday,2\n2015-01-01 00:10:00,3\n", 2),
+    "bad value row": ("timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,lots\n", 1),
+    "negative value": ("timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,-4\n", 2),
+    "out of order": ("timestamp,value\n2015-01-01 00:05:00,1\n2015-01-01 00:00:00,2\n", 2),
+    "one row": ("timestamp,value\n2015-01-01 00:00:00,1\n", 1),
+    "irregular": ("timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,1\n"
+                  "2015-01-01 00:10:00,1\n2015-01-01 00:13:00,1\n", 4),
+    "short row": ("timestamp,value\n2015-01-01 00:00:00\n2015-01-01 00:05:00,2\n", 1),
+    "duplicate timestamps": ("timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:00:00,2.5\n", 2),
+}
+
+
+@pytest.mark.parametrize(("content", "readable"), ODD_FILES.values(), ids=ODD_FILES.keys())
+def test_odd_but_readable_csv_replays_every_readable_row(tmp_path, capsys, content, readable):
+    """Irregular, unsorted, duplicated, negative or partly broken files replay; only readable rows are written."""
+    path = tmp_path / "odd.csv"
+    path.write_text(content)
+    assert backtest.main([str(path), "--out", str(tmp_path / "out")]) == 0
+    assert len(read_rows(tmp_path / "out" / "odd.csv")) == readable
+    err = capsys.readouterr().err
+    assert "error" not in err and ("skipped" in err) == (readable < content.count("\n") - 1)
+
+
+def test_irregular_timestamps_are_bucketed_onto_a_grid_from_the_data(tmp_path):
+    """Rows about every 4.5 minutes land on a 5-minute grid; rows sharing a bucket alert at most once."""
+    start = datetime(2015, 3, 2, tzinfo=UTC)
+    times = [start + timedelta(seconds=270 * i + (i % 3) * 7) for i in range(3000)]
+    series = backtest.Series(path=tmp_path / "x.csv", texts=[t.isoformat() for t in times], times=times,
+                             values=[20.0] * 2000 + [400.0] * 10 + [20.0] * 990, step=backtest.infer_step(times))
+    assert series.step == timedelta(minutes=5)
+    replayed = backtest.replay(series, spikes.Tuning(warmup=timedelta(hours=2)))
+    assert len(replayed.alerts) == 3000
+    assert 1 <= sum(replayed.alerts[2000:2010]) <= 2
+    buckets = [(at - start) // series.step for at in times]
+    alerted = [number for number, alert in zip(buckets, replayed.alerts) if alert]
+    assert len(alerted) == len(set(alerted))
+
+
+@pytest.mark.parametrize("gap_hours", [6, 72])
+def test_gaps_and_zero_stretches_do_not_page(tmp_path, gap_hours):
+    """A gap in the rows and a stretch of zeros are not spikes: a steady series with both never pages."""
+    start = datetime(2015, 3, 2, tzinfo=UTC)
+    step = timedelta(minutes=5)
+    times, values = [], []
+    for i in range(12 * 24 * 6):
+        at = start + i * step
+        if 12 * 24 * 2 <= i < 12 * 24 * 2 + 12 * gap_hours:
+            continue  # missing rows
+        times.append(at)
+        values.append(0.0 if 12 * 24 * 4 <= i < 12 * 24 * 4 + 60 else 30.0 + (i % 5))
+    series = backtest.Series(path=tmp_path / "x.csv", texts=[t.isoformat() for t in times], times=times,
+                             values=values, step=backtest.infer_step(times))
+    assert sum(backtest.replay(series, spikes.Tuning()).alerts) == 0
+
+
+def test_gauge_of_small_floats_still_pages_on_a_jump(tmp_path):
+    """A CPU-like series of values around 0.1 is rescaled, so a 10x jump pages despite the 10-mention minimum."""
+    start = datetime(2015, 3, 2, tzinfo=UTC)
+    times = [start + timedelta(minutes=5 * i) for i in range(3000)]
+    values = [0.1 + 0.01 * (i % 7) for i in range(3000)]
+    values[2500:2506] = [1.5] * 6
+    series = backtest.Series(path=tmp_path / "x.csv", texts=[t.isoformat() for t in times], times=times,
+                             values=values, step=timedelta(minutes=5), counts=False)
+    alerts = backtest.replay(series, spikes.Tuning()).alerts
+    assert sum(alerts[2500:2506]) >= 1 and sum(alerts[:2500]) <= 2
+
+
+SHARED = DATA.parent
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/data (the shared NAB benchmark data); absent here")
+def test_every_shared_development_file_replays(tmp_path):
+    """All 48 + 5 NAB files replay: one output row per input row, timestamps echoed, exit 0."""
+    files = sorted(SHARED.glob("nab-*/**/*.csv"))
+    assert len(files) >= 53
+    assert backtest.main([*map(str, files), "--out", str(tmp_path)]) == 0
+    for path in files:
+        rows = [line for line in path.read_text().splitlines()[1:] if line.strip()]
+        out = read_rows(tmp_path / path.name)
+        assert [row["timestamp"] for row in out] == [line.split(",")[0] for line in rows], path.name
+
+
+def test_help_flag_prints_usage_and_exits_0(capsys):
+    """`socialops backtest -h` prints the usage through the real entry point."""
+    from bot.__main__ import run
+
+    with pytest.raises(SystemExit) as raised:
+        run(["backtest", "-h"])
+    assert raised.value.code == 0
+    assert "socialops backtest" in capsys.readouterr().out
 
 
 def test_missing_file_and_bad_arguments_exit_2_in_one_line(tmp_path, capsys):

@@ -355,3 +355,17 @@ def test_a_version_1_state_without_the_previous_score_still_loads():
     state, at = _warm_state()
     old = {key: value for key, value in state.items() if key != "previous_score"} | {"version": 1}
     assert SpikeDetector.from_dict(old, Tuning()).previous_score == 0.0
+
+
+def test_new_topic_pages_a_clear_spike_within_its_first_hours():
+    """With the shipped defaults a brand-new topic is covered from hour 3: a 10x surge at hour 5 pages."""
+    counts = with_spike(seasonal(2, 40), 5 * 12, 6, 10)
+    _, decisions = run(counts)
+    assert opens(decisions) and opens(decisions)[0] in range(5 * 12, 5 * 12 + 6)
+
+
+def test_new_topic_first_day_of_ordinary_volume_pages_nobody():
+    """The first day's unlearned daily cycle does not page, despite the 3-hour warm-up (the youth margin)."""
+    for seed in range(1, 6):
+        _, decisions = run(seasonal(1, 40, seed=seed))
+        assert not any(d.pages for d in decisions), seed

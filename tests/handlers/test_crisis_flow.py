@@ -445,3 +445,71 @@ def test_spike_batch_at_the_webhook_pages_within_seconds(runtime, fake_slack, te
         assert time.monotonic() - started < 5
     (card,) = channel_posts(fake_slack)
     assert "crisis #1: acme" in card.args["text"] and "(detected)" in json.dumps(card.json_arg("blocks"))
+
+
+def seed_minute(database, topic_id, minute, *, total, negative):
+    """Store one minute's counter as the ingest path would."""
+    from storage.tables import MentionCount
+
+    with database.session_scope() as session:
+        session.add(MentionCount(topic_id=topic_id, minute=minute, total=total, negative=negative, reach_negative=float(negative)))
+
+
+@pytest.mark.parametrize("pass_at", [timedelta(minutes=1, seconds=5), timedelta(seconds=30)], ids=["whole minute", "minute still filling"])
+def test_card_shows_the_counts_the_detector_decided_on(stopped_runtime, fake_slack, clock, pass_at):
+    """400 mentions at 90 % negative in one minute after quiet days: the card says 360+ negative against the detector's baseline."""
+    import random
+
+    from storage.mentions import Mentions
+
+    rng = random.Random(11)
+    topic = Mentions(stopped_runtime.database).save_topic(workspace_id="T0DEMO", name="acme", keywords=["acme"], hashtags=[], now=T0)
+    Crises(stopped_runtime.database).watch_topic(topic_id=topic.id, team_id=1, now=T0)
+    calm = 2 * 24 * 60
+    seed_counts(stopped_runtime.database, topic.id, T0 - timedelta(minutes=calm), calm, lambda i: rng.choice((0, 0, 0, 1)))
+    clock.now = T0
+    jobs.detect_spikes()
+    seed_minute(stopped_runtime.database, topic.id, T0, total=400, negative=360)
+    clock.now = T0 + pass_at
+    jobs.detect_spikes()
+    (opened,) = Crises(stopped_runtime.database).list_crises(workspace_id="T0DEMO", open_only=False)
+    stats = opened.stats
+    calm_negatives = 15  # at most one a minute in the 14 calm minutes before the spike
+    assert 360 <= stats.negative <= 360 + calm_negatives
+    assert 0.7 <= stats.negative_share <= 0.9  # 360 of 400, plus the calm minutes (5 + 3x negatives each)
+    # The baseline is the detector's expectation over the same 15 minutes: a few calm mentions, not zero.
+    assert 0.5 <= stats.baseline <= calm_negatives
+    assert stats.series[-1] == 360
+
+
+def test_card_follows_a_spike_that_lands_in_batches(stopped_runtime, fake_slack, clock):
+    """The first batch of a 400-mention minute opens the crisis; the card then shows the whole minute the detector saw."""
+    import random
+
+    from sqlmodel import select
+
+    from storage.mentions import Mentions
+    from storage.tables import MentionCount
+
+    rng = random.Random(11)
+    topic = Mentions(stopped_runtime.database).save_topic(workspace_id="T0DEMO", name="acme", keywords=["acme"], hashtags=[], now=T0)
+    Crises(stopped_runtime.database).watch_topic(topic_id=topic.id, team_id=1, now=T0)
+    calm = 2 * 24 * 60
+    seed_counts(stopped_runtime.database, topic.id, T0 - timedelta(minutes=calm), calm, lambda i: rng.choice((0, 0, 0, 1)))
+    clock.now = T0
+    jobs.detect_spikes()
+    seed_minute(stopped_runtime.database, topic.id, T0, total=60, negative=54)
+    clock.now = T0 + timedelta(seconds=10)
+    jobs.detect_spikes()  # the first batch is enough to open
+    (opened,) = Crises(stopped_runtime.database).list_crises(workspace_id="T0DEMO", open_only=False)
+    assert 54 <= opened.stats.negative < 70
+    with stopped_runtime.database.session_scope() as session:
+        row = session.exec(select(MentionCount).where(MentionCount.topic_id == topic.id, MentionCount.minute == T0)).one()
+        row.total, row.negative, row.reach_negative = 400, 360, 360.0
+    clock.now = T0 + timedelta(minutes=1, seconds=5)
+    jobs.detect_spikes()
+    (grown,) = Crises(stopped_runtime.database).list_crises(workspace_id="T0DEMO", open_only=False)
+    assert 360 <= grown.stats.negative <= 375 and grown.stats.series[-1] == 360
+    assert 0.7 <= grown.stats.negative_share <= 0.9
+    card_text = json.dumps(fake_slack.calls("chat.update")[-1].json_arg("blocks")) if fake_slack.calls("chat.update") else ""
+    assert str(grown.stats.negative) in card_text
