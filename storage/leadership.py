@@ -12,12 +12,12 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.leadership import Lock
 from storage.session import Database
 
 log = logging.getLogger(__name__)
@@ -25,20 +25,16 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "socialops:scheduler"
 
 
-class LeaderLock(Protocol):
-    """A lock at most one process holds; `held()` is checked again on every leadership tick."""
-
-    kind: str
-
-    def try_acquire(self) -> bool: ...
-    def held(self) -> bool: ...
-    def release(self) -> None: ...
-
-
 def lock_key(*parts: str, name: str = LOCK_NAME) -> int:
     """A stable signed 64-bit key for pg_advisory_lock from the lock's name and where it applies."""
     digest = hashlib.blake2b("\x1f".join((name, *parts)).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def database_lock_key(connection: Connection, name: str) -> int:
+    """The advisory-lock key of `name` for the database and schema this connection is on."""
+    where = connection.execute(text("SELECT current_database(), current_schema()")).one()
+    return lock_key(str(where[0]), str(where[1]), name=name)
 
 
 class PostgresAdvisoryLock:
@@ -55,8 +51,7 @@ class PostgresAdvisoryLock:
         try:
             if self._connection is None:
                 self._connection = self._engine.connect()
-                where = self._connection.execute(text("SELECT current_database(), current_schema()")).one()
-                self._key = lock_key(str(where[0]), str(where[1]))
+                self._key = database_lock_key(self._connection, LOCK_NAME)
                 self._connection.commit()
             got = bool(self._connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}).scalar())
             # Session-level locks outlive transactions: end this one so the connection does not sit "idle in transaction".
@@ -154,7 +149,7 @@ class ProcessLock:
         self._held = False
 
 
-def leader_lock_for(database: Database) -> LeaderLock:
+def leader_lock_for(database: Database) -> Lock:
     """The lock that elects this database's scheduler leader."""
     url = database.engine.url
     if url.get_backend_name() == "postgresql":

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from storage.leadership import lock_key
+from storage.leadership import database_lock_key
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -43,10 +43,8 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
         return
     with engine.begin() as connection:
         if url.get_backend_name() == "postgresql":
-            where = connection.execute(text("SELECT current_database(), current_schema()")).one()
             # Released at commit: by then the schema is migrated and alembic_version says so.
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                               {"key": lock_key(str(where[0]), str(where[1]), name=MIGRATION_LOCK)})
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": database_lock_key(connection, MIGRATION_LOCK)})
         yield connection
 
 

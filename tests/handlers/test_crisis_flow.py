@@ -455,20 +455,26 @@ def seed_minute(database, topic_id, minute, *, total, negative):
         session.add(MentionCount(topic_id=topic_id, minute=minute, total=total, negative=negative, reach_negative=float(negative)))
 
 
-@pytest.mark.parametrize("pass_at", [timedelta(minutes=1, seconds=5), timedelta(seconds=30)], ids=["whole minute", "minute still filling"])
-def test_card_shows_the_counts_the_detector_decided_on(stopped_runtime, fake_slack, clock, pass_at):
-    """400 mentions at 90 % negative in one minute after quiet days: the card says 360+ negative against the detector's baseline."""
+def _calm_watched_topic(runtime, clock):
+    """A watched topic with two quiet days of counts (0-1 a minute), its detector run up to T0."""
     import random
 
     from storage.mentions import Mentions
 
     rng = random.Random(11)
-    topic = Mentions(stopped_runtime.database).save_topic(workspace_id="T0DEMO", name="acme", keywords=["acme"], hashtags=[], now=T0)
-    Crises(stopped_runtime.database).watch_topic(topic_id=topic.id, team_id=1, now=T0)
+    topic = Mentions(runtime.database).save_topic(workspace_id="T0DEMO", name="acme", keywords=["acme"], hashtags=[], now=T0)
+    Crises(runtime.database).watch_topic(topic_id=topic.id, team_id=1, now=T0)
     calm = 2 * 24 * 60
-    seed_counts(stopped_runtime.database, topic.id, T0 - timedelta(minutes=calm), calm, lambda i: rng.choice((0, 0, 0, 1)))
+    seed_counts(runtime.database, topic.id, T0 - timedelta(minutes=calm), calm, lambda i: rng.choice((0, 0, 0, 1)))
     clock.now = T0
     jobs.detect_spikes()
+    return topic
+
+
+@pytest.mark.parametrize("pass_at", [timedelta(minutes=1, seconds=5), timedelta(seconds=30)], ids=["whole minute", "minute still filling"])
+def test_card_shows_the_counts_the_detector_decided_on(stopped_runtime, fake_slack, clock, pass_at):
+    """400 mentions at 90 % negative in one minute after quiet days: the card says 360+ negative against the detector's baseline."""
+    topic = _calm_watched_topic(stopped_runtime, clock)
     seed_minute(stopped_runtime.database, topic.id, T0, total=400, negative=360)
     clock.now = T0 + pass_at
     jobs.detect_spikes()
@@ -484,20 +490,11 @@ def test_card_shows_the_counts_the_detector_decided_on(stopped_runtime, fake_sla
 
 def test_card_follows_a_spike_that_lands_in_batches(stopped_runtime, fake_slack, clock):
     """The first batch of a 400-mention minute opens the crisis; the card then shows the whole minute the detector saw."""
-    import random
-
     from sqlmodel import select
 
-    from storage.mentions import Mentions
     from storage.tables import MentionCount
 
-    rng = random.Random(11)
-    topic = Mentions(stopped_runtime.database).save_topic(workspace_id="T0DEMO", name="acme", keywords=["acme"], hashtags=[], now=T0)
-    Crises(stopped_runtime.database).watch_topic(topic_id=topic.id, team_id=1, now=T0)
-    calm = 2 * 24 * 60
-    seed_counts(stopped_runtime.database, topic.id, T0 - timedelta(minutes=calm), calm, lambda i: rng.choice((0, 0, 0, 1)))
-    clock.now = T0
-    jobs.detect_spikes()
+    topic = _calm_watched_topic(stopped_runtime, clock)
     seed_minute(stopped_runtime.database, topic.id, T0, total=60, negative=54)
     clock.now = T0 + timedelta(seconds=10)
     jobs.detect_spikes()  # the first batch is enough to open
