@@ -43,6 +43,8 @@ class CrisisCommand:
             "ack": Route(self._ack),
             "resolve": Route(self._resolve),
             "page": Route(self._page),
+            "sev": Route(self._sev),
+            "assign": Route(self._assign),
             "away": Route(self._away),
             "watch": Route(self._watch, admin_only="choose which team a topic pages"),
             "policy": Route(self._policy),
@@ -129,6 +131,37 @@ class CrisisCommand:
                     via=Via.slash_command)
         self.deps.run_later(lambda: self.deps.crisis_flow.page_person(target.id, who, command["user_id"]))
         return build_confirmation(f"Paging <@{who}> for {target.title}.")
+
+    def _involvement(self, crisis_id: int, user_id: str) -> tuple[crisis.Crisis, tuple[str, ...], bool]:
+        """Return the crisis, who is on call for its team now, and whether `user_id` is an admin (who may change it)."""
+        found = crisis.get(self.deps.crises, crisis_id)
+        rotation = self.deps.rotations.load_rotation_by_id(found.team_id)
+        on_call = crisis.team_of(rotation, self.deps.clock()).on_call if rotation else ()
+        return found, on_call, self.deps.admins.is_admin(user_id)
+
+    def _sev(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        usage = "Usage: " + CRISIS.usage("sev")
+        crisis_id = parse_crisis_id(query.args[0], usage)
+        severity = crisis.parse_severity(query.args[1])
+        if severity is None:
+            raise UsageError(f"{query.args[1]!r} is not a severity: say sev1, sev2 or sev3.", usage=usage)
+        found, on_call, is_admin = self._involvement(crisis_id, command["user_id"])
+        changed = crisis.change_severity(self.deps.crises, self.deps.audit, crisis_id=found.id, user_id=command["user_id"],
+                                         severity=severity, on_call=on_call, is_admin=is_admin, now=self.deps.clock(),
+                                         via=Via.slash_command)
+        self.deps.run_later(lambda: self.deps.crisis_flow.after_change(changed.id))
+        return build_confirmation(f"{changed.title} is now {changed.severity.label} (was {found.severity.label}).")
+
+    def _assign(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        usage = "Usage: " + CRISIS.usage("assign")
+        crisis_id = parse_crisis_id(query.args[0], usage)
+        who = parse_user(query.args[1], usage)
+        found, on_call, is_admin = self._involvement(crisis_id, command["user_id"])
+        assigned = crisis.assign_commander(self.deps.crises, self.deps.audit, crisis_id=found.id, user_id=command["user_id"],
+                                           commander=who, on_call=on_call, is_admin=is_admin, now=self.deps.clock(),
+                                           via=Via.slash_command)
+        self.deps.run_later(lambda: self.deps.crisis_flow.after_change(assigned.id))
+        return build_confirmation(f"<@{who}> is now the commander of {assigned.title}.")
 
     def _away(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         if not query.args[0].isdigit():

@@ -136,6 +136,13 @@ class Crises:
                                                           CrisisRow.severity < int(severity)).values(severity=int(severity)))
             return result.rowcount == 1
 
+    def set_severity(self, *, crisis_id: int, severity: Severity) -> bool:
+        """Set an open crisis' severity, either way; return whether it changed."""
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.status.in_(_OPEN),
+                                                          CrisisRow.severity != int(severity)).values(severity=int(severity)))
+            return result.rowcount == 1
+
     def update_stats(self, *, crisis_id: int, stats: SpikeStats) -> bool:
         """Replace an open crisis' spike figures (the detector saw the spike grow); return whether it was open."""
         with self._db.session_scope() as session:
@@ -332,6 +339,10 @@ class Crises:
             CrisisEventRow.crisis_id == row.id, CrisisEventRow.kind == EventKind.PAGE.value,
             CrisisEventRow.method.in_(PERSON_PAGE_METHODS)).order_by(CrisisEventRow.at, CrisisEventRow.id)).all()
             if counts_as_person_page(method, target)]
+        # The latest assignment names the commander: the timeline is the record, so no column repeats it.
+        commander = session.exec(select(CrisisEventRow.target).where(
+            CrisisEventRow.crisis_id == row.id, CrisisEventRow.kind == EventKind.ASSIGNED.value)
+            .order_by(CrisisEventRow.at.desc(), CrisisEventRow.id.desc()).limit(1)).scalars().first()
         return Crisis(
             id=row.id, team_id=row.team_id, team_name=team.name if team else "", workspace_id=row.workspace_id, topic=row.topic,
             severity=Severity(row.severity), summary=row.summary, origin=row.origin, declared_by=row.declared_by,
@@ -339,7 +350,7 @@ class Crises:
             acked_at=row.acked_at, acked_via=row.acked_via, responders=tuple(responders), resolved_by=row.resolved_by,
             resolved_at=row.resolved_at, resolution_note=row.resolution_note, real=row.real, channel=row.channel,
             message_ts=row.message_ts, stats=SpikeStats.from_dict(row.stats), paged=tuple(dict.fromkeys(p for p in paged if p)),
-            topic_id=row.topic_id, playbook_ts=row.playbook_ts,
+            topic_id=row.topic_id, playbook_ts=row.playbook_ts, commander=commander,
         )
 
 
