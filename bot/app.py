@@ -29,7 +29,7 @@ from bot.slack_gateway import SlackGateway, build_web_client
 from handlers import (
     app_home, burnout_actions, crisis_actions, crisis_command, crisis_forms, events, mention_events, oncall_actions, oncall_command, oncall_setup, replies,
 )
-from handlers import reports
+from handlers import handover_forms, reports
 from handlers.deps import Deps
 from storage import migrate
 from storage.admins import AdminDirectory
@@ -43,6 +43,7 @@ from storage.outbox import Outbox
 from storage.rotation_messages import RotationMessageState
 from storage.calendar_tokens import CalendarTokens
 from storage.crises import Crises, Detection
+from storage.handover import HandoverNotes
 from storage.member_settings import MemberSettingsStore
 from storage.detector_settings import DetectorSettingsStore
 from storage.people import People
@@ -100,7 +101,7 @@ class Runtime:
             detection=Detection(self.database), mention_counts=Mentions(self.database),
             detector_settings=DetectorSettingsStore(self.database), member_settings=MemberSettingsStore(self.database),
             mentions=Mentions(self.database), mention_retention=timedelta(days=self.settings.mention_retention_days),
-            reports=Reports(self.database),
+            reports=Reports(self.database), handover_notes=HandoverNotes(self.database),
             retention=self.settings.retention, retention_store=RetentionStore(self.database),
         ))
 
@@ -269,6 +270,7 @@ def create_runtime(
         public_url=settings.public_url,
         outbox=ports, crisis_flow=ports, cover_reminders=ports, uploads=ports,
         mentions_stored=_DetectAfterStoring(lambda work: executor.submit(_logged(work))),
+        handover_notes=HandoverNotes(database), handover_flow=ports,
     )
     app = App(
         client=client,
@@ -299,6 +301,7 @@ def create_runtime(
     oncall_setup.register(app, deps)
     crisis_actions.register(app, deps)
     crisis_forms.register(app, deps)
+    handover_forms.register(app, deps)
     app_home.register(app, deps)
     reports.register(app, deps)
     burnout_actions.register(app, deps)

@@ -38,8 +38,10 @@ from bot.outbox import next_attempt_at, should_give_up
 from bot.retention import RetentionCutoffs, RetentionPolicy
 from bot.sentiment import detect_language
 from bot.people import ZoneFacts, zone_of
+from bot.flows import handover as handover_flow
 from bot.flows.uploads import FileUpload
-from bot.rotation import ScheduleIndex
+from bot.handover import ASK_LEAD as HANDOVER_ASK_LEAD, HandoverStore, with_note
+from bot.rotation import Role, ScheduleIndex
 from bot.rotation_messages import (
     USERGROUP_NOT_ALLOWED,
     RotationEventKind,
@@ -110,6 +112,7 @@ class JobContext:
     burnout: Burnout | None = None  # limits, offers and proposals of the burnout guard (issue 7)
     refresh_homes: Callable[[int], None] | None = None  # republish a team's App Homes, in the background (handlers/app_home.py)
     reports: Reports | None = None  # report facts, settings and check-ins (issue 7)
+    handover_notes: HandoverStore | None = None  # the outgoing primaries' handover notes (issue 17)
 
 
 _context: JobContext | None = None
@@ -320,13 +323,33 @@ def run_rotation_event(key: str) -> None:
             rebalance=_rebalance_proposal(ctx, rotation, event.change_at, now),
         )
         text, blocks = build_announcement(announcement)
+        blocks = with_note(blocks, _handover_note(ctx, team.id, event.change_at))
         enqueue_call(dedupe_key=key, method="chat.postMessage", payload={"channel": team.announce_channel, "text": text, "blocks": blocks})
     else:
         text, blocks = build_reminder(compose_reminder(index, team, event, now=now))
+        if event.kind is RotationEventKind.ON_CALL_NOW and event.role is Role.PRIMARY:
+            blocks = with_note(blocks, _handover_note(ctx, team.id, event.change_at))
         enqueue_call(dedupe_key=key, method="dm", payload={"user": event.user_id, "text": text, "blocks": blocks})
     # Claimed after queueing: a crash in between re-queues under the same dedupe key (one message), where
     # claiming first could lose the message.
     ctx.ledger.claim(key, at=now)
+
+
+def _handover_note(ctx: JobContext, team_id: int, handoff: datetime):  # noqa: ANN202 - HandoverNote | None
+    return ctx.handover_notes.handover_note(team_id=team_id, handoff=handoff) if ctx.handover_notes else None
+
+
+def ask_handover_note(key: str) -> None:
+    """Ask the outgoing primary for a handover note, once per team handoff (bot/flows/handover.py decides)."""
+    ctx = _ctx()
+    handover_flow.ask_for_note(key, rotations=ctx.rotations, ledger=ctx.ledger, outbox=JobPorts(), now=ctx.clock())
+
+
+def handover_note_saved(team_id: int, handoff: datetime) -> None:
+    """Bring the handoff messages already sent up to date with the note (bot/flows/handover.py decides)."""
+    ctx = _ctx()
+    if ctx.handover_notes is not None:
+        handover_flow.note_saved(team_id, handoff, rotations=ctx.rotations, notes=ctx.handover_notes, sent=ctx.outbox, outbox=JobPorts())
 
 
 def sync_usergroup(team_id: int) -> None:
@@ -1150,6 +1173,8 @@ def plan_report_events() -> None:
                 continue  # nobody's shift ends at the very first handoff
             if now - handoff < CHECKIN_LATE_LIMIT:
                 planned.append(("bot.jobs:run_shift_checkin", report_job_key("checkin", team.id, handoff), handoff))
+            if now < handoff:  # asked before the handoff, so the note can be in the messages sent at it
+                planned.append(("bot.jobs:ask_handover_note", handover_flow.ask_key(team.id, handoff), handoff - HANDOVER_ASK_LEAD))
             if weekly_report_due(index, handoff) and now - handoff - REPORT_DELAY < REPORT_LATE_LIMIT:
                 planned.append(("bot.jobs:run_weekly_report", report_job_key("report", team.id, handoff), handoff + REPORT_DELAY))
         done = ctx.message_state.ran_keys(key for _, key, _ in planned)
@@ -1315,6 +1340,9 @@ class JobPorts:
 
     def schedule_first(self, request_id: int, *, start: datetime) -> None:
         schedule_cover_reminder(request_id, start=start)
+
+    def handover_note_saved(self, team_id: int, handoff: datetime) -> None:
+        handover_note_saved(team_id, handoff)
 
     def upload_files(self, uploads: list[FileUpload]) -> bool:
         return upload_files(uploads)

@@ -14,7 +14,8 @@ from bot.campaigns import CampaignStore
 from bot.crisis import CrisisStore
 from bot.detector_tuning import TuningStore
 from bot.escalation import Policy
-from bot.flows.ports import CoverReminders, CrisisFollowUps, MentionsStored, OutboxSender, Uploads
+from bot.handover import HandoverStore
+from bot.flows.ports import CoverReminders, CrisisFollowUps, HandoverFollowUps, MentionsStored, OutboxSender, Uploads
 from bot.home import OpenCrises, SettingsStore
 from bot.mentions import MentionRepository
 from bot.offboarding import OffboardingStore
@@ -80,3 +81,5 @@ class Deps:
     cover_reminders: CoverReminders
     uploads: Uploads
     mentions_stored: MentionsStored  # a write stored new mentions: run a detection pass now
+    handover_notes: HandoverStore  # the outgoing primaries' handover notes (storage/handover.py)
+    handover_flow: HandoverFollowUps
