@@ -29,7 +29,7 @@ from bot.slack_gateway import SlackGateway, build_web_client
 from handlers import (
     app_home, burnout_actions, crisis_actions, crisis_command, crisis_forms, events, mention_events, oncall_actions, oncall_command, oncall_setup, replies,
 )
-from handlers import handover_forms, reports
+from handlers import handover_forms, reports, stakeholder_forms
 from handlers.deps import Deps
 from storage import migrate
 from storage.admins import AdminDirectory
@@ -44,6 +44,7 @@ from storage.rotation_messages import RotationMessageState
 from storage.calendar_tokens import CalendarTokens
 from storage.crises import Crises, Detection
 from storage.handover import HandoverNotes
+from storage.stakeholders import StakeholderChannels
 from storage.member_settings import MemberSettingsStore
 from storage.detector_settings import DetectorSettingsStore
 from storage.people import People
@@ -102,6 +103,7 @@ class Runtime:
             detector_settings=DetectorSettingsStore(self.database), member_settings=MemberSettingsStore(self.database),
             mentions=Mentions(self.database), mention_retention=timedelta(days=self.settings.mention_retention_days),
             reports=Reports(self.database), handover_notes=HandoverNotes(self.database),
+            playbooks=Playbooks(self.database), stakeholder_channels=StakeholderChannels(self.database),
             retention=self.settings.retention, retention_store=RetentionStore(self.database),
         ))
 
@@ -270,7 +272,7 @@ def create_runtime(
         public_url=settings.public_url,
         outbox=ports, crisis_flow=ports, cover_reminders=ports, uploads=ports,
         mentions_stored=_DetectAfterStoring(lambda work: executor.submit(_logged(work))),
-        handover_notes=HandoverNotes(database), handover_flow=ports,
+        handover_notes=HandoverNotes(database), handover_flow=ports, stakeholder_channels=StakeholderChannels(database),
     )
     app = App(
         client=client,
@@ -302,6 +304,7 @@ def create_runtime(
     crisis_actions.register(app, deps)
     crisis_forms.register(app, deps)
     handover_forms.register(app, deps)
+    stakeholder_forms.register(app, deps)
     app_home.register(app, deps)
     reports.register(app, deps)
     burnout_actions.register(app, deps)

@@ -50,6 +50,7 @@ class EventKind(StrEnum):
     PLAYBOOK_CHECK = "playbook_check"
     SEVERITY = "severity"  # the severity changed by hand (`/crisis sev`)
     ASSIGNED = "assigned"  # a commander was named (`/crisis assign`)
+    STAKEHOLDER_UPDATE = "stakeholder_update"  # an update posted to the stakeholders (the Post update form)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ from bot.retention import RetentionCutoffs, RetentionPolicy
 from bot.sentiment import detect_language
 from bot.people import ZoneFacts, zone_of
 from bot.flows import handover as handover_flow
+from bot.flows import stakeholders as stakeholder_flow
+from bot.playbook import PlaybookStore
+from bot.stakeholders import CADENCE_SEVERITIES, StakeholderStore
 from bot.flows.uploads import FileUpload
 from bot.handover import ASK_LEAD as HANDOVER_ASK_LEAD, HandoverStore, with_note
 from bot.rotation import Role, ScheduleIndex
@@ -113,6 +116,8 @@ class JobContext:
     refresh_homes: Callable[[int], None] | None = None  # republish a team's App Homes, in the background (handlers/app_home.py)
     reports: Reports | None = None  # report facts, settings and check-ins (issue 7)
     handover_notes: HandoverStore | None = None  # the outgoing primaries' handover notes (issue 17)
+    playbooks: PlaybookStore | None = None  # crisis playbooks: the stakeholder-update interval is read from them (issue 17)
+    stakeholder_channels: StakeholderStore | None = None  # where each team's stakeholder updates go (issue 17)
 
 
 _context: JobContext | None = None
@@ -256,6 +261,8 @@ def install_recurring_jobs(scheduler: BaseScheduler) -> None:
     scheduler.add_job("bot.jobs:detect_spikes", "interval", seconds=DETECT_EVERY_S, id="crisis:detect", replace_existing=True)
     scheduler.add_job("bot.jobs:sweep_crises", "interval", seconds=CRISIS_SWEEP_EVERY_S, id="crisis:sweep", replace_existing=True)
     scheduler.add_job("bot.jobs:plan_report_events", "interval", seconds=REPORT_PLAN_EVERY_S, id="reports:plan", replace_existing=True)
+    scheduler.add_job("bot.jobs:sweep_stakeholder_reminders", "interval", seconds=STAKEHOLDER_SWEEP_EVERY_S, id="stakeholder:sweep",
+                      replace_existing=True)
 
 
 # --- automatic rotation messages (issue 4) ---------------------------------------------------------
@@ -750,10 +757,39 @@ def after_crisis_change(crisis_id: int) -> None:
         return
     _refresh_card(ctx, store, crisis)
     _refresh_homes_after_crisis(ctx, crisis.team_id)
+    remind_stakeholder_update(crisis_id)  # plans the cadence of an acknowledged SEV1/SEV2 crisis (a no-op otherwise)
     if crisis.status is crisis_use.Status.ACKNOWLEDGED:
         due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=store.policy(crisis.team_id))
         if due is not None:
             _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", due, [crisis_id])
+
+
+class _StakeholderChecks:
+    """CheckLater for bot/flows/stakeholders.py: one date job per crisis, `stakeholder-update:{crisis_id}`."""
+
+    def check_later(self, crisis_id: int, at: datetime) -> None:
+        _schedule_once(_ctx().scheduler, "bot.jobs:remind_stakeholder_update", f"stakeholder-update:{crisis_id}", at, [crisis_id])
+
+
+STAKEHOLDER_SWEEP_EVERY_S = 60  # the safety net for a reminder job lost with its process; the date jobs are the fast path
+
+
+def sweep_stakeholder_reminders() -> None:
+    """Check the cadence of every acknowledged SEV1/SEV2 crisis (each reminder is still sent once: the ledger decides)."""
+    ctx = _ctx()
+    if ctx.crisis_records is None:
+        return
+    for crisis_id in ctx.crisis_records.acknowledged_crisis_ids(severities=CADENCE_SEVERITIES):
+        remind_stakeholder_update(crisis_id)
+
+
+def remind_stakeholder_update(crisis_id: int) -> None:
+    """Remind the acknowledger of a SEV1/SEV2 crisis to update the stakeholders, once per slot (bot/flows/stakeholders.py)."""
+    ctx = _ctx()
+    if ctx.playbooks is None or ctx.stakeholder_channels is None:
+        return
+    stakeholder_flow.remind(crisis_id, crises=_crises(ctx), playbooks=ctx.playbooks, channels=ctx.stakeholder_channels, ledger=ctx.ledger,
+                            outbox=JobPorts(), later=_StakeholderChecks(), now=ctx.clock())
 
 
 def _ask_still_on_it(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, *, key: str, now: datetime) -> None:

@@ -8,16 +8,17 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
-from bot import campaigns, crisis, detector_tuning, mentions, playbook
+from bot import campaigns, crisis, detector_tuning, mentions, playbook, stakeholders
 from bot.audit import AuditRecord, Via
 from bot.blocks.detector_tuning import build_campaign_cancelled, build_campaign_created, build_campaign_list, build_tuning_answer
 from bot.blocks.crisis import build_confirmation, build_crisis_list, build_crisis_status, build_joined_declare
 from bot.blocks.escalation_policy import build_policy_answer, build_policy_modal
 from bot.blocks.playbook import build_playbook_modal, build_playbook_preview
 from bot.blocks.help import build_help
+from bot.blocks.stakeholders import build_stakeholders_answer
 from bot.blocks.mentions import build_sources_answer
 from bot.command_grammar import ParsedCommand, parse_user
-from bot.crisis_query import CRISIS, parse_crisis_id, parse_declare, parse_sources
+from bot.crisis_query import CRISIS, parse_channel, parse_crisis_id, parse_declare, parse_sources
 from bot.errors import NotFound, UsageError
 from bot.escalation import describe_policy, parse_policy, plan_chain
 from bot.oncall import TeamRotation, pick_team
@@ -45,6 +46,7 @@ class CrisisCommand:
             "page": Route(self._page),
             "sev": Route(self._sev),
             "assign": Route(self._assign),
+            "stakeholders": Route(self._stakeholders),
             "away": Route(self._away),
             "watch": Route(self._watch, admin_only="choose which team a topic pages"),
             "policy": Route(self._policy),
@@ -162,6 +164,17 @@ class CrisisCommand:
                                            via=Via.slash_command)
         self.deps.run_later(lambda: self.deps.crisis_flow.after_change(assigned.id))
         return build_confirmation(f"<@{who}> is now the commander of {assigned.title}.")
+
+    def _stakeholders(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        words = list(query.args)
+        channel = parse_channel(words.pop(0), "Usage: " + CRISIS.usage("stakeholders")) if words and words[0].startswith("<#") else None
+        rotation = pick_team(self.deps.rotations, command["team_id"], words[0] if words else None)
+        if channel is None:
+            return build_stakeholders_answer(rotation.team.name, self.deps.stakeholder_channels.stakeholder_channel(rotation.team.id))
+        stakeholders.set_channel(self.deps.stakeholder_channels, self.deps.audit, self.deps.admins, team_id=rotation.team.id,
+                                 workspace_id=command["team_id"], channel=channel, user_id=command["user_id"], now=self.deps.clock(),
+                                 via=Via.slash_command)
+        return build_stakeholders_answer(rotation.team.name, channel, note="Reminders name it from now on.")
 
     def _away(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         if not query.args[0].isdigit():

@@ -15,6 +15,7 @@ from bot.crisis import CrisisStore
 from bot.detector_tuning import TuningStore
 from bot.escalation import Policy
 from bot.handover import HandoverStore
+from bot.stakeholders import StakeholderStore
 from bot.flows.ports import CoverReminders, CrisisFollowUps, HandoverFollowUps, MentionsStored, OutboxSender, Uploads
 from bot.home import OpenCrises, SettingsStore
 from bot.mentions import MentionRepository
@@ -83,3 +84,4 @@ class Deps:
     mentions_stored: MentionsStored  # a write stored new mentions: run a detection pass now
     handover_notes: HandoverStore  # the outgoing primaries' handover notes (storage/handover.py)
     handover_flow: HandoverFollowUps
+    stakeholder_channels: StakeholderStore  # where each team's stakeholder updates go (storage/stakeholders.py)

@@ -97,6 +97,12 @@ class Crises:
                                 .order_by(CrisisRow.opened_at)).scalars().all()
             return [self._crisis(session, row) for row in rows]
 
+    def acknowledged_crisis_ids(self, *, severities: Sequence[Severity]) -> list[int]:
+        """Return the ids of acknowledged (open) crises at these severities: the stakeholder cadence's sweep reads them."""
+        with self._db.session_scope() as session:
+            return list(session.exec(select(CrisisRow.id).where(CrisisRow.status == Status.ACKNOWLEDGED.value,
+                                                                CrisisRow.severity.in_([int(s) for s in severities]))).scalars())
+
     def record_ack(self, *, crisis_id: int, user_id: str, at: datetime, via: str) -> bool:
         """Acknowledge an open, unacknowledged crisis; False when someone else got there first."""
         with self._db.session_scope() as session:

@@ -184,6 +184,8 @@ def _timeline_text(crisis: Crisis, event: CrisisEvent) -> str:
         EventKind.SEVERITY: f"{at} Severity {(event.detail or {}).get('from', '?')} → {(event.detail or {}).get('to', '?')}.",
         # The one line that mentions someone who was not paged: being named commander should notify them.
         EventKind.ASSIGNED: f"{at} Commander: <@{event.target}>.",
+        EventKind.STAKEHOLDER_UPDATE: f"{at} Stakeholder update{' in <#' + event.target + '>' if event.target else ''}: "
+                                      f"{(event.detail or {}).get('text', '')}",
     }
     if event.kind is EventKind.PAGE:
         how = {"dm": "by DM", "channel": "in the channel", "channel_fallback": "in the channel instead"}.get(event.method or "", event.method or "")
