@@ -188,7 +188,8 @@ def _timeline_text(crisis: Crisis, event: CrisisEvent) -> str:
                                       f"{(event.detail or {}).get('text', '')}",
     }
     if event.kind is EventKind.PAGE:
-        how = {"dm": "by DM", "channel": "in the channel", "channel_fallback": "in the channel instead"}.get(event.method or "", event.method or "")
+        how = {"dm": "by DM", "channel": "in the channel", "channel_fallback": "in the channel instead", "call": "by phone call",
+               "sms": "by SMS", "pagerduty": "through PagerDuty", "opsgenie": "through Opsgenie"}.get(event.method or "", event.method or "")
         state = "" if event.delivered else " — *not delivered*"
         target = event.target if (event.target or "").startswith("<") else f"<@{event.target}>"
         return f"{at} Paged {target} {how}{state}."
