@@ -45,6 +45,8 @@ from storage.calendar_tokens import CalendarTokens
 from storage.crises import Crises, Detection
 from storage.handover import HandoverNotes
 from storage.stakeholders import StakeholderChannels
+from storage.reach import PersonReachStore, ProviderPages
+from bot.provider_clients import code_texter, page_senders
 from storage.member_settings import MemberSettingsStore
 from storage.detector_settings import DetectorSettingsStore
 from storage.people import People
@@ -104,6 +106,8 @@ class Runtime:
             mentions=Mentions(self.database), mention_retention=timedelta(days=self.settings.mention_retention_days),
             reports=Reports(self.database), handover_notes=HandoverNotes(self.database),
             playbooks=Playbooks(self.database), stakeholder_channels=StakeholderChannels(self.database),
+            provider_pages=ProviderPages(self.database), person_reach=PersonReachStore(self.database),
+            page_senders=page_senders(self.settings.providers, public_url=self.settings.public_url),
             retention=self.settings.retention, retention_store=RetentionStore(self.database),
         ))
 
@@ -273,6 +277,8 @@ def create_runtime(
         outbox=ports, crisis_flow=ports, cover_reminders=ports, uploads=ports,
         mentions_stored=_DetectAfterStoring(lambda work: executor.submit(_logged(work))),
         handover_notes=HandoverNotes(database), handover_flow=ports, stakeholder_channels=StakeholderChannels(database),
+        provider_pages=ProviderPages(database), person_reach=PersonReachStore(database),
+        providers_configured=settings.providers.configured, code_texter=code_texter(settings.providers),
     )
     app = App(
         client=client,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -39,7 +39,11 @@ from bot.retention import RetentionCutoffs, RetentionPolicy
 from bot.sentiment import detect_language
 from bot.people import ZoneFacts, zone_of
 from bot.flows import handover as handover_flow
+from bot.flows import reach as reach_flow
 from bot.flows import stakeholders as stakeholder_flow
+from bot.flows.reach import PageLedger, PageSender, ReachLookup
+from bot.page_delivery import quiet_hours_end
+from bot.reach import StepKind
 from bot.playbook import PlaybookStore
 from bot.stakeholders import CADENCE_SEVERITIES, StakeholderStore
 from bot.flows.uploads import FileUpload
@@ -118,6 +122,9 @@ class JobContext:
     handover_notes: HandoverStore | None = None  # the outgoing primaries' handover notes (issue 17)
     playbooks: PlaybookStore | None = None  # crisis playbooks: the stakeholder-update interval is read from them (issue 17)
     stakeholder_channels: StakeholderStore | None = None  # where each team's stakeholder updates go (issue 17)
+    provider_pages: PageLedger | None = None  # pages through Twilio, PagerDuty, Opsgenie: sent once each (issue 17)
+    person_reach: ReachLookup | None = None  # each person's verified phone, extra step kinds and quiet-hours rule
+    page_senders: Mapping[str, PageSender] = field(default_factory=dict)  # step kind -> sender; only configured providers
 
 
 _context: JobContext | None = None
@@ -261,6 +268,7 @@ def install_recurring_jobs(scheduler: BaseScheduler) -> None:
     scheduler.add_job("bot.jobs:detect_spikes", "interval", seconds=DETECT_EVERY_S, id="crisis:detect", replace_existing=True)
     scheduler.add_job("bot.jobs:sweep_crises", "interval", seconds=CRISIS_SWEEP_EVERY_S, id="crisis:sweep", replace_existing=True)
     scheduler.add_job("bot.jobs:plan_report_events", "interval", seconds=REPORT_PLAN_EVERY_S, id="reports:plan", replace_existing=True)
+    scheduler.add_job("bot.jobs:sweep_provider_pages", "interval", seconds=PROVIDER_SWEEP_EVERY_S, id="provider:sweep", replace_existing=True)
     scheduler.add_job("bot.jobs:sweep_stakeholder_reminders", "interval", seconds=STAKEHOLDER_SWEEP_EVERY_S, id="stakeholder:sweep",
                       replace_existing=True)
 
@@ -570,7 +578,96 @@ def _page_step(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, planne
                                    step=planned.index, actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
         for user_id in by_channel:
             _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
+    # Beyond Slack: a call/SMS to whoever this step pages (their verified phone, their quiet-hours rule), and at the group
+    # step the hand-off to PagerDuty/Opsgenie; only providers with credentials have senders.
+    paged_now = tuple(u for u in reach.dm if deliveries[u].hold_until is None)
+    page_beyond_slack(crisis.id, planned.index, list(paged_now), reach.channel_mention is not None, on_call.primary or "")
     refresh_crisis_card(crisis.id)
+
+
+# --- paging beyond Slack (issue 17): the use cases are bot/flows/reach.py ------------------------------
+
+PROVIDER_SWEEP_EVERY_S = 15
+
+
+class _ReachFollowers:
+    """Followers for bot/flows/reach.py: date jobs `provider-page:{id}`, the next step brought forward, admin DMs."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self._ctx = ctx
+
+    def deliver_later(self, page_id: int, at: datetime) -> None:
+        _schedule_once(self._ctx.scheduler, "bot.jobs:deliver_provider_page", f"provider-page:{page_id}", at, [page_id])
+
+    def run_due_steps(self, crisis_id: int) -> None:
+        if reach_flow.next_step_now(_crises(self._ctx), self._ctx.audit, crisis_id=crisis_id, now=self._ctx.clock()):
+            start_crisis_chain(crisis_id)
+
+    def tell_admins(self, text: str, *, key: str) -> None:
+        for admin in self._ctx.admins.admin_ids():
+            enqueue_call(dedupe_key=f"{key}:{admin}", method="dm", payload={"user": admin, "text": text})
+
+
+def _in_quiet_hours(ctx: JobContext, crisis: crisis_use.Crisis, user_id: str, now: datetime) -> bool:
+    settings = ctx.member_settings.settings_of(crisis.workspace_id, user_id) if ctx.member_settings else None
+    rotation = ctx.rotations.load_rotation_by_id(crisis.team_id)
+    facts = ctx.people.tz_facts(crisis.workspace_id, user_id)
+    zone = zone_of(chosen=facts.chosen, known=facts.known, roster=_roster_zone(rotation, user_id),
+                   team=rotation.team.tz if rotation is not None else None)
+    return quiet_hours_end(settings, zone=zone.key, at=now) is not None
+
+
+def page_beyond_slack(crisis_id: int, step: int, people: list[str], group_step: bool, owner: str) -> None:
+    """Plan and send a step's provider pages: calls/SMS to `people` as each chose, hand-offs at the group step (for `owner`)."""
+    ctx = _ctx()
+    if ctx.provider_pages is None or ctx.person_reach is None or not ctx.page_senders:
+        return
+    store, now = _crises(ctx), ctx.clock()
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None:
+        return
+    planned = []
+    for person in people:
+        kinds = ctx.person_reach.person_reach(crisis.workspace_id, person)
+        for kind in (kinds.kinds if kinds else ()):
+            if kind.value in ctx.page_senders:
+                planned += reach_flow.plan_step_pages(crisis, step=step, people=[person], kind=kind, ledger=ctx.provider_pages,
+                                                      reach=ctx.person_reach, in_quiet_hours=lambda u: _in_quiet_hours(ctx, crisis, u, now),
+                                                      now=now)[0]
+    if group_step:
+        for kind in (StepKind.pagerduty, StepKind.opsgenie):
+            if kind.value in ctx.page_senders:
+                planned += reach_flow.plan_step_pages(crisis, step=step, people=[owner], kind=kind, ledger=ctx.provider_pages,
+                                                      reach=ctx.person_reach, in_quiet_hours=lambda u: False, now=now)[0]
+    for page in planned:
+        deliver_provider_page(page.id)
+
+
+def deliver_provider_page(page_id: int) -> None:
+    """Send one provider page once (retried for a minute, then handed to the next step): bot/flows/reach.py decides."""
+    ctx = _ctx()
+    if ctx.provider_pages is None or ctx.person_reach is None:
+        return
+    reach_flow.deliver(page_id, ledger=ctx.provider_pages, crises=_crises(ctx), audit=ctx.audit, reach=ctx.person_reach,
+                       senders=ctx.page_senders, follow=_ReachFollowers(ctx), now=ctx.clock())
+
+
+def sweep_provider_pages() -> None:
+    """Send provider pages no date job is waiting for (a restart, a lease that ran out with its process)."""
+    ctx = _ctx()
+    if ctx.provider_pages is None:
+        return
+    now = ctx.clock()
+    ctx.provider_pages.release_expired(now)
+    for page in ctx.provider_pages.due(now):
+        deliver_provider_page(page.id)
+
+
+def resolve_provider_handoffs(crisis_id: int) -> None:
+    """Resolve a closed crisis' PagerDuty incident and Opsgenie alert (each once)."""
+    ctx = _ctx()
+    if ctx.provider_pages is not None:
+        reach_flow.resolve_handoffs(crisis_id, ledger=ctx.provider_pages, senders=ctx.page_senders, now=ctx.clock())
 
 
 def _plan_page(ctx: JobContext, crisis: crisis_use.Crisis, user_id: str, now: datetime) -> Delivery:
@@ -758,6 +855,8 @@ def after_crisis_change(crisis_id: int) -> None:
     _refresh_card(ctx, store, crisis)
     _refresh_homes_after_crisis(ctx, crisis.team_id)
     remind_stakeholder_update(crisis_id)  # plans the cadence of an acknowledged SEV1/SEV2 crisis (a no-op otherwise)
+    if crisis.status.closed:
+        resolve_provider_handoffs(crisis_id)
     if crisis.status is crisis_use.Status.ACKNOWLEDGED:
         due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=store.policy(crisis.team_id))
         if due is not None:

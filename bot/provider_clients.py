@@ -16,13 +16,18 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from bot.reach import ProviderRejected, ProviderUnavailable
+from bot.config import ProviderSettings
+from bot.flows.reach import CallSender, OpsgenieSender, PagerDutySender, PageSender, SmsSender
+from bot.reach import ProviderRejected, ProviderUnavailable, StepKind
 
 TWILIO_API_DEFAULT = "https://api.twilio.com"
 PAGERDUTY_EVENTS_DEFAULT = "https://events.pagerduty.com"
 OPSGENIE_API_DEFAULT = "https://api.opsgenie.com"
 TIMEOUT_S = 5.0
 ACK_DIGIT = "1"
+TWILIO_GATHER_PATH = "/webhooks/twilio/gather"
+PAGERDUTY_WEBHOOK_PATH = "/webhooks/pagerduty"
+OPSGENIE_WEBHOOK_PATH = "/webhooks/opsgenie"
 
 
 def _unavailable_or_rejected(provider: str, status: int, retry_after: str | None, detail: str = "") -> Exception:
@@ -84,7 +89,7 @@ def _post(provider: str, url: str, *, json: dict, headers: dict[str, str] | None
     return response.json() if response.content else {}
 
 
-PAGERDUTY_SEVERITY = {1: "critical", 2: "error", 3: "warning"}
+PAGERDUTY_SEVERITY = {"SEV1": "critical", "SEV2": "error", "SEV3": "warning"}
 
 
 @dataclass
@@ -94,7 +99,7 @@ class PagerDutyEvents:
     routing_key: str
     base_url: str = PAGERDUTY_EVENTS_DEFAULT
 
-    def trigger(self, *, dedup_key: str, summary: str, severity: int, source: str = "socialops", link: str | None = None) -> str:
+    def trigger(self, *, dedup_key: str, summary: str, severity: str, source: str = "socialops", link: str | None = None) -> str:
         body: dict = {"routing_key": self.routing_key, "event_action": "trigger", "dedup_key": dedup_key,
                       "payload": {"summary": summary[:1024], "source": source, "severity": PAGERDUTY_SEVERITY.get(severity, "error")}}
         if link:
@@ -106,7 +111,7 @@ class PagerDutyEvents:
               json={"routing_key": self.routing_key, "event_action": "resolve", "dedup_key": dedup_key})
 
 
-OPSGENIE_PRIORITY = {1: "P1", 2: "P2", 3: "P3"}
+OPSGENIE_PRIORITY = {"SEV1": "P1", "SEV2": "P2", "SEV3": "P3"}
 
 
 @dataclass
@@ -119,7 +124,7 @@ class OpsgenieAlerts:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"GenieKey {self.api_key}"}
 
-    def trigger(self, *, alias: str, message: str, severity: int, description: str = "") -> str:
+    def trigger(self, *, alias: str, message: str, severity: str, description: str = "") -> str:
         _post("opsgenie", f"{self.base_url.rstrip('/')}/v2/alerts", headers=self._headers(),
               json={"message": message[:130], "alias": alias[:512], "description": description[:15000], "source": "socialops",
                     "priority": OPSGENIE_PRIORITY.get(severity, "P2")})
@@ -128,3 +133,27 @@ class OpsgenieAlerts:
     def close(self, *, alias: str) -> None:
         _post("opsgenie", f"{self.base_url.rstrip('/')}/v2/alerts/{alias}/close?identifierType=alias", headers=self._headers(),
               json={"source": "socialops", "note": "Resolved in socialops"})
+
+
+def page_senders(providers: ProviderSettings, *, public_url: str) -> dict[str, PageSender]:
+    """Return step kind → sender for the providers that have credentials (none: Slack is the only step kind)."""
+    configured = providers.configured
+    senders: dict[str, PageSender] = {}
+    if configured.twilio:
+        phone = TwilioPhone(providers.twilio_account_sid, providers.twilio_auth_token, providers.twilio_from_number,
+                            base_url=providers.twilio_api_url)
+        senders[StepKind.call.value] = CallSender(phone, gather_url=lambda page_id: f"{public_url}{TWILIO_GATHER_PATH}?page={page_id}",
+                                                  twiml=call_twiml)
+        senders[StepKind.sms.value] = SmsSender(phone)
+    if configured.pagerduty:
+        senders[StepKind.pagerduty.value] = PagerDutySender(PagerDutyEvents(providers.pagerduty_routing_key, base_url=providers.pagerduty_events_url))
+    if configured.opsgenie:
+        senders[StepKind.opsgenie.value] = OpsgenieSender(OpsgenieAlerts(providers.opsgenie_api_key, base_url=providers.opsgenie_api_url))
+    return senders
+
+
+def code_texter(providers: ProviderSettings) -> TwilioPhone | None:
+    """Return what texts verification codes: Twilio when configured, else None (no phone steps are offered then)."""
+    if not providers.configured.twilio:
+        return None
+    return TwilioPhone(providers.twilio_account_sid, providers.twilio_auth_token, providers.twilio_from_number, base_url=providers.twilio_api_url)

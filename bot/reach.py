@@ -120,6 +120,7 @@ class PersonReach:
     phone: str | None = None
     phone_verified_at: datetime | None = None
     quiet: QuietRule = field(default_factory=QuietRule)
+    kinds: tuple[StepKind, ...] = (StepKind.call,)  # what rings this person, besides Slack, on a step that pages them
 
     @property
     def verified_phone(self) -> str | None:
@@ -151,6 +152,25 @@ class ReachStore(Protocol):
     def count_code_attempt(self, *, workspace_id: str, user_id: str) -> int: ...  # returns the attempts so far
     def mark_verified(self, *, workspace_id: str, user_id: str, phone: str, now: datetime) -> None: ...
     def save_quiet_rule(self, *, workspace_id: str, user_id: str, rule: QuietRule, now: datetime) -> None: ...
+    def save_kinds(self, *, workspace_id: str, user_id: str, kinds: tuple[StepKind, ...], now: datetime) -> None: ...
+
+
+class CodeTexter(Protocol):
+    """Texts a verification code (bot.provider_clients.TwilioPhone)."""
+
+    def sms(self, *, to: str, body: str) -> str: ...
+
+
+def parse_kinds(words: Sequence[str], configured: ProvidersConfigured) -> tuple[StepKind, ...]:
+    """Return the phone kinds a person chose (`call sms`; `slack` alone means none); only configured ones."""
+    kinds = [parse_kind(w, configured) for w in words]
+    if not kinds:
+        raise UsageError("Which kinds?", usage="`/crisis reach kinds call sms` or `/crisis reach kinds slack`")
+    phone = tuple(dict.fromkeys(k for k in kinds if k.rings_a_phone))
+    if len(phone) != len([k for k in kinds if k is not StepKind.slack]):
+        raise UsageError("PagerDuty and Opsgenie are the team's hand-offs, not a way to reach one person.",
+                         usage="`/crisis reach kinds call sms` or `/crisis reach kinds slack`")
+    return phone
 
 
 def normalise_phone(text: str) -> str:

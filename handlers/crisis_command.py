@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
-from bot import campaigns, crisis, detector_tuning, mentions, playbook, stakeholders
+from bot import campaigns, crisis, detector_tuning, mentions, playbook, reach, stakeholders
 from bot.audit import AuditRecord, Via
 from bot.blocks.detector_tuning import build_campaign_cancelled, build_campaign_created, build_campaign_list, build_tuning_answer
 from bot.blocks.crisis import build_confirmation, build_crisis_list, build_crisis_status, build_joined_declare
 from bot.blocks.escalation_policy import build_policy_answer, build_policy_modal
 from bot.blocks.playbook import build_playbook_modal, build_playbook_preview
 from bot.blocks.help import build_help
+from bot.blocks.reach import REACH_USAGE, build_reach_answer
 from bot.blocks.stakeholders import build_stakeholders_answer
 from bot.blocks.mentions import build_sources_answer
 from bot.command_grammar import ParsedCommand, parse_user
@@ -47,6 +49,7 @@ class CrisisCommand:
             "sev": Route(self._sev),
             "assign": Route(self._assign),
             "stakeholders": Route(self._stakeholders),
+            "reach": Route(self._reach),
             "away": Route(self._away),
             "watch": Route(self._watch, admin_only="choose which team a topic pages"),
             "policy": Route(self._policy),
@@ -175,6 +178,42 @@ class CrisisCommand:
                                  workspace_id=command["team_id"], channel=channel, user_id=command["user_id"], now=self.deps.clock(),
                                  via=Via.slash_command)
         return build_stakeholders_answer(rotation.team.name, channel, note="Reminders name it from now on.")
+
+    def _reach(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        workspace_id, user_id, now = command["team_id"], command["user_id"], self.deps.clock()
+        configured, store = self.deps.providers_configured, self.deps.person_reach
+        action, rest = (query.args[0].lower(), query.args[1:]) if query.args else ("show", ())
+        if action == "show":
+            return build_reach_answer(store.person_reach(workspace_id, user_id), configured)
+        if action in ("phone", "verify", "kinds", "quiet") and not configured.twilio:
+            return build_reach_answer(None, configured)  # no phone step is offered without Twilio credentials
+        if action == "phone" and rest:
+            code = f"{secrets.randbelow(10 ** 6):06d}"
+            number = reach.start_verification(store, workspace_id=workspace_id, user_id=user_id, phone_text=" ".join(rest), code=code, now=now)
+            texter = self.deps.code_texter
+            assert texter is not None  # set whenever Twilio is configured
+            self.deps.run_later(lambda: texter.sms(to=number, body=f"Your socialops code is {code}. It expires in 10 minutes."))
+            return build_reach_answer(store.person_reach(workspace_id, user_id), configured,
+                                      note=f"I texted a code to {number}: answer with `/crisis reach verify CODE`.")
+        if action == "verify" and len(rest) == 1:
+            number = reach.confirm_code(store, workspace_id=workspace_id, user_id=user_id, code=rest[0], now=now)
+            self.deps.audit.record(AuditRecord(at=now, actor=user_id, action="phone_verified", via=Via.slash_command, target=f"user:{user_id}",
+                                               team_id=workspace_id, after={"phone": number}))
+            return build_reach_answer(store.person_reach(workspace_id, user_id), configured, note=f"{number} is verified.")
+        if action == "kinds":
+            kinds = reach.parse_kinds(rest, configured)
+            store.save_kinds(workspace_id=workspace_id, user_id=user_id, kinds=kinds, now=now)
+            self.deps.audit.record(AuditRecord(at=now, actor=user_id, action="reach_kinds_changed", via=Via.slash_command, target=f"user:{user_id}",
+                                               team_id=workspace_id, after={"kinds": [k.value for k in kinds]}))
+            return build_reach_answer(store.person_reach(workspace_id, user_id), configured, note="Saved.")
+        if action == "quiet":
+            current = store.person_reach(workspace_id, user_id)
+            rule = reach.parse_quiet_rule(rest, current.quiet if current else reach.QuietRule())
+            store.save_quiet_rule(workspace_id=workspace_id, user_id=user_id, rule=rule, now=now)
+            self.deps.audit.record(AuditRecord(at=now, actor=user_id, action="reach_quiet_rule_changed", via=Via.slash_command,
+                                               target=f"user:{user_id}", team_id=workspace_id, after=rule.to_dict()))
+            return build_reach_answer(store.person_reach(workspace_id, user_id), configured, note="Saved.")
+        raise UsageError(f"I don't know `/crisis reach {' '.join(query.args)}`.", usage=REACH_USAGE)
 
     def _away(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         if not query.args[0].isdigit():

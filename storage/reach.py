@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from bot.reach import PendingCode, PersonReach, ProviderPage, QuietRule
+from bot.reach import PendingCode, PersonReach, ProviderPage, QuietRule, StepKind
 from storage.session import Database
 from storage.tables import PersonReachRow, ProviderPage as ProviderPageRow
 
@@ -28,8 +28,10 @@ class PersonReachStore:
             row = session.get(PersonReachRow, (workspace_id, user_id))
             if row is None:
                 return None
+            # One JSON column holds the quiet-hours rule ("sev1": "phone", …) and the chosen step kinds ("kinds": ["call"]).
+            kinds = tuple(StepKind(k) for k in (row.quiet_rule or {}).get("kinds", [StepKind.call.value]))
             return PersonReach(workspace_id=workspace_id, user_id=user_id, phone=row.phone, phone_verified_at=row.phone_verified_at,
-                               quiet=QuietRule.from_dict(row.quiet_rule))
+                               quiet=QuietRule.from_dict(row.quiet_rule), kinds=kinds)
 
     def pending_code(self, workspace_id: str, user_id: str) -> PendingCode | None:
         with self._db.session_scope() as session:
@@ -60,7 +62,12 @@ class PersonReachStore:
     def save_quiet_rule(self, *, workspace_id: str, user_id: str, rule: QuietRule, now: datetime) -> None:
         with self._db.session_scope() as session:
             row = self._row(session, workspace_id, user_id, now)
-            row.quiet_rule, row.updated_at = rule.to_dict(), now
+            row.quiet_rule, row.updated_at = {**(row.quiet_rule or {}), **rule.to_dict()}, now
+
+    def save_kinds(self, *, workspace_id: str, user_id: str, kinds: tuple[StepKind, ...], now: datetime) -> None:
+        with self._db.session_scope() as session:
+            row = self._row(session, workspace_id, user_id, now)
+            row.quiet_rule, row.updated_at = {**(row.quiet_rule or {}), "kinds": [k.value for k in kinds]}, now
 
 
 def _page(row: ProviderPageRow) -> ProviderPage:

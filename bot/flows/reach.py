@@ -34,6 +34,8 @@ class PageLedger(Protocol):
     def for_crisis(self, crisis_id: int) -> list[ProviderPage]: ...
     def by_external(self, *, kinds: tuple[str, ...], external_id: str) -> ProviderPage | None: ...
     def mark_acked(self, page_id: int, *, at: datetime) -> bool: ...
+    def due(self, now: datetime) -> list[ProviderPage]: ...
+    def release_expired(self, now: datetime) -> None: ...
 
 
 class ReachLookup(Protocol):
@@ -97,7 +99,7 @@ class PagerDutySender:
 
     def send(self, page: ProviderPage, crisis: Crisis, *, to: str | None) -> str:
         return self.events.trigger(dedup_key=dedup_key(crisis.id), summary=f"{crisis.title}: {crisis.summary or 'negative-mention spike'}",  # type: ignore[attr-defined]
-                                   severity=int(crisis.severity))
+                                   severity=crisis.severity.label)
 
     def resolve(self, page: ProviderPage) -> None:
         self.events.resolve(dedup_key=page.external_id or dedup_key(page.crisis_id))  # type: ignore[attr-defined]
@@ -108,7 +110,7 @@ class OpsgenieSender:
     alerts: object  # bot.provider_clients.OpsgenieAlerts
 
     def send(self, page: ProviderPage, crisis: Crisis, *, to: str | None) -> str:
-        return self.alerts.trigger(alias=dedup_key(crisis.id), message=crisis.title, severity=int(crisis.severity),  # type: ignore[attr-defined]
+        return self.alerts.trigger(alias=dedup_key(crisis.id), message=crisis.title, severity=crisis.severity.label,  # type: ignore[attr-defined]
                                    description=crisis.summary)
 
     def resolve(self, page: ProviderPage) -> None:
