@@ -350,23 +350,6 @@ def run_rotation_event(key: str) -> None:
     ctx.ledger.claim(key, at=now)
 
 
-def _handover_note(ctx: JobContext, team_id: int, handoff: datetime):  # noqa: ANN202 - HandoverNote | None
-    return ctx.handover_notes.handover_note(team_id=team_id, handoff=handoff) if ctx.handover_notes else None
-
-
-def ask_handover_note(key: str) -> None:
-    """Ask the outgoing primary for a handover note, once per team handoff (bot/flows/handover.py decides)."""
-    ctx = _ctx()
-    handover_flow.ask_for_note(key, rotations=ctx.rotations, ledger=ctx.ledger, outbox=JobPorts(), now=ctx.clock())
-
-
-def handover_note_saved(team_id: int, handoff: datetime) -> None:
-    """Bring the handoff messages already sent up to date with the note (bot/flows/handover.py decides)."""
-    ctx = _ctx()
-    if ctx.handover_notes is not None:
-        handover_flow.note_saved(team_id, handoff, rotations=ctx.rotations, notes=ctx.handover_notes, sent=ctx.outbox, outbox=JobPorts())
-
-
 def sync_usergroup(team_id: int) -> None:
     """Make the team's user group exactly its current primary and backup, when that changed since the last sync."""
     ctx = _ctx()
@@ -585,91 +568,6 @@ def _page_step(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, planne
     refresh_crisis_card(crisis.id)
 
 
-# --- paging beyond Slack (issue 17): the use cases are bot/flows/reach.py ------------------------------
-
-PROVIDER_SWEEP_EVERY_S = 15
-
-
-class _ReachFollowers:
-    """Followers for bot/flows/reach.py: date jobs `provider-page:{id}`, the next step brought forward, admin DMs."""
-
-    def __init__(self, ctx: JobContext) -> None:
-        self._ctx = ctx
-
-    def deliver_later(self, page_id: int, at: datetime) -> None:
-        _schedule_once(self._ctx.scheduler, "bot.jobs:deliver_provider_page", f"provider-page:{page_id}", at, [page_id])
-
-    def run_due_steps(self, crisis_id: int) -> None:
-        if reach_flow.next_step_now(_crises(self._ctx), self._ctx.audit, crisis_id=crisis_id, now=self._ctx.clock()):
-            start_crisis_chain(crisis_id)
-
-    def tell_admins(self, text: str, *, key: str) -> None:
-        for admin in self._ctx.admins.admin_ids():
-            enqueue_call(dedupe_key=f"{key}:{admin}", method="dm", payload={"user": admin, "text": text})
-
-
-def _in_quiet_hours(ctx: JobContext, crisis: crisis_use.Crisis, user_id: str, now: datetime) -> bool:
-    settings = ctx.member_settings.settings_of(crisis.workspace_id, user_id) if ctx.member_settings else None
-    rotation = ctx.rotations.load_rotation_by_id(crisis.team_id)
-    facts = ctx.people.tz_facts(crisis.workspace_id, user_id)
-    zone = zone_of(chosen=facts.chosen, known=facts.known, roster=_roster_zone(rotation, user_id),
-                   team=rotation.team.tz if rotation is not None else None)
-    return quiet_hours_end(settings, zone=zone.key, at=now) is not None
-
-
-def page_beyond_slack(crisis_id: int, step: int, people: list[str], group_step: bool, owner: str) -> None:
-    """Plan and send a step's provider pages: calls/SMS to `people` as each chose, hand-offs at the group step (for `owner`)."""
-    ctx = _ctx()
-    if ctx.provider_pages is None or ctx.person_reach is None or not ctx.page_senders:
-        return
-    store, now = _crises(ctx), ctx.clock()
-    crisis = store.get_crisis(crisis_id)
-    if crisis is None:
-        return
-    planned = []
-    for person in people:
-        kinds = ctx.person_reach.person_reach(crisis.workspace_id, person)
-        for kind in (kinds.kinds if kinds else ()):
-            if kind.value in ctx.page_senders:
-                planned += reach_flow.plan_step_pages(crisis, step=step, people=[person], kind=kind, ledger=ctx.provider_pages,
-                                                      reach=ctx.person_reach, in_quiet_hours=lambda u: _in_quiet_hours(ctx, crisis, u, now),
-                                                      now=now)[0]
-    if group_step:
-        for kind in (StepKind.pagerduty, StepKind.opsgenie):
-            if kind.value in ctx.page_senders:
-                planned += reach_flow.plan_step_pages(crisis, step=step, people=[owner], kind=kind, ledger=ctx.provider_pages,
-                                                      reach=ctx.person_reach, in_quiet_hours=lambda u: False, now=now)[0]
-    for page in planned:
-        deliver_provider_page(page.id)
-
-
-def deliver_provider_page(page_id: int) -> None:
-    """Send one provider page once (retried for a minute, then handed to the next step): bot/flows/reach.py decides."""
-    ctx = _ctx()
-    if ctx.provider_pages is None or ctx.person_reach is None:
-        return
-    reach_flow.deliver(page_id, ledger=ctx.provider_pages, crises=_crises(ctx), audit=ctx.audit, reach=ctx.person_reach,
-                       senders=ctx.page_senders, follow=_ReachFollowers(ctx), now=ctx.clock())
-
-
-def sweep_provider_pages() -> None:
-    """Send provider pages no date job is waiting for (a restart, a lease that ran out with its process)."""
-    ctx = _ctx()
-    if ctx.provider_pages is None:
-        return
-    now = ctx.clock()
-    ctx.provider_pages.release_expired(now)
-    for page in ctx.provider_pages.due(now):
-        deliver_provider_page(page.id)
-
-
-def resolve_provider_handoffs(crisis_id: int) -> None:
-    """Resolve a closed crisis' PagerDuty incident and Opsgenie alert (each once)."""
-    ctx = _ctx()
-    if ctx.provider_pages is not None:
-        reach_flow.resolve_handoffs(crisis_id, ledger=ctx.provider_pages, senders=ctx.page_senders, now=ctx.clock())
-
-
 def _plan_page(ctx: JobContext, crisis: crisis_use.Crisis, user_id: str, now: datetime) -> Delivery:
     """Return how and when to page `user_id`: their page_via and quiet hours, under the team's quiet-hours rule."""
     settings = ctx.member_settings.settings_of(crisis.workspace_id, user_id) if ctx.member_settings else None
@@ -861,34 +759,6 @@ def after_crisis_change(crisis_id: int) -> None:
         due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=store.policy(crisis.team_id))
         if due is not None:
             _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", due, [crisis_id])
-
-
-class _StakeholderChecks:
-    """CheckLater for bot/flows/stakeholders.py: one date job per crisis, `stakeholder-update:{crisis_id}`."""
-
-    def check_later(self, crisis_id: int, at: datetime) -> None:
-        _schedule_once(_ctx().scheduler, "bot.jobs:remind_stakeholder_update", f"stakeholder-update:{crisis_id}", at, [crisis_id])
-
-
-STAKEHOLDER_SWEEP_EVERY_S = 60  # the safety net for a reminder job lost with its process; the date jobs are the fast path
-
-
-def sweep_stakeholder_reminders() -> None:
-    """Check the cadence of every acknowledged SEV1/SEV2 crisis (each reminder is still sent once: the ledger decides)."""
-    ctx = _ctx()
-    if ctx.crisis_records is None:
-        return
-    for crisis_id in ctx.crisis_records.acknowledged_crisis_ids(severities=CADENCE_SEVERITIES):
-        remind_stakeholder_update(crisis_id)
-
-
-def remind_stakeholder_update(crisis_id: int) -> None:
-    """Remind the acknowledger of a SEV1/SEV2 crisis to update the stakeholders, once per slot (bot/flows/stakeholders.py)."""
-    ctx = _ctx()
-    if ctx.playbooks is None or ctx.stakeholder_channels is None:
-        return
-    stakeholder_flow.remind(crisis_id, crises=_crises(ctx), playbooks=ctx.playbooks, channels=ctx.stakeholder_channels, ledger=ctx.ledger,
-                            outbox=JobPorts(), later=_StakeholderChecks(), now=ctx.clock())
 
 
 def _ask_still_on_it(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, *, key: str, now: datetime) -> None:
@@ -1484,3 +1354,135 @@ class JobPorts:
 
     def upload_report_charts(self, report: TeamReport, *, key: str, user: str | None = None, workspace_id: str | None = None) -> bool:
         return upload_report_charts(_ctx().slack, report, key=key, user=user, workspace_id=workspace_id)
+
+
+# --- issue 17: handover notes, stakeholder cadence, paging beyond Slack (use cases in bot/flows/) -------------
+
+
+def _handover_note(ctx: JobContext, team_id: int, handoff: datetime):  # noqa: ANN202 - HandoverNote | None
+    return ctx.handover_notes.handover_note(team_id=team_id, handoff=handoff) if ctx.handover_notes else None
+
+
+def ask_handover_note(key: str) -> None:
+    """Ask the outgoing primary for a handover note, once per team handoff (bot/flows/handover.py decides)."""
+    ctx = _ctx()
+    handover_flow.ask_for_note(key, rotations=ctx.rotations, ledger=ctx.ledger, outbox=JobPorts(), now=ctx.clock())
+
+
+def handover_note_saved(team_id: int, handoff: datetime) -> None:
+    """Bring the handoff messages already sent up to date with the note (bot/flows/handover.py decides)."""
+    ctx = _ctx()
+    if ctx.handover_notes is not None:
+        handover_flow.note_saved(team_id, handoff, rotations=ctx.rotations, notes=ctx.handover_notes, sent=ctx.outbox, outbox=JobPorts())
+
+
+class _StakeholderChecks:
+    """CheckLater for bot/flows/stakeholders.py: one date job per crisis, `stakeholder-update:{crisis_id}`."""
+
+    def check_later(self, crisis_id: int, at: datetime) -> None:
+        _schedule_once(_ctx().scheduler, "bot.jobs:remind_stakeholder_update", f"stakeholder-update:{crisis_id}", at, [crisis_id])
+
+
+STAKEHOLDER_SWEEP_EVERY_S = 60  # the safety net for a reminder job lost with its process; the date jobs are the fast path
+
+
+def sweep_stakeholder_reminders() -> None:
+    """Check the cadence of every acknowledged SEV1/SEV2 crisis (each reminder is still sent once: the ledger decides)."""
+    ctx = _ctx()
+    if ctx.crisis_records is None:
+        return
+    for crisis_id in ctx.crisis_records.acknowledged_crisis_ids(severities=CADENCE_SEVERITIES):
+        remind_stakeholder_update(crisis_id)
+
+
+def remind_stakeholder_update(crisis_id: int) -> None:
+    """Remind the acknowledger of a SEV1/SEV2 crisis to update the stakeholders, once per slot (bot/flows/stakeholders.py)."""
+    ctx = _ctx()
+    if ctx.playbooks is None or ctx.stakeholder_channels is None:
+        return
+    stakeholder_flow.remind(crisis_id, crises=_crises(ctx), playbooks=ctx.playbooks, channels=ctx.stakeholder_channels, ledger=ctx.ledger,
+                            outbox=JobPorts(), later=_StakeholderChecks(), now=ctx.clock())
+
+
+# Paging beyond Slack: bot/flows/reach.py.
+PROVIDER_SWEEP_EVERY_S = 15
+
+
+class _ReachFollowers:
+    """Followers for bot/flows/reach.py: date jobs `provider-page:{id}`, the next step brought forward, admin DMs."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self._ctx = ctx
+
+    def deliver_later(self, page_id: int, at: datetime) -> None:
+        _schedule_once(self._ctx.scheduler, "bot.jobs:deliver_provider_page", f"provider-page:{page_id}", at, [page_id])
+
+    def run_due_steps(self, crisis_id: int) -> None:
+        if reach_flow.next_step_now(_crises(self._ctx), self._ctx.audit, crisis_id=crisis_id, now=self._ctx.clock()):
+            start_crisis_chain(crisis_id)
+
+    def tell_admins(self, text: str, *, key: str) -> None:
+        for admin in self._ctx.admins.admin_ids():
+            enqueue_call(dedupe_key=f"{key}:{admin}", method="dm", payload={"user": admin, "text": text})
+
+
+def _in_quiet_hours(ctx: JobContext, crisis: crisis_use.Crisis, user_id: str, now: datetime) -> bool:
+    settings = ctx.member_settings.settings_of(crisis.workspace_id, user_id) if ctx.member_settings else None
+    rotation = ctx.rotations.load_rotation_by_id(crisis.team_id)
+    facts = ctx.people.tz_facts(crisis.workspace_id, user_id)
+    roster = next((m.tz for m in rotation.spec.members if m.user_id == user_id), None) if rotation is not None else None
+    zone = zone_of(chosen=facts.chosen, known=facts.known, roster=roster, team=rotation.team.tz if rotation is not None else None)
+    return quiet_hours_end(settings, zone=zone.key, at=now) is not None
+
+
+def page_beyond_slack(crisis_id: int, step: int, people: list[str], group_step: bool, owner: str) -> None:
+    """Plan and send a step's provider pages: calls/SMS to `people` as each chose, hand-offs at the group step (for `owner`)."""
+    ctx = _ctx()
+    if ctx.provider_pages is None or ctx.person_reach is None or not ctx.page_senders:
+        return
+    store, now = _crises(ctx), ctx.clock()
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None:
+        return
+    planned = []
+    for person in people:
+        kinds = ctx.person_reach.person_reach(crisis.workspace_id, person)
+        for kind in (kinds.kinds if kinds else ()):
+            if kind.value in ctx.page_senders:
+                planned += reach_flow.plan_step_pages(crisis, step=step, people=[person], kind=kind, ledger=ctx.provider_pages,
+                                                      reach=ctx.person_reach, in_quiet_hours=lambda u: _in_quiet_hours(ctx, crisis, u, now),
+                                                      now=now)[0]
+    if group_step:
+        for kind in (StepKind.pagerduty, StepKind.opsgenie):
+            if kind.value in ctx.page_senders:
+                planned += reach_flow.plan_step_pages(crisis, step=step, people=[owner], kind=kind, ledger=ctx.provider_pages,
+                                                      reach=ctx.person_reach, in_quiet_hours=lambda u: False, now=now)[0]
+    for page in planned:
+        deliver_provider_page(page.id)
+
+
+def deliver_provider_page(page_id: int) -> None:
+    """Send one provider page once (retried for a minute, then handed to the next step): bot/flows/reach.py decides."""
+    ctx = _ctx()
+    if ctx.provider_pages is None or ctx.person_reach is None:
+        return
+    reach_flow.deliver(page_id, ledger=ctx.provider_pages, crises=_crises(ctx), audit=ctx.audit, reach=ctx.person_reach,
+                       senders=ctx.page_senders, follow=_ReachFollowers(ctx), now=ctx.clock())
+
+
+def sweep_provider_pages() -> None:
+    """Send provider pages no date job is waiting for (a restart, a lease that ran out with its process)."""
+    ctx = _ctx()
+    if ctx.provider_pages is None:
+        return
+    now = ctx.clock()
+    ctx.provider_pages.release_expired(now)
+    for page in ctx.provider_pages.due(now):
+        deliver_provider_page(page.id)
+
+
+def resolve_provider_handoffs(crisis_id: int) -> None:
+    """Resolve a closed crisis' PagerDuty incident and Opsgenie alert (each once)."""
+    ctx = _ctx()
+    if ctx.provider_pages is not None:
+        reach_flow.resolve_handoffs(crisis_id, ledger=ctx.provider_pages, senders=ctx.page_senders, now=ctx.clock())
