@@ -42,3 +42,24 @@ class MentionsStored(Protocol):
     """Told after a write stored new mentions, so a spike is detected (and paged) in seconds, not at the next pass."""
 
     def after_stored(self) -> None: ...
+
+
+class Messenger(Protocol):
+    """Slack's messaging calls the flows make directly (the gateway); each raises bot.errors.DeliveryFailed."""
+
+    def post_message(self, *, channel: str, text: str, blocks: list[dict[str, Any]] | None = None,
+                     thread_ts: str | None = None) -> dict[str, Any]: ...
+    def update_message(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]: ...
+    def open_dm(self, user: str) -> str: ...
+
+
+class Later(Protocol):
+    """Run the job `func` (a text reference such as "bot.jobs:check_still_on_it") with `args` at `when`; one job per `job_id`."""
+
+    def at(self, func: str, *, job_id: str, when: datetime, args: list[Any]) -> None: ...
+
+
+class RunLedger(Protocol):
+    """Run keys claimed once each (storage/job_runs.py)."""
+
+    def claim(self, run_key: str, *, at: datetime) -> bool: ...
