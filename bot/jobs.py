@@ -35,7 +35,8 @@ from bot.outbox import next_attempt_at, should_give_up
 from bot.retention import RetentionCutoffs, RetentionPolicy
 from bot.sentiment import detect_language
 from bot.people import ZoneFacts, zone_of
-from bot.flows.paging import QUEUED_STILL_ON_IT, Paging
+from bot.flows.outbox import OutboxFlow
+from bot.flows.paging import STILL_ON_IT_DELIVERED, Paging
 from bot.flows.uploads import FileUpload
 from bot.rotation import ScheduleIndex
 from bot.rotation_messages import (
@@ -77,7 +78,6 @@ from storage.reports import Reports
 
 log = logging.getLogger(__name__)
 
-SEND_LEASE = timedelta(minutes=5)
 SWEEP_EVERY_S = 30
 
 
@@ -125,72 +125,25 @@ def _ctx() -> JobContext:
     return _context
 
 
-def enqueue_call(*, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None) -> int:
+def _outbox(ctx: JobContext) -> OutboxFlow:
+    return OutboxFlow(clock=ctx.clock, queue=ctx.outbox, slack=ctx.slack, audit=ctx.audit, later=SchedulerLater(ctx.scheduler),
+                      on_delivered={STILL_ON_IT_DELIVERED: _paging(ctx).still_on_it_delivered})
+
+
+def enqueue_call(*, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None,
+                 kind: str | None = None, subject: dict[str, Any] | None = None) -> int:
     """Queue a Web API call for delivery at `due_at` (now by default); the same key is queued once."""
-    ctx = _ctx()
-    now = ctx.clock()
-    due = due_at or now
-    item_id = ctx.outbox.enqueue(dedupe_key=dedupe_key, method=method, payload=payload, due_at=due, now=now)
-    schedule_delivery(ctx.scheduler, item_id, due)
-    return item_id
-
-
-def schedule_delivery(scheduler: BaseScheduler, item_id: int, when: datetime) -> None:
-    scheduler.add_job(
-        "bot.jobs:deliver_outbox_item", trigger=DateTrigger(run_date=when), args=[item_id],
-        id=f"outbox:{item_id}", replace_existing=True,
-    )
+    return _outbox(_ctx()).send(dedupe_key=dedupe_key, method=method, payload=payload, due_at=due_at, kind=kind, subject=subject)
 
 
 def deliver_outbox_item(item_id: int) -> None:
     """Send one queued call; on a transient failure try again later, on a permanent one give up loudly."""
-    ctx = _ctx()
-    now = ctx.clock()
-    item = ctx.outbox.claim(item_id, now=now, lease=SEND_LEASE)
-    if item is None:
-        return  # already sent, failed for good, not yet due, or another runner holds it
-    try:
-        result = _send(ctx.slack, item.method, item.payload)
-    except SlackCallFailed as failure:
-        attempts = item.attempts + 1
-        if failure.transient and not should_give_up(failure.code, attempts):
-            due = next_attempt_at(attempts, ctx.clock(), failure.retry_after)
-            ctx.outbox.mark_retry(item_id, error=failure.code, due_at=due)
-            schedule_delivery(ctx.scheduler, item_id, due)
-            log.warning("outbox item %s: %s, retrying at %s", item_id, failure.code, due.isoformat())
-            return
-        ctx.outbox.mark_failed(item_id, error=failure.code)
-        ctx.audit.record(AuditRecord(
-            at=ctx.clock(), actor=SYSTEM_ACTOR, action="delivery_failed", via=Via.scheduler,
-            target=item.dedupe_key, after={"method": item.method, "error": failure.code},
-        ))
-        log.error("outbox item %s (%s) gave up: %s", item_id, item.method, failure.code)
-        return
-    ctx.outbox.mark_sent(item_id, at=ctx.clock(), result={k: result[k] for k in ("channel", "ts") if k in result})
-    if item.dedupe_key.startswith(QUEUED_STILL_ON_IT) and "channel" in result and "ts" in result:
-        _paging(ctx).track_queued_still_on_it(item.dedupe_key, user_id=item.payload["user"], channel=result["channel"], ts=result["ts"])
-
-
-def _send(slack: SlackGateway, method: str, payload: dict[str, Any]) -> dict[str, Any]:
-    if method == "chat.postMessage":
-        return slack.post_message(**payload)
-    if method == "chat.update":
-        return slack.update_message(**payload)
-    if method == "chat.postEphemeral":
-        return slack.post_ephemeral(**payload)
-    if method == "dm":
-        channel = slack.open_dm(payload["user"])
-        return slack.post_message(channel=channel, text=payload["text"], blocks=payload.get("blocks"))
-    return slack.call(method, **payload)
+    _outbox(_ctx()).deliver(item_id)
 
 
 def sweep_outbox() -> None:
     """Deliver anything due that no date job is waiting for (e.g. a lease that expired in a crash)."""
-    ctx = _ctx()
-    now = ctx.clock()
-    ctx.outbox.release_expired_leases(now)
-    for item in ctx.outbox.due(now):
-        deliver_outbox_item(item.id)
+    _outbox(_ctx()).sweep()
 
 
 def purge_processed_events() -> None:
@@ -1024,8 +977,9 @@ def _upload_once(ctx: JobContext, upload: FileUpload, *, attempt: int) -> bool:
 class JobPorts:
     """Adapter of bot.flows.ports onto the job functions above (bound to the runtime by bind())."""
 
-    def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None) -> int:
-        return enqueue_call(dedupe_key=dedupe_key, method=method, payload=payload, due_at=due_at)
+    def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None,
+             kind: str | None = None, subject: dict[str, Any] | None = None) -> int:
+        return enqueue_call(dedupe_key=dedupe_key, method=method, payload=payload, due_at=due_at, kind=kind, subject=subject)
 
     def after_change(self, crisis_id: int) -> None:
         after_crisis_change(crisis_id)

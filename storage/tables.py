@@ -65,6 +65,8 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=255)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    kind: str | None = Field(default=None, max_length=32)  # the on-delivered step its flow declared (bot/flows/outbox.py)
+    subject: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # what that step needs
 
 
 class JobRun(SQLModel, table=True):

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot import crisis as crisis_use
 from bot.access import AdminDirectory
@@ -24,6 +24,7 @@ from bot.escalation import OnCall, PlannedStep, Recipients, recipients, still_on
 from bot.flows.ports import Later, Messenger, OutboxSender, RunLedger
 from bot.home import MemberSettings, PageVia
 from bot.oncall import TeamRotation
+from bot.outbox import OutboxItem
 from bot.page_delivery import Delivery, plan_delivery
 from bot.people import ZoneFacts, zone_of
 from bot.rotation import ScheduleIndex
@@ -537,22 +538,25 @@ class Paging:
         try:
             posted = self.messenger.post_message(channel=self.messenger.open_dm(crisis.acked_by), text=text, blocks=blocks)
         except DeliveryFailed as failure:
-            # The outbox retries (or audits) it; once delivered it becomes a card copy too (track_queued_still_on_it).
+            # The outbox retries (or audits) it; once delivered it becomes a card copy too (still_on_it_delivered).
             log.warning("crisis %s: still-on-it DM not sent now: %s", crisis.id, failure.code)
-            self.outbox.send(dedupe_key=f"{QUEUED_STILL_ON_IT}{crisis.id}|{state}|{key}", method="dm",
-                             payload={"user": crisis.acked_by, "text": text, "blocks": blocks})
+            self.outbox.send(dedupe_key=f"still-on-it-dm:{key}", method="dm", payload={"user": crisis.acked_by, "text": text, "blocks": blocks},
+                             kind=STILL_ON_IT_DELIVERED, subject={"crisis_id": crisis.id, "state": state})
             return
         self.store.add_card_copy(crisis_id=crisis.id, user_id=crisis.acked_by, channel=posted["channel"], ts=posted["ts"], state=state, at=now)
 
-    def track_queued_still_on_it(self, dedupe_key: str, *, user_id: str, channel: str, ts: str) -> None:
-        """Keep a "still on it?" DM the outbox delivered late as a card copy, and bring it up to date if the crisis moved on."""
-        crisis_id, shown, _ = dedupe_key.removeprefix(QUEUED_STILL_ON_IT).split("|", 2)
-        crisis = self.store.get_crisis(int(crisis_id))
+    def still_on_it_delivered(self, item: OutboxItem, result: dict[str, Any]) -> None:
+        """The outbox's hook for STILL_ON_IT_DELIVERED: keep the late "still on it?" DM as a card copy, and bring it
+        up to date if the crisis moved on meanwhile."""
+        if item.subject is None or "channel" not in result or "ts" not in result:
+            return
+        crisis = self.store.get_crisis(int(item.subject["crisis_id"]))
         if crisis is None:
             return
-        self.store.add_card_copy(crisis_id=crisis.id, user_id=user_id, channel=channel, ts=ts, state=shown, at=self.clock())
+        self.store.add_card_copy(crisis_id=crisis.id, user_id=item.payload["user"], channel=result["channel"], ts=result["ts"],
+                                 state=str(item.subject["state"]), at=self.clock())
         self.refresh_card_copies(crisis)
 
 
-# Outbox key of a "still on it?" DM that waits for Slack: prefix, then crisis id | card state it shows | ledger key.
-QUEUED_STILL_ON_IT = "queued-still-on-it:"
+# Outbox kind of a "still on it?" DM that waited for Slack; its subject is {"crisis_id", "state" (the card state it shows)}.
+STILL_ON_IT_DELIVERED = "still_on_it"

@@ -10,9 +10,13 @@ from bot.reports import TeamReport
 
 
 class OutboxSender(Protocol):
-    """Queue one Web API call for delivery now or at `due_at`, retried on transient failures; one delivery per key."""
+    """Queue one Web API call for delivery now or at `due_at`, retried on transient failures; one delivery per key.
 
-    def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None) -> int: ...
+    `kind` names the step to run once it is delivered (a hook the runtime plugs into bot.flows.outbox), with `subject`.
+    """
+
+    def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None,
+             kind: str | None = None, subject: dict[str, Any] | None = None) -> int: ...
 
 
 class CrisisFollowUps(Protocol):
