@@ -36,7 +36,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -330,15 +330,48 @@ def first_row_cost(corpus: Corpus) -> None:
             print(f"    {label + ', ' + group:40s} {early / early_weeks:16.2f} {late / max(late_weeks, 1e-9):9.2f}")
 
 
+def _aware(moment) -> datetime:
+    """numpy datetime64 (the scorer's label times, UTC) -> aware datetime."""
+    import numpy as np
+
+    return datetime.fromisoformat(str(np.datetime_as_string(moment, unit="s"))).replace(tzinfo=UTC)
+
+
+def labels_teach(corpus: Corpus) -> None:
+    """Replay with labels teaching (every alarm outside a window marked false at once, every silent window a miss)
+    at the shipped point, beside the plain replay; NAB scores and false alarms per week, per group and per series."""
+    shipped = spikes.Tuning()
+    print("\n== labels teach: replay where every alarm outside a window is marked False alarm at once and every window"
+          " without an alert is a real crisis declared by hand (shipped point, no sweep)")
+    print_header()
+    plain = {key: backtest.replay(file.series, shipped).alerts for key, file in corpus.files.items()}
+    taught = {key: backtest.replay(file.series, shipped, labelled=[(_aware(a), _aware(b)) for a, b in file.windows]).alerts
+              for key, file in corpus.files.items()}
+    groups = [("realTweets (5 series)", corpus.keys(TWEET_FOLDER)), ("nab-other pooled (48 series)", corpus.keys_except(TWEET_FOLDER))]
+    groups += [(f"  folder {folder}", corpus.keys(folder)) for folder in corpus.folders if folder != TWEET_FOLDER]
+    groups += [(f"  series {Path(key).stem}", [key]) for key in corpus.keys(TWEET_FOLDER)]
+    for label, keys in groups:
+        print_row(f"{label} before", corpus.score(plain, keys))
+        print_row(f"{label} after labels", corpus.score(taught, keys))
+    tables = [folder_table(corpus, run) for run in (plain, taught)]
+    scored = [f for f in corpus.folders if f not in (NO_WINDOWS,)]
+    for name, table in zip(("before", "after labels"), tables):
+        print(f"    folder-mean standard {name}: {statistics.mean(table[f]['standard']['score'] for f in scored):.1f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selection and print every table; skip without ../shared."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
+    parser.add_argument("--labels", action="store_true", help="only the labels-teach replay (before/after), not the selection")
+    args = parser.parse_args(argv)
     needed = (TWEETS / "realtweets_windows.json", OTHER / "combined_windows.json", SCORER)
     if not all(path.exists() for path in needed):
         print(f"skipped: {SHARED} is absent (needs data/nab-realtweets, data/nab-other and tools/nab_score.py)")
         return 0
     corpus = Corpus()
+    if args.labels:
+        labels_teach(corpus)
+        return 0
     print(f"NAB development data: {len(corpus.files)} series in folders {', '.join(corpus.folders)}")
     print("(at each method's chosen operating point, alert column, no sweep; FA/wk = false-alarm episodes per"
           " topic-week; lat.win = median minutes from window start to first alert)")
@@ -355,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     print("nab-other per-folder mean standard at the chosen points: "
           + ", ".join(f"{name} {r['nab_other_mean']:.1f} (nested {r['nested_other']:.1f})" for name, r in results.items()))
     first_row_cost(corpus)
+    labels_teach(corpus)
     return 0
 
 

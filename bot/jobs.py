@@ -8,6 +8,7 @@ jobs their collaborators; the composition root calls it before starting the sche
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from bot.blocks.crisis import build_channel_page, build_crisis_card, build_dm_fa
 from bot.escalation import OnCall, PlannedStep, plan_chain, recipients, still_on_it_due
 from bot.spikes import Action, Bucket, Decision, Severity, SpikeDetector
 from bot.campaigns import Campaign, active_campaign, running_campaign
+from bot import detector_tuning
 from bot.detector_tuning import DetectorSettings, QuietHours
 from bot.home import PageVia
 from bot.page_delivery import Delivery, plan_delivery
@@ -860,8 +862,10 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
         until = next(end for start, end in windows.values() if start == since)
         counters.update(counts.buckets_of_topics(ids, since=since, until=until + crisis_use.MINUTE))  # + the minute still filling
     open_now = store.open_by_topic()
+    learned = ctx.detector_settings.adjustments_by_topic() if ctx.detector_settings else {}
     team_knobs: dict[int, tuple[DetectorSettings, list[Campaign]]] = {}
     saves: list[tuple[int, dict[str, Any], datetime, datetime | None]] = []
+    closed: list[tuple[int, int, str, float, float]] = []  # crises closed since the last pass: what they teach
     for topic_id, team_id, topic, state, read_until in watches:
         since, until = windows[topic_id]
         if team_id not in team_knobs:
@@ -870,6 +874,8 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
         settings, campaigns = team_knobs[team_id]
         campaign = active_campaign(campaigns, topic=topic, at=now)
         tuning = settings.tuning(campaign=campaign is not None)
+        if topic_id in learned:  # what false-alarm / missed-crisis labels taught this topic
+            tuning = dataclasses.replace(tuning, threshold=tuning.threshold * learned[topic_id].factor(now))
         detector = SpikeDetector.from_dict(state, tuning) if state else SpikeDetector(tuning=tuning, step=crisis_use.MINUTE)
         stored = counters.get(topic_id, [])
         whole = [b for b in stored if b.at < until]
@@ -879,6 +885,7 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
             buckets = [b for b in buckets if b.at > detector.last_at]
         current = open_now.get((team_id, topic.lower()))
         if current is None and detector.crisis_open:
+            closed.append((topic_id, team_id, topic, detector.crisis_peak, detector.tuning.effective_threshold))
             detector.close_crisis(since)  # resolved (or never opened) since the last pass: the cooldown starts
         elif current is not None and not detector.crisis_open:
             detector.mark_open(current.severity)  # declared by hand: spikes join it
@@ -912,7 +919,12 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
         saves.append((topic_id, detector.to_dict(), until, read_until))
     # Compare-and-set per topic, in one transaction: of two runners over the same minutes one stores its state;
     # opening is already once per topic.
-    detection.save_detectors(saves, now=now)
+    stored = detection.save_detectors(saves, now=now)
+    # The runner whose state was stored saw the closure; it alone applies the label (the store also keeps one per crisis).
+    for topic_id, team_id, topic, peak, threshold in closed:
+        if topic_id in stored and ctx.detector_settings is not None:
+            detector_tuning.learn_from_closed(ctx.detector_settings, ctx.audit, topic_id=topic_id, team_id=team_id, topic=topic,
+                                              peak_score=peak, threshold=threshold, now=now)
 
 
 def _team_knobs(ctx: JobContext, *, team_id: int, now: datetime) -> tuple[DetectorSettings, list[Campaign]]:

@@ -166,6 +166,7 @@ class SpikeDetector:
     quiet_since: datetime | None = None  # first quiet bucket of the open crisis' current lull
     closed_at: datetime | None = None
     previous_score: float = 0.0  # the last bucket's score, for the two-bucket confirmation
+    crisis_peak: float = 0.0  # highest score while the open crisis lasted (a hand-declared one the detector missed stays low)
 
     def __post_init__(self) -> None:
         if self.step <= timedelta(0):
@@ -189,7 +190,7 @@ class SpikeDetector:
 
     def mark_open(self, severity: Severity) -> None:
         """Record a crisis opened elsewhere (e.g. declared by hand), so spikes join it."""
-        self.crisis, self.quiet_since = severity, None
+        self.crisis, self.quiet_since, self.crisis_peak = severity, None, 0.0
 
     def observe(self, bucket: Bucket) -> Decision:
         """Score `bucket` against the baseline, update the baseline and the crisis state, and decide."""
@@ -226,6 +227,8 @@ class SpikeDetector:
         score = score_now if warm else 0.0
         severity = self._severity(bucket, score, expected) if warm else None
         action = self._decide(at, score, severity)
+        if self.crisis is not None:
+            self.crisis_peak = max(self.crisis_peak, score)
         # An unconfirmed spike bucket is learned slowly too, or it would raise the baseline and hide
         # the very bucket that should confirm it.
         candidate = score >= self.tuning.effective_threshold
@@ -269,7 +272,7 @@ class SpikeDetector:
             return Action.QUIET
         if self.closed_at is not None and at - self.closed_at < self.tuning.cooldown:
             return Action.QUIET
-        self.crisis, self.quiet_since = severity, None
+        self.crisis, self.quiet_since, self.crisis_peak = severity, None, 0.0
         return Action.OPEN
 
     def _severity(self, bucket: Bucket, score: float, expected: float) -> Severity:
@@ -338,6 +341,7 @@ class SpikeDetector:
             "quiet_since": iso(self.quiet_since),
             "closed_at": iso(self.closed_at),
             "previous_score": self.previous_score,
+            "crisis_peak": self.crisis_peak,
         }
 
     @classmethod
@@ -362,6 +366,7 @@ class SpikeDetector:
             quiet_since=when(data["quiet_since"]),
             closed_at=when(data["closed_at"]),
             previous_score=data.get("previous_score", 0.0),  # absent in version 1 states
+            crisis_peak=data.get("crisis_peak", 0.0),  # absent before labels taught
         )
         return detector
 
