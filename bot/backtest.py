@@ -61,6 +61,7 @@ class Replayed:
     scores: list[float]
     alerts: list[int]
     actions: list[spikes.Action]
+    state: dict | None = None  # the detector's state after the last bucket (what a workspace prior is built from)
 
 
 def _parse_time(text: str) -> datetime:
@@ -137,7 +138,7 @@ def bucket_means(series: Series) -> tuple[list[int], dict[int, float]]:
 
 
 def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = RESOLVE_AFTER,
-           labelled: Sequence[tuple[datetime, datetime]] | None = None) -> Replayed:
+           labelled: Sequence[tuple[datetime, datetime]] | None = None, prior: spikes.Prior | None = None) -> Replayed:
     """Run the detector over a series as the product would, with value as both total and negative count.
 
     Rows are bucketed onto the series' grid (mean per bucket; empty buckets are gaps, not zeros) and
@@ -149,7 +150,7 @@ def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = 
     """
     if not series.counts:
         tuning = replace(tuning, min_count=0)  # "10 mentions" means nothing for a CPU percentage
-    detector = spikes.SpikeDetector(tuning=tuning, step=series.step)
+    detector = spikes.SpikeDetector.new(tuning, series.step, prior)
     windows = sorted(labelled or ())
     adjustment, factor_in_force = detector_tuning.TopicAdjustment(), 1.0
     next_window, hit = 0, False  # the first window not yet over, and whether it has an alert
@@ -197,7 +198,7 @@ def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = 
         alerts.append(1 if decision.pages and number not in first_row else 0)
         actions.append(decision.action)
         first_row.add(number)
-    return Replayed(scores=scores, alerts=alerts, actions=actions)
+    return Replayed(scores=scores, alerts=alerts, actions=actions, state=detector.to_dict())
 
 
 def _format_value(value: float) -> str:

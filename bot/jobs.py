@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from bot import crisis as crisis_use
 from bot.crisis_chart import CHART_SPAN, render_chart
 from bot.blocks.crisis import build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
 from bot.escalation import OnCall, PlannedStep, plan_chain, recipients, still_on_it_due
-from bot.spikes import Action, Bucket, Decision, Severity, SpikeDetector
+from bot.spikes import Action, Bucket, Decision, Prior, Severity, SpikeDetector
 from bot.campaigns import Campaign, active_campaign, running_campaign
 from bot import detector_tuning
 from bot.detector_tuning import DetectorSettings, QuietHours
@@ -864,6 +865,7 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
     open_now = store.open_by_topic()
     learned = ctx.detector_settings.adjustments_by_topic() if ctx.detector_settings else {}
     team_knobs: dict[int, tuple[DetectorSettings, list[Campaign]]] = {}
+    priors: dict[int, Prior | None] = {}
     saves: list[tuple[int, dict[str, Any], datetime, datetime | None]] = []
     closed: list[tuple[int, int, str, float, float]] = []  # crises closed since the last pass: what they teach
     for topic_id, team_id, topic, state, read_until in watches:
@@ -876,13 +878,22 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
         tuning = settings.tuning(campaign=campaign is not None)
         if topic_id in learned:  # what false-alarm / missed-crisis labels taught this topic
             tuning = dataclasses.replace(tuning, threshold=tuning.threshold * learned[topic_id].factor(now))
-        detector = SpikeDetector.from_dict(state, tuning) if state else SpikeDetector(tuning=tuning, step=crisis_use.MINUTE)
+        if state:
+            detector = SpikeDetector.from_dict(state, tuning)
+        else:  # a new topic starts from its team's settled topics, so it can page within its first hours
+            if team_id not in priors:
+                priors[team_id] = Prior.from_states(peer for _, team, _, peer, _ in watches if team == team_id and peer)
+            detector = SpikeDetector.new(tuning, crisis_use.MINUTE, priors[team_id])
         stored = counters.get(topic_id, [])
         whole = [b for b in stored if b.at < until]
         partial = [b for b in stored if b.at >= until]
         buckets = crisis_use.minutes_between(since, until, whole)
         if detector.last_at is not None:
             buckets = [b for b in buckets if b.at > detector.last_at]
+        elif detector.seen == 0:
+            # A topic's history starts with its first mention: a backfill of empty minutes before it would wash out
+            # the workspace prior and make the first mentions look like a jump from nothing.
+            buckets = list(itertools.dropwhile(lambda b: b.total == 0, buckets))
         current = open_now.get((team_id, topic.lower()))
         if current is None and detector.crisis_open:
             closed.append((topic_id, team_id, topic, detector.crisis_peak, detector.tuning.effective_threshold))

@@ -10,7 +10,7 @@ from bot import jobs
 from bot.detector_tuning import DetectorSettings
 from bot.escalation import Target
 from bot.home import MemberSettings, PageVia
-from storage.crises import Crises
+from storage.crises import Crises, Detection
 from storage.detector_settings import DetectorSettingsStore
 from storage.member_settings import MemberSettingsStore
 from storage.mentions import Mentions
@@ -267,3 +267,22 @@ def test_a_real_crisis_declared_while_the_detector_stayed_silent_makes_the_topic
     (learned,) = audit_actions(stopped_runtime, "detector_topic_learned")
     assert learned.after["label"] == "missed" and learned.after["factor"] < 1
     assert "acme: more sensitive (threshold ×0.86; 0 false alarms, 1 missed)" in slash(stopped_runtime, signed, "tuning", MARCUS)["text"]
+
+
+def test_a_new_topic_starts_from_its_teams_settled_topics(stopped_runtime, clock):
+    """acme has two days with a daily cycle; globex, watched later with no history, starts its detector from acme's
+    daily shape (the workspace prior), so its first evening is not read as a spike."""
+    import math
+
+    acme = add_topic(stopped_runtime)
+    seed_counts(stopped_runtime.database, acme.id, T0 - timedelta(days=2), 2 * 24 * 60,
+                lambda i: round(4 * (1 + math.sin(2 * math.pi * i / 1440))))
+    clock.now = T0 + timedelta(seconds=5)
+    jobs.detect_spikes()
+    globex = add_topic(stopped_runtime, "globex")
+    clock.now = T0 + timedelta(minutes=2, seconds=5)
+    jobs.detect_spikes()
+    states = {topic_id: state for topic_id, _, _, state, _ in Detection(stopped_runtime.database).watches()}
+    shape, borrowed = states[acme.id]["tod"], states[globex.id]["tod"]
+    assert max(abs(v) for v in shape) > 0.3
+    assert sum(a * b for a, b in zip(shape, borrowed)) > 0.5 * sum(a * a for a in shape)
