@@ -7,7 +7,6 @@ jobs their collaborators; the composition root calls it before starting the sche
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -22,10 +21,8 @@ from bot.access import AdminDirectory
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
 from bot import crisis as crisis_use
 from bot.crisis_chart import CHART_SPAN, render_chart
-from bot.escalation import plan_chain
-from bot.spikes import Action, Bucket, Decision, Severity, SpikeDetector
-from bot.campaigns import Campaign, active_campaign, running_campaign
-from bot.detector_tuning import DetectorSettings
+from bot.spikes import Bucket, Severity
+from bot.flows import detection as detection_flow
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
 from bot import burnout
 from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
@@ -33,7 +30,6 @@ from bot.blocks.burnout import build_offer_to_backup, build_offer_to_primary
 from bot.oncall import TeamInfo, TeamRotation
 from bot.outbox import next_attempt_at, should_give_up
 from bot.retention import RetentionCutoffs, RetentionPolicy
-from bot.sentiment import detect_language
 from bot.people import ZoneFacts, zone_of
 from bot.flows.outbox import OutboxFlow
 from bot.flows.paging import STILL_ON_IT_DELIVERED, Paging
@@ -489,10 +485,6 @@ def _roster_zone(rotation: TeamRotation | None, user_id: str) -> str | None:
 # --- spike detection (issue 6) -----------------------------------------------------------------------
 
 DETECT_EVERY_S = 60
-# Decisions about minutes older than this (a backfill, or catching up after an outage) teach the detector
-# but do not page: a crisis opened for last Tuesday's spike would be noise.
-PAGE_HORIZON = timedelta(minutes=15)
-CARD_SERIES = timedelta(hours=1)  # minutes read for the card's sparkline (spike_stats sums the last 15 of them)
 
 
 _detect_lock = threading.Lock()  # the minute job and webhook-triggered passes must not open one spike twice
@@ -501,7 +493,7 @@ _detect_lock = threading.Lock()  # the minute job and webhook-triggered passes m
 def detect_spikes() -> None:
     """Feed every watched topic's new whole minutes into its persisted detector; open or escalate crises."""
     ctx = _ctx()
-    if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None:
+    if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None or ctx.detector_settings is None:
         return
     with _detect_lock:
         _detect(ctx, ctx.detection, ctx.crisis_records, ctx.mention_counts)
@@ -521,7 +513,7 @@ def detect_after_batch() -> None:
         while _detect_again.is_set():
             _detect_again.clear()
             ctx = _ctx()
-            if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None:
+            if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None or ctx.detector_settings is None:
                 return
             _detect(ctx, ctx.detection, ctx.crisis_records, ctx.mention_counts)
     finally:
@@ -529,142 +521,23 @@ def detect_after_batch() -> None:
 
 
 def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentions) -> None:
-    now = ctx.clock()
-    watches = detection.watches()
-    # One read per kind for the whole pass (10,000 topics fit in a few seconds): counters, open crises, team knobs.
-    windows = {topic_id: crisis_use.detection_window(read_until=read_until, now=now) for topic_id, _, _, _, read_until in watches}
-    counters: dict[int, list[Bucket]] = {}
-    for since in {since for since, _ in windows.values()}:
-        ids = [topic_id for topic_id, (start, _) in windows.items() if start == since]
-        until = next(end for start, end in windows.values() if start == since)
-        counters.update(counts.buckets_of_topics(ids, since=since, until=until + crisis_use.MINUTE))  # + the minute still filling
-    open_now = store.open_by_topic()
-    team_knobs: dict[int, tuple[DetectorSettings, list[Campaign]]] = {}
-    saves: list[tuple[int, dict[str, Any], datetime, datetime | None]] = []
-    for topic_id, team_id, topic, state, read_until in watches:
-        since, until = windows[topic_id]
-        if team_id not in team_knobs:
-            team_knobs[team_id] = _team_knobs(ctx, team_id=team_id, now=now)
-        # The team's knobs apply from this pass on; the learned baseline in `state` is kept whatever they are.
-        settings, campaigns = team_knobs[team_id]
-        campaign = active_campaign(campaigns, topic=topic, at=now)
-        tuning = settings.tuning(campaign=campaign is not None)
-        detector = SpikeDetector.from_dict(state, tuning) if state else SpikeDetector(tuning=tuning, step=crisis_use.MINUTE)
-        stored = counters.get(topic_id, [])
-        whole = [b for b in stored if b.at < until]
-        partial = [b for b in stored if b.at >= until]
-        buckets = crisis_use.minutes_between(since, until, whole)
-        if detector.last_at is not None:
-            buckets = [b for b in buckets if b.at > detector.last_at]
-        current = open_now.get((team_id, topic.lower()))
-        if current is None and detector.crisis_open:
-            detector.close_crisis(since)  # resolved (or never opened) since the last pass: the cooldown starts
-        elif current is not None and not detector.crisis_open:
-            detector.mark_open(current.severity)  # declared by hand: spikes join it
-        last_page: tuple[Bucket, Decision] | None = None
-        last_elevated: tuple[Bucket, Decision] | None = None
-        for bucket in buckets:
-            decision = detector.observe(bucket)
-            if decision.pages:
-                last_page = (bucket, decision)
-            if decision.action is not Action.QUIET and decision.score >= detector.tuning.effective_threshold:
-                last_elevated = (bucket, decision)
-        if last_page is not None and now - last_page[0].at <= PAGE_HORIZON:
-            # The card shows the latest minute the detector still saw elevated (the spike may have grown after paging).
-            shown = last_elevated if last_elevated is not None and last_elevated[0].at >= last_page[0].at else last_page
-            _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=last_page[1], deciding=shown[0],
-                          expected=shown[1].expected, current=current)
-            if current is not None and last_elevated is not None:
-                _follow_spike(ctx, store, counts, current, topic_id=topic_id, elevated=last_elevated)
-        elif current is not None and last_elevated is not None and now - last_elevated[0].at <= PAGE_HORIZON:
-            _follow_spike(ctx, store, counts, current, topic_id=topic_id, elevated=last_elevated)
-        elif last_page is not None and current is None:
-            detector.close_crisis(until)  # an old spike seen in the backfill: learn from it, page nobody
-        elif current is None and not detector.crisis_open and partial:
-            # Peek at the minute still filling on a copy: a spike pages seconds after its batch lands instead of at
-            # the next minute boundary. The stored detector sees that minute once, when it is whole.
-            peek = copy.deepcopy(detector)
-            decision = peek.observe(partial[0])
-            if decision.action is Action.OPEN:
-                _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=decision, deciding=partial[0],
-                              expected=decision.expected, current=None)
-        saves.append((topic_id, detector.to_dict(), until, read_until))
-    # Compare-and-set per topic, in one transaction: of two runners over the same minutes one stores its state;
-    # opening is already once per topic.
-    detection.save_detectors(saves, now=now)
+    """One pass of bot.flows.detection with this runtime's stores."""
+    assert ctx.detector_settings is not None  # both entry points return early without it
+    detection_flow.run_pass(topics=detection, counts=counts, crises=store, knobs=ctx.detector_settings,
+                            actions=_spike_responder(ctx), audit=ctx.audit, now=ctx.clock())
 
 
-def _team_knobs(ctx: JobContext, *, team_id: int, now: datetime) -> tuple[DetectorSettings, list[Campaign]]:
-    """Return the team's detector settings and its campaign windows still running or to come."""
-    if ctx.detector_settings is None:
-        return DetectorSettings(), []
-    return ctx.detector_settings.detector_settings(team_id), ctx.detector_settings.campaigns(team_id=team_id, ending_after=now)
-
-
-def _window_ending_at(counts: Mentions, *, topic_id: int, deciding: Bucket, span: timedelta) -> list[Bucket]:
-    """Return the minutes the detector had seen when it decided: `span` of stored minutes ending with the deciding bucket.
-
-    The deciding bucket is passed as the detector saw it (a minute still filling may have grown since).
-    """
-    since = deciding.at - span + crisis_use.MINUTE
-    earlier = crisis_use.minutes_between(since, deciding.at, counts.buckets(topic_id=topic_id, since=since, until=deciding.at))
-    return [*earlier, deciding]
-
-
-def _follow_spike(ctx: JobContext, store: Crises, counts: Mentions, current: crisis_use.Crisis, *, topic_id: int,
-                  elevated: tuple[Bucket, Decision]) -> None:
-    """Keep a detected crisis' card figures on the detector's latest elevated minute when the spike has grown since."""
-    if current.origin != "detected" or current.stats is None:
-        return
-    bucket, decision = elevated
-    buckets = _window_ending_at(counts, topic_id=topic_id, deciding=bucket, span=CARD_SERIES)
-    stats = crisis_use.spike_stats(buckets, expected_per_minute=decision.expected, mentions=list(current.stats.top_mentions),
-                                   negative_languages=_negative_languages(ctx, topic_id=topic_id, now=ctx.clock()))
-    if stats.negative > current.stats.negative and store.update_stats(crisis_id=current.id, stats=stats):
-        refresh_crisis_card(current.id)
-
-
-def _act_on_spike(ctx: JobContext, store: Crises, *, topic_id: int, team_id: int, topic: str, decision: Decision,
-                  deciding: Bucket, expected: float, current: crisis_use.Crisis | None) -> None:
-    severity = decision.severity or Severity.SEV3
-    if current is not None:
-        if store.raise_severity(crisis_id=current.id, severity=severity):
-            store.record_event(crisis_id=current.id, event=crisis_use.CrisisEvent(
-                at=ctx.clock(), kind=crisis_use.EventKind.NOTE, actor=SYSTEM_ACTOR, via=Via.scheduler,
-                detail={"note": f"Spike grew: now {severity.label}."}))
-            refresh_crisis_card(current.id)
-        return
-    # The card's figures are those of the minute that paged, with the minutes before it as the detector saw them.
-    buckets = _window_ending_at(ctx.mention_counts, topic_id=topic_id, deciding=deciding, span=CARD_SERIES)
-    open_spike_crisis(topic_id=topic_id, team_id=team_id, topic=topic, severity=severity, expected_per_minute=expected, buckets=buckets)
-
-
-def _negative_languages(ctx: JobContext, *, topic_id: int, now: datetime) -> list[str | None]:
-    """Languages of the topic's recent negative mentions: the vendor's where it sent one, else the one the text reads as."""
-    recent = ctx.detection.negative_texts(topic_id=topic_id, since=now - PAGE_HORIZON) if ctx.detection else []
-    return [declared or detect_language(text) for text, declared in recent]
+def _spike_responder(ctx: JobContext) -> detection_flow.SpikeResponder:
+    assert ctx.detection is not None and ctx.mention_counts is not None and ctx.detector_settings is not None
+    return detection_flow.SpikeResponder(crises=_crises(ctx), counts=ctx.mention_counts, sources=ctx.detection, rotations=ctx.rotations,
+                                         campaigns=ctx.detector_settings, audit=ctx.audit, follow_ups=JobPorts(), clock=ctx.clock)
 
 
 def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Severity, expected_per_minute: float,
                       buckets: list[Bucket]) -> crisis_use.Crisis | None:
-    """Open a detected crisis with the card's numbers and start paging; None when the topic already has one."""
-    ctx = _ctx()
-    store = _crises(ctx)
-    now = ctx.clock()
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if rotation is None:
-        return None
-    mentions = ctx.detection.top_negative_mentions(topic_id=topic_id, since=now - PAGE_HORIZON) if ctx.detection else []
-    stats = crisis_use.spike_stats(buckets, expected_per_minute=expected_per_minute, mentions=mentions,
-                                   negative_languages=_negative_languages(ctx, topic_id=topic_id, now=now))
-    campaign = None if ctx.detector_settings is None else running_campaign(ctx.detector_settings, team_id=team_id, topic=topic, at=now)
-    # During a campaign window the first page goes to primary and backup together.
-    steps = plan_chain(store.policy(team_id), now, campaign=campaign is not None)
-    opened = crisis_use.open_detected(store, ctx.audit, team=crisis_use.team_of(rotation, now), topic=topic, topic_id=topic_id,
-                                      severity=severity, stats=stats, steps=steps, now=now)
-    if opened is not None:
-        start_crisis_chain(opened.id)
-    return opened
+    """Open a detected crisis with the card's numbers and start paging (console `/simulate spike`); None when it has one."""
+    return _spike_responder(_ctx()).open_spike_crisis(topic_id=topic_id, team_id=team_id, topic=topic, severity=severity,
+                                                      expected_per_minute=expected_per_minute, buckets=buckets)
 
 
 def upload_crisis_chart(crisis_id: int) -> None:

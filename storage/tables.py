@@ -624,6 +624,21 @@ class DetectorSettingRow(SQLModel, table=True):
     updated_by: str = Field(max_length=64)
 
 
+class TopicSensitivityRow(SQLModel, table=True):
+    """What labels taught one topic's detector (bot.detector_tuning.TopicAdjustment); no row means no change."""
+
+    __tablename__ = "topic_sensitivity"
+
+    topic_id: int = Field(primary_key=True, foreign_key="topics.id", ondelete="CASCADE")
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    log_factor: float = 0.0  # log of the threshold factor as of adjusted_at (TopicAdjustment.offset); decays towards 0
+    adjusted_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    false_alarms: int = 0
+    missed: int = 0
+    last_crisis_id: int = 0  # the crisis that taught it last: each crisis teaches once
+    updated_by: str = Field(max_length=64)
+
+
 class CampaignWindowRow(SQLModel, table=True):
     """A campaign window (`/crisis campaign`): a topic (or all of a team's, when topic is NULL) watched more closely."""
 
