@@ -60,6 +60,12 @@ def offered_kinds(configured: ProvidersConfigured) -> tuple[StepKind, ...]:
     return tuple(kinds)
 
 
+def require_offered(kinds: Sequence[str], configured: ProvidersConfigured) -> None:
+    """Refuse a policy naming a step kind whose provider has no credentials here."""
+    for kind in kinds:
+        parse_kind(kind, configured)
+
+
 def parse_kind(word: str, configured: ProvidersConfigured) -> StepKind:
     """Return the step kind named by `word`; UsageError naming the offered ones when it is unknown or not configured."""
     offered = offered_kinds(configured)
@@ -120,7 +126,7 @@ class PersonReach:
     phone: str | None = None
     phone_verified_at: datetime | None = None
     quiet: QuietRule = field(default_factory=QuietRule)
-    kinds: tuple[StepKind, ...] = (StepKind.call,)  # what rings this person, besides Slack, on a step that pages them
+    kinds: tuple[StepKind, ...] = (StepKind.call, StepKind.sms)  # the phone step kinds this person accepts (none: Slack only)
 
     @property
     def verified_phone(self) -> str | None:

@@ -22,7 +22,7 @@ from bot.blocks.mentions import build_sources_answer
 from bot.command_grammar import ParsedCommand, parse_user
 from bot.crisis_query import CRISIS, parse_channel, parse_crisis_id, parse_declare, parse_sources
 from bot.errors import NotFound, UsageError
-from bot.escalation import describe_policy, parse_policy, plan_chain
+from bot.escalation import Policy, describe_policy, parse_policy, plan_chain
 from bot.oncall import TeamRotation, pick_team
 from bot.spikes import Severity
 from handlers.deps import Deps
@@ -247,10 +247,15 @@ class CrisisCommand:
         text = " ".join(query.args)  # the steps; repeat and "still on it?" stay as they are
         policy = crisis.save_policy(
             self.deps.crises, self.deps.audit, self.deps.admins, team_id=team.id, workspace_id=command["team_id"],
-            edit=lambda current: parse_policy(text, repeat=current.repeat,
-                                              still_on_it_minutes=int(current.still_on_it_after.total_seconds() // 60)),
+            edit=lambda current: self._offered(parse_policy(text, repeat=current.repeat,
+                                                            still_on_it_minutes=int(current.still_on_it_after.total_seconds() // 60))),
             user_id=command["user_id"], now=self.deps.clock(), via=Via.slash_command)
         return build_confirmation(f"Escalation for {team.name} is now: {describe_policy(policy)}.")
+
+    def _offered(self, policy: Policy) -> Policy:
+        """Return the policy when each step's kind has its provider configured (UsageError naming the offered kinds)."""
+        reach.require_offered([step.kind for step in policy.steps], self.deps.providers_configured)
+        return policy
 
     def _note(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         crisis_id = parse_crisis_id(query.args[0], "Usage: " + CRISIS.usage("note"))

@@ -57,7 +57,7 @@ class Crises:
                 session.flush()
                 assert row.id is not None
                 for step in new.steps:
-                    session.add(CrisisEscalationStep(crisis_id=row.id, step=step.index, target=step.target.value, due_at=step.due_at))
+                    session.add(CrisisEscalationStep(crisis_id=row.id, step=step.index, target=step.target.value, due_at=step.due_at, kind=step.kind))
                 crisis_id = row.id
         except IntegrityError as error:
             # PostgreSQL names the index; SQLite names its columns.
@@ -260,7 +260,7 @@ class Crises:
             if pending_only:
                 query = query.where(CrisisEscalationStep.ran_at.is_(None))
             rows = session.exec(query.order_by(CrisisEscalationStep.step)).scalars()
-            return [PlannedStep(r.step, Target(r.target), r.due_at) for r in rows]
+            return [PlannedStep(r.step, Target(r.target), r.due_at, r.kind) for r in rows]
 
     def reschedule_steps(self, *, crisis_id: int, steps: Sequence[PlannedStep]) -> None:
         with self._db.session_scope() as session:
@@ -291,11 +291,12 @@ class Crises:
             row = session.get(EscalationPolicyRow, team_id)
             if row is None:
                 return DEFAULT_POLICY
-            steps = tuple(PolicyStep(Target(s["target"]), timedelta(seconds=s["wait_s"])) for s in row.steps)
+            steps = tuple(PolicyStep(Target(s["target"]), timedelta(seconds=s["wait_s"]), s.get("kind", "slack")) for s in row.steps)
             return Policy(steps=steps, repeat=row.repeat, still_on_it_after=timedelta(seconds=row.still_on_it_s))
 
     def save_policy(self, *, team_id: int, policy: Policy, user_id: str, now: datetime) -> None:
-        steps = [{"target": s.target.value, "wait_s": int(s.wait.total_seconds())} for s in policy.steps]
+        steps = [{"target": s.target.value, "wait_s": int(s.wait.total_seconds()), **({"kind": s.kind} if s.kind != "slack" else {})}
+                 for s in policy.steps]
         with self._db.session_scope() as session:
             row = session.get(EscalationPolicyRow, team_id)
             if row is None:

@@ -29,7 +29,7 @@ class PersonReachStore:
             if row is None:
                 return None
             # One JSON column holds the quiet-hours rule ("sev1": "phone", …) and the chosen step kinds ("kinds": ["call"]).
-            kinds = tuple(StepKind(k) for k in (row.quiet_rule or {}).get("kinds", [StepKind.call.value]))
+            kinds = tuple(StepKind(k) for k in (row.quiet_rule or {}).get("kinds", [StepKind.call.value, StepKind.sms.value]))
             return PersonReach(workspace_id=workspace_id, user_id=user_id, phone=row.phone, phone_verified_at=row.phone_verified_at,
                                quiet=QuietRule.from_dict(row.quiet_rule), kinds=kinds)
 

@@ -128,7 +128,9 @@ def plan_step_pages(crisis: Crisis, *, step: int, people: Sequence[str], kind: S
         return [], []
     if kind.rings_a_phone:
         for user_id in people:
-            if not phone_may_ring(reach.person_reach(crisis.workspace_id, user_id), crisis.severity, in_quiet_hours=in_quiet_hours(user_id)):
+            person = reach.person_reach(crisis.workspace_id, user_id)
+            # Per person: a verified number, this kind among the ones they accept, and their quiet-hours rule.
+            if person is None or kind not in person.kinds or not phone_may_ring(person, crisis.severity, in_quiet_hours=in_quiet_hours(user_id)):
                 skipped.append(user_id)
                 continue
             page = ledger.plan(crisis_id=crisis.id, step=step, user_id=user_id, kind=kind.value, now=now)

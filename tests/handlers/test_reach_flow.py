@@ -19,13 +19,15 @@ from handlers import provider_webhooks
 from storage.crises import Crises
 from storage.reach import ProviderPages
 from storage.session import Database, sqlite_url
-from tests.conftest import make_settings
+from bot.standin.signed_requests import SignedRequests
+from tests.conftest import SIGNING_SECRET, make_settings
 from tests.handlers.test_crisis_flow import (  # noqa: F401 - fixtures
     CHLOE, GIULIA, MARCUS, PRIYA, T0, Clock, advance, channel_posts, declare_and_settle, dms, make_team, slash, wait_until,
 )
 
 CHLOE_PHONE, PRIYA_PHONE = "+393331234567", "+393337654321"
 PD_SECRET, OPSGENIE_SECRET = "pd-webhook-secret", "opsgenie-webhook-secret"
+POLICY = "primary 5 call, backup 10, group 15 pagerduty, managers 15 opsgenie"
 
 
 class LateApp:
@@ -64,6 +66,9 @@ def reach_runtime(fake_slack, providers, tmp_path, clock):
         late.app = build_asgi_app(built)
         make_team(built.database)
         built.server_url = server.url  # type: ignore[attr-defined]
+        signed = SignedRequests.for_workspace(SIGNING_SECRET, fake_slack.workspace, response_url_for=fake_slack.response_url)
+        answer = slash(built, signed, f"policy {POLICY}", GIULIA)
+        assert "is now: primary 5 call, backup 10, group 15 pagerduty, managers 15 opsgenie" in answer["text"], answer
         yield built
         built.stop()
 
@@ -106,9 +111,11 @@ def test_unverified_number_is_not_called(reach_runtime, signed, fake_slack, prov
 
 
 def test_group_step_hands_off_to_pagerduty_and_opsgenie_acked_there_and_resolved_here(reach_runtime, signed, fake_slack, providers, clock):
-    """At +15 the group step triggers PagerDuty and Opsgenie; a signed PagerDuty ack acknowledges; resolving closes both."""
+    """The group step (+15) triggers PagerDuty, the managers step (+30) Opsgenie; a signed PagerDuty ack acknowledges; resolving closes both."""
     declare_and_settle(reach_runtime, signed, fake_slack)
     advance(reach_runtime, clock, T0 + timedelta(minutes=16))
+    assert len(providers.calls("pagerduty")) == 1 and providers.calls("opsgenie") == []
+    advance(reach_runtime, clock, T0 + timedelta(minutes=31))
     (trigger,) = providers.calls("pagerduty")
     assert trigger.fields["event_action"] == "trigger" and trigger.fields["payload"]["severity"] == "critical"
     (alert,) = providers.calls("opsgenie")
@@ -158,9 +165,12 @@ def test_short_outage_places_the_call_once_after_recovery(reach_runtime, signed,
 
 
 def test_without_credentials_no_step_kind_is_offered(fake_slack, signed, tmp_path, clock):
-    """No provider settings: `/crisis reach` says Slack is the only way, and no webhook route exists."""
+    """No provider settings: a policy step `call` is refused, `/crisis reach` says Slack is the only way, no webhook route."""
     built = create_runtime(make_settings(fake_slack), clock=clock, database=Database.from_url(sqlite_url(tmp_path / "plain.db")))
     try:
+        make_team(built.database)
+        refused = slash(built, signed, "policy primary 5 call, backup 10", GIULIA)
+        assert "call is not set up on this bot" in refused["text"] and "Step kinds here: slack." in str(refused)
         answer = slash(built, signed, "reach phone +393331234567", CHLOE)
         assert "not set up on this bot" in answer["text"]
         assert "Step kinds on this bot: slack." in str(answer["blocks"])

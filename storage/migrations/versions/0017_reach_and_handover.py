@@ -1,8 +1,8 @@
-"""Reach and handover (issue 17): handover notes, stakeholder channels, each person's phone and quiet-hours reach,
+"""Reach and handover (issue 17): escalation step kinds, handover notes, stakeholder channels, each person's phone and quiet-hours reach,
 and the ledger of pages sent through Twilio, PagerDuty and Opsgenie.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0019
 Create Date: 2026-12-04
 """
 
@@ -12,12 +12,15 @@ from alembic import op
 from storage.columns import UtcDateTime
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
+    # An escalation step's kind beyond Slack (call, sms, pagerduty, opsgenie); steps planned before stay Slack-only.
+    with op.batch_alter_table("crisis_escalation_steps") as batch:
+        batch.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="slack"))
     op.create_table(
         "handover_notes",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -76,3 +79,5 @@ def downgrade() -> None:
     op.drop_table("person_reach")
     op.drop_table("stakeholder_channels")
     op.drop_table("handover_notes")
+    with op.batch_alter_table("crisis_escalation_steps") as batch:
+        batch.drop_column("kind")
