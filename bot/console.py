@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
+from sqlalchemy import event
+
 from bot import crisis, jobs, mentions
 from bot.app import Runtime, create_runtime
 from bot.blocks.text_render import Button, plain, render_blocks, render_view
@@ -51,7 +53,7 @@ CONSOLE_HELP = """Type what you would type in Slack:
                         submit the last form shown, as prefilled or with these fields changed (\\n starts a new line;
                         people as @giulia,@marcus, channels as #social-crisis, checkboxes as yes/no or option names)
   /home                 open the App Home tab
-  clock                 the console's time (it stands still until you move it)
+  clock                 the console's time (it passes as you type, and jumps when you say)
   clock +6m | +2h | +3d | 2027-03-28 08:00 | tomorrow 09:00
                         move time forward (read in your zone; add UTC for UTC): every job due meanwhile
                         (escalations, handoffs, reminders, user-group syncs, reports) runs in order, at its own time
@@ -154,6 +156,9 @@ class PlaceNumbering:
                 self._numbers.shown.pop(number, None)
                 self._numbers.gone.add(number)
 
+
+# A `clock` move longer than this says up front that it takes a while (about 2 s of work per simulated week).
+LONG_JUMP = timedelta(days=14)
 
 DEMO_TEAM = "social"
 DEMO_TEAM_TZ = "Europe/Rome"
@@ -387,6 +392,8 @@ class Console:
         lowered = line.lower()
         if lowered in {"quit", "exit", "/quit"}:
             return False
+        if self.clock is not None:
+            self.clock.follow_wall_clock()  # the time the typist took passes in the console too
         if lowered in {"help", "?"}:
             self.say(CONSOLE_HELP)
         elif lowered == "people":
@@ -426,11 +433,16 @@ class Console:
         self._report_failures(self.executor.wait_idle())
         scheduler = self.scheduler
         if scheduler is not None and self.runtime.scheduler_role is Role.leader:
-            result = scheduler.run_due(until, after_each=lambda: self._report_failures(self.executor.wait_idle()))
+            result = scheduler.run_due(until, after_each=self._after_job)
             self._report_jobs(result)
         self._home_wanted = None
         self.report_home_refreshes()
         self.save_state()
+
+    def _after_job(self) -> None:
+        """Let the background work a job started finish and be reported before the next job runs."""
+        self._report_failures(self.executor.wait_idle())
+        self.report_home_refreshes()
 
     def _report_failures(self, failures: list[BaseException]) -> None:
         for error in failures:
@@ -450,7 +462,7 @@ class Console:
             return
         now = self.clock()
         if not argument:
-            self.say(f"Console time: {describe(now, self._zone())}. It stands still until you move it: "
+            self.say(f"Console time: {describe(now, self._zone())}. It passes as you type; jump ahead with "
                      "clock +6m, clock +2h, clock 2027-03-28 08:00.")
             return
         if argument.startswith("-"):
@@ -475,6 +487,8 @@ class Console:
         if self.runtime.scheduler_role is not Role.leader:
             self.say("Another console holds this database's scheduler, so no job would run here; close it first.")
             return
+        if target - now > LONG_JUMP:
+            self.say(f"Moving {(target - now).days} days: every job on the way runs at its own time, so this takes a moment.")
         with self._print_lock:
             self._moving, self._time_shown = True, now
         try:
@@ -822,6 +836,22 @@ def console_files_dir(db: Path) -> Path:
     return db.with_name(db.stem + "-files")
 
 
+def console_database(path: Path) -> Database:
+    """The console's SQLite file, committing without waiting for the disk: a long `clock` jump commits thousands of times.
+
+    In WAL mode synchronous=NORMAL cannot corrupt the file; a power cut may only lose the last moments of a demo.
+    """
+    database = Database.from_url(sqlite_url(path))
+
+    @event.listens_for(database.engine, "connect")
+    def _fast_commits(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API types
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return database
+
+
 class _LateAsgiApp:
     """An ASGI app filled in after the server's port is known (the runtime needs that port for its calendar links)."""
 
@@ -841,8 +871,8 @@ def run_console(settings: Settings, *, reset: bool = False, db_path: str | None 
             Path(str(path) + suffix).unlink(missing_ok=True)
         state.remove()
     saved_clock, saved_slack = state.load()
-    # Console time starts at the wall clock's minute and then moves only with `clock`; a reopened database resumes it.
-    clock = ConsoleClock(saved_clock or datetime.now(UTC).replace(second=0, microsecond=0))
+    # Console time starts at the wall clock's, passes as lines are typed and jumps with `clock`; a reopened database resumes it.
+    clock = ConsoleClock(saved_clock or datetime.now(UTC))
     workspace = demo_workspace()
     executor = TrackingExecutor()
     with SlackStandIn(workspace, clock=clock, recreate_forgotten_messages=True) as standin:
@@ -859,7 +889,7 @@ def run_console(settings: Settings, *, reset: bool = False, db_path: str | None 
             admins=tuple(u.id for u in workspace.people if u.is_admin) + settings.admins,
             public_url=server.url,  # calendar links point at the server beside the console
         )
-        runtime = create_runtime(console_settings, clock=clock, database=Database.from_url(sqlite_url(path)), listener_executor=executor,
+        runtime = create_runtime(console_settings, clock=clock, database=console_database(path), listener_executor=executor,
                                  scheduler_class=clock_driven_scheduler(clock))
         late_app.app = build_asgi_app(runtime)
         runtime.start()
@@ -874,7 +904,7 @@ def run_console(settings: Settings, *, reset: bool = False, db_path: str | None 
             console.say(
                 f"socialops console — demo workspace {workspace.team_name}, no Slack needed.",
                 f"Data: {path}  (start afresh with --reset)",
-                f"Console time: {describe(clock(), ZoneInfo(console.user.tz))} — it stands still until you move it (clock +6m).",
+                f"Console time: {describe(clock(), ZoneInfo(console.user.tz))} — `clock +6m` jumps ahead and runs what falls due.",
                 f"You are @{console.user.name} ({console.user.tz}) in #{console.channel.name}. Type `help`, or try /oncall, /oncall schedule, /oncall help.",
             )
             if state.problem:

@@ -1,4 +1,4 @@
-"""The console's wall clock and the scheduler it drives: console time moves only when the typist moves it.
+"""The console's clock and the scheduler it drives: console time passes between typed lines, and jumps on `clock`.
 
 `ConsoleClock` is the runtime's Clock. `ClockDrivenScheduler` stores jobs exactly like the real scheduler (same job
 store, same triggers) but never runs them on its own thread: `run_due(clock, until)` walks the clock from one due job
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,12 +19,14 @@ from apscheduler.job import Job
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import _StoppableScheduler
+from bot.jobs import PLAN_LOOKAHEAD
 
 log = logging.getLogger(__name__)
 
-# The longest single step of a long jump. Interval jobs (sweeps, the planners) run once per step, so the step must stay
-# below the rotation planner's look-ahead (3 h): then every handoff gets its own date job, and runs at its own time.
-MAX_STEP = timedelta(hours=2)
+# The longest single step of a long jump. Interval jobs (sweeps, the planners) run once per step, so the step stays
+# inside the planners' look-ahead: then every handoff, reminder and report gets its date job before it is due, and
+# runs at its own time rather than at the end of a step.
+MAX_STEP = PLAN_LOOKAHEAD - timedelta(minutes=5)
 # A job that keeps rescheduling itself at the same instant would otherwise spin for ever.
 MAX_RUNS_AT_ONE_INSTANT = 2_000
 
@@ -33,16 +36,30 @@ class ClockMovedBack(ValueError):
 
 
 class ConsoleClock:
-    """A Clock that stands still until `advance_to` moves it; safe to read from any thread."""
+    """A Clock that stands still between `follow_wall_clock` and `advance_to` calls; safe to read from any thread.
 
-    def __init__(self, start: datetime) -> None:
+    The console calls `follow_wall_clock` before each typed line, so time passes as the typist waits (and two
+    actions never share an instant), while everything one line sets off sees a single, unmoving "now".
+    """
+
+    def __init__(self, start: datetime, *, wall: Callable[[], float] = time.monotonic) -> None:
         if start.tzinfo is None:
             raise ValueError("ConsoleClock needs an aware start")
         self._now = start.astimezone(UTC)
+        self._wall = wall
+        self._wall_mark = wall()
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
         with self._lock:
+            return self._now
+
+    def follow_wall_clock(self) -> datetime:
+        """Add the wall-clock time passed since the clock last moved; return the new time."""
+        with self._lock:
+            mark = self._wall()
+            self._now += timedelta(seconds=max(0.0, mark - self._wall_mark))
+            self._wall_mark = mark
             return self._now
 
     def advance_to(self, when: datetime) -> None:
@@ -52,6 +69,7 @@ class ConsoleClock:
             if when < self._now:
                 raise ClockMovedBack(f"{when:%Y-%m-%d %H:%M} UTC is before the console's time, {self._now:%Y-%m-%d %H:%M} UTC")
             self._now = when
+            self._wall_mark = self._wall()
 
 
 @dataclass
