@@ -364,7 +364,7 @@ class Console:
         elif call.method == "files.completeUploadExternal":
             saved = [self._save_file(f) for f in answered.get("files", [])]
             where = self._where(str(args.get("channel_id", "") or args.get("channels", "")))
-            self.say(*[f"[{where}] socialops uploaded: {title} → {path}" for title, path in saved])
+            self.say(*[f"[{where}] socialops uploaded: {title} — saved at {path}" for title, path in saved])
 
     def _save_file(self, info: dict[str, Any]) -> tuple[str, str]:
         """Write an uploaded file (a chart PNG, an export CSV) where the typist can open it; return its title and path."""

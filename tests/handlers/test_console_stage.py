@@ -196,13 +196,16 @@ def test_button_numbers_stay_with_a_message_updated_in_place(tmp_path):
     assert re.search(r"responding", acked.split("Button 1 is no longer there", 1)[1], re.IGNORECASE)
 
 
-def test_uploaded_charts_are_written_to_a_folder_and_their_paths_printed(tmp_path):
-    """`/oncall report` uploads three PNG charts to the asker's DM; each is saved under c-files/ and its path printed."""
-    text = _typed(tmp_path, "/oncall report social 2")
-    paths = re.findall(r"\[DM to @giulia\] socialops uploaded: social: [^→]+→ (\S+\.png)", text)
-    assert len(paths) == 3
-    for path in paths:
+def test_uploaded_charts_and_exports_are_written_to_a_folder_and_their_paths_printed(tmp_path):
+    """`/oncall report` uploads three PNG charts and `/oncall export` four CSVs to the asker's DM; each is saved under c-files/."""
+    text = _typed(tmp_path, "/oncall report social 2", "/oncall export")
+    charts = re.findall(r"\[DM to @giulia\] socialops uploaded: social: .+ — saved at (\S+\.png)", text)
+    exports = re.findall(r"\[DM to @giulia\] socialops uploaded: socialops .+ — saved at (\S+\.csv)", text)
+    assert len(charts) == 3 and len(exports) == 4
+    for path in charts:
         assert Path(path).parent == tmp_path / "c-files" and Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    audit = next(Path(p) for p in exports if "-audit-" in p)
+    assert audit.read_text().splitlines()[0] == "at,actor,action,via,target,team_id,before,after"
 
 
 def test_the_calendar_link_points_at_the_consoles_own_server(tmp_path):
