@@ -7,7 +7,6 @@ A person types what they would type in Slack; each request is signed and dispatc
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import urllib.error
@@ -22,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import event
 
@@ -30,7 +29,7 @@ from bot import crisis, jobs, mentions
 from bot.app import Runtime, create_runtime
 from bot.blocks.text_render import Button, plain, render_blocks, render_view
 from bot.leadership import Role
-from bot.standin.clock import ClockDrivenScheduler, ClockMovedBack, ConsoleClock, DriveResult, clock_driven_scheduler
+from bot.standin.clock import ClockDrivenScheduler, ConsoleClock, DriveResult, clock_driven_scheduler
 from bot.when import WhenError, describe, parse_when
 from bot.config import Settings, default_data_dir
 from bot.reports import ReportDelivery
@@ -93,12 +92,14 @@ class TrackingExecutor(ThreadPoolExecutor):
     def wait_idle(self, timeout: float = 10.0) -> list[BaseException]:
         """Wait for every task submitted so far (and those they submit); return what the failed ones raised."""
         failures: list[BaseException] = []
+        waited: set[Future[Any]] = set()
         while True:
             with self._lock:
-                pending = list(self._pending)
+                pending = [future for future in self._pending if future not in waited]
             if not pending:
                 return failures
             for future in pending:
+                waited.add(future)
                 error = future.exception(timeout=timeout)  # the app's wrapper has logged it with its traceback
                 if error is not None:
                     failures.append(error)
