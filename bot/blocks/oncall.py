@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bot.blocks.limits import fit_message
+from bot.blocks.limits import MESSAGE_BLOCKS, SECTION_TEXT, fit_message, pack_lines
 from bot.oncall import CoverRequestInfo, MyShifts, ScheduleAnswer, SwapRequestInfo, WhoAnswer
 from bot.rotation import Reason, Shift
 from bot.slack_time import slack_date
@@ -53,13 +54,23 @@ def build_who(answer: WhoAnswer) -> tuple[str, list[dict[str, Any]]]:
 
 
 def build_schedule(answer: ScheduleAnswer) -> tuple[str, list[dict[str, Any]]]:
-    """Return (text, blocks) listing the final schedule, one line per stretch."""
+    """Return (text, blocks) listing the final schedule, one line per stretch, sections split between lines."""
     tz = answer.team.tz
     lines = [f"{slack_date(s.start, tz)} → {slack_date(s.end, tz)}: {_people(s)}" for s in answer.shifts]
     title = f"{answer.team.name}: the next {answer.weeks} week{'s' if answer.weeks != 1 else ''} ({tz})"
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title}}]
-    for start in range(0, len(lines), 20):
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines[start:start + 20])}})
+    # Header, a "not shown" note and the footer take three of the message's blocks.
+    room = MESSAGE_BLOCKS - 3
+    chunks = pack_lines(lines, SECTION_TEXT)
+    shown = chunks[:room]
+    for chunk in shown:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    listed = sum(chunk.count("\n") + 1 for chunk in shown)
+    if listed < len(lines):
+        rest = answer.shifts[listed]
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            f"{len(lines) - listed} more stretches from {slack_date(rest.start, tz)} not shown: "
+            f"`/oncall schedule {answer.team.name} from {rest.start.astimezone(ZoneInfo(tz)):%Y-%m-%d}` shows them.")}]})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Read-only preview of the final schedule (overrides, swaps and time off included)."}]})
     return fit_message(title + "\n" + "\n".join(lines), blocks, owned=True)
 
