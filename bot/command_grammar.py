@@ -38,9 +38,32 @@ def team_and_weeks(args: Sequence[str], *, default: int, usage: str) -> tuple[st
     weeks = default
     if words and words[-1].isdigit():
         weeks = int(words.pop())
+    elif len(words) == 2:
+        raise UsageError(f"“{words[-1]}” is not a number of weeks.", usage=usage)
     if len(words) > 1:
         raise UsageError("Too many words.", usage=usage)
     return (words[0] if words else None), weeks
+
+
+def team_from_and_weeks(args: Sequence[str], *, default: int, usage: str) -> tuple[str | None, list[str], int]:
+    """Split `[team] [from <date>] [weeks]` (`/oncall schedule`); the date words are returned unread."""
+    words = list(args)
+    lowered = [w.lower() for w in words]
+    if "from" not in lowered:
+        team, weeks = team_and_weeks(words, default=default, usage=usage)
+        return team, [], weeks
+    at = lowered.index("from")
+    before, after = words[:at], words[at + 1:]
+    weeks = default
+    if len(after) > 1 and after[-1].isdigit():
+        weeks = int(after.pop())
+    elif before and before[-1].isdigit():
+        weeks = int(before.pop())
+    if not after:
+        raise UsageError("Say from when, e.g. `from 2027-03-20`.", usage=usage)
+    if len(before) > 1:
+        raise UsageError("Too many words before `from`.", usage=usage)
+    return (before[0] if before else None), after, weeks
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from bot.audit import AuditRecord
 from bot.errors import Conflict, NotAllowed, NotFound, UsageError
 from bot.rotation import Layers, RotationSpec, ScheduleIndex, Shift, UserShift
 
-MAX_SCHEDULE_WEEKS = 12
+# A year ahead; the answer itself stays within Block Kit's limits (bot/blocks/oncall.py says where to go on).
+MAX_SCHEDULE_WEEKS = 52
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class ScheduleAnswer:
     team: TeamInfo
     shifts: list[Shift]
     weeks: int
+    start: datetime | None = None  # None: from now
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,15 @@ class _WhoCache:
 _who_cache = _WhoCache()
 
 
-def schedule(store: RotationStore, *, workspace_id: str, team: str | None, weeks: int, now: datetime) -> ScheduleAnswer:
-    """Return the final schedule from now for `weeks` weeks."""
+def schedule(store: RotationStore, *, workspace_id: str, team: str | None, weeks: int, now: datetime,
+             start: datetime | None = None) -> ScheduleAnswer:
+    """Return the final schedule for `weeks` weeks from `start` (default: now)."""
     if not 1 <= weeks <= MAX_SCHEDULE_WEEKS:
-        raise UsageError(f"Weeks must be between 1 and {MAX_SCHEDULE_WEEKS}.", usage="Usage: `/oncall schedule [team] [weeks]`")
+        raise UsageError(f"Weeks must be between 1 and {MAX_SCHEDULE_WEEKS}.", usage="Usage: `/oncall schedule [team] [from <date>] [weeks]`")
     rotation = pick_team(store, workspace_id, team)
-    shifts = ScheduleIndex(rotation.spec, rotation.layers).final_schedule(now, now + timedelta(weeks=weeks))
-    return ScheduleAnswer(team=rotation.team, shifts=shifts, weeks=weeks)
+    begin = now if start is None else start
+    shifts = ScheduleIndex(rotation.spec, rotation.layers).final_schedule(begin, begin + timedelta(weeks=weeks))
+    return ScheduleAnswer(team=rotation.team, shifts=shifts, weeks=weeks, start=start)
 
 
 def my_shifts(store: RotationStore, *, workspace_id: str, user_id: str, now: datetime, limit: int = 5) -> MyShifts:

@@ -7,7 +7,7 @@ ONCALL = Grammar(
     summary="On-call rotation for the social-media team: who is on call, schedules, swaps and cover.",
     subcommands=(
         Subcommand("who", "who is primary, backup and shadow now, until when, and who is next", "[team]", max_args=1, aliases=("now",)),
-        Subcommand("schedule", "the final schedule for the coming weeks (read-only)", "[team] [weeks]", max_args=2),
+        Subcommand("schedule", "the final schedule for the coming weeks (read-only), or from a date", "[team] [from <date>] [weeks]", max_args=5),
         Subcommand("me", "your next shifts", max_args=0, aliases=("mine",)),
         Subcommand("cover", "ask the team to cover your on-call time; the first to press Take gets it", "<from> <to> [note]", min_args=2, max_args=None),
         Subcommand("swap", "offer @other your next primary shift for theirs at <date>; they accept or decline", "@other <date>", min_args=2, max_args=3),

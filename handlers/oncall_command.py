@@ -13,7 +13,7 @@ from bot.audit import Via
 from bot.blocks.burnout import build_limits
 from bot.blocks.help import build_help
 from bot.blocks.oncall import build_confirmation, build_cover_card, build_my_shifts, build_schedule, build_swap_request, build_who
-from bot.command_grammar import ParsedCommand, parse_user, team_and_weeks
+from bot.command_grammar import ParsedCommand, parse_user, team_from_and_weeks
 from bot.errors import UsageError
 from bot.oncall_query import ONCALL
 from bot.slack_gateway import SlackCallFailed
@@ -35,8 +35,8 @@ _rendered_who = IdentityMemo(build_who)
 DEFAULT_SCHEDULE_WEEKS = 2
 
 
-def _schedule_args(query: ParsedCommand) -> tuple[str | None, int]:
-    return team_and_weeks(query.args, default=DEFAULT_SCHEDULE_WEEKS, usage="Usage: " + ONCALL.usage("schedule"))
+def _schedule_args(query: ParsedCommand) -> tuple[str | None, list[str], int]:
+    return team_from_and_weeks(query.args, default=DEFAULT_SCHEDULE_WEEKS, usage="Usage: " + ONCALL.usage("schedule"))
 
 
 class OncallCommand:
@@ -80,8 +80,10 @@ class OncallCommand:
         return _rendered_who(oncall.who(self.deps.rotations, workspace_id=command["team_id"], team=query.args[0] if query.args else None, now=self.deps.clock()))
 
     def _schedule(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
-        team, weeks = _schedule_args(query)
-        return build_schedule(oncall.schedule(self.deps.rotations, workspace_id=command["team_id"], team=team, weeks=weeks, now=self.deps.clock()))
+        team, from_words, weeks = _schedule_args(query)
+        now = self.deps.clock()
+        start = parse_when(" ".join(from_words), tz=self._zone(command), now=now) if from_words else None
+        return build_schedule(oncall.schedule(self.deps.rotations, workspace_id=command["team_id"], team=team, weeks=weeks, now=now, start=start))
 
     def _me(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         return build_my_shifts(oncall.my_shifts(self.deps.rotations, workspace_id=command["team_id"], user_id=command["user_id"], now=self.deps.clock()))

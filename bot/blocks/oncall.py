@@ -57,7 +57,11 @@ def build_schedule(answer: ScheduleAnswer) -> tuple[str, list[dict[str, Any]]]:
     """Return (text, blocks) listing the final schedule, one line per stretch, sections split between lines."""
     tz = answer.team.tz
     lines = [f"{slack_date(s.start, tz)} → {slack_date(s.end, tz)}: {_people(s)}" for s in answer.shifts]
-    title = f"{answer.team.name}: the next {answer.weeks} week{'s' if answer.weeks != 1 else ''} ({tz})"
+    span = f"{answer.weeks} week{'s' if answer.weeks != 1 else ''}"
+    if answer.start is None:
+        title = f"{answer.team.name}: the next {span} ({tz})"
+    else:
+        title = f"{answer.team.name}: {span} from {answer.start.astimezone(ZoneInfo(tz)):%a %d %b %Y %H:%M} ({tz})"
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title}}]
     # Header, a "not shown" note and the footer take three of the message's blocks.
     room = MESSAGE_BLOCKS - 3

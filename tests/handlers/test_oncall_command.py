@@ -82,7 +82,7 @@ def test_me_lists_my_next_shifts(frozen_runtime, signed, rotations):
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("who", "No on-call team is set up yet"),
-    ("schedule 40", "Weeks must be between 1 and 12"),
+    ("schedule 60", "Weeks must be between 1 and 52"),
     ("who a b", "Usage: `/oncall who [team]`"),
 ])
 def test_bad_requests_get_clear_ephemeral_answers(frozen_runtime, signed, text, expected):
@@ -97,3 +97,40 @@ def test_several_teams_need_a_name(frozen_runtime, signed, rotations):
     body = ask(frozen_runtime, signed, "")
     assert "brand-eu, brand-us" in body["text"]
     assert "On call for *brand-us*" in ask(frozen_runtime, signed, "who brand-us")["text"]
+
+
+def _sections(body) -> str:
+    return "\n".join(b["text"]["text"] for b in body["blocks"] if b["type"] == "section")
+
+
+def test_schedule_from_a_date_keeps_nine_local_across_spring_forward(frozen_runtime, signed, rotations):
+    """`schedule from 2027-03-20 4` starts at that date (the asker's zone) and every Monday handoff stays 09:00 Rome, CET then CEST."""
+    make_team(rotations)
+    body = ask(frozen_runtime, signed, "schedule from 2027-03-20 4")
+    assert "social: 4 weeks from Sat 20 Mar 2027 00:00" in body["text"]
+    sections = _sections(body)
+    assert "Mon 22 Mar 09:00 CET" in sections and "Mon 29 Mar 09:00 CEST" in sections and "Mon 12 Apr 09:00 CEST" in sections
+    assert sections.count("→") == 5  # the end of one week, three whole weeks, the start of the fifth
+
+
+def test_schedule_from_a_date_keeps_nine_local_across_fall_back(frozen_runtime, signed, rotations):
+    """`schedule social from 2027-10-25 2`: the handoffs of 25 Oct (CEST) and 1 Nov (CET) are both at 09:00 Rome."""
+    make_team(rotations)
+    body = ask(frozen_runtime, signed, "schedule social from 2027-10-25 2")
+    sections = _sections(body)
+    assert "Mon 25 Oct 09:00 CEST" in sections and "Mon 01 Nov 09:00 CET" in sections
+
+
+def test_schedule_goes_past_twelve_weeks_but_not_past_a_year(frozen_runtime, signed, rotations):
+    """20 weeks are answered (the old cap was 12); 53 weeks get the bounds."""
+    make_team(rotations)
+    body = ask(frozen_runtime, signed, "schedule social 20")
+    assert _sections(body).count("→") == 21
+    assert "Weeks must be between 1 and 52" in ask(frozen_runtime, signed, "schedule social 53")["text"]
+
+
+def test_schedule_with_a_word_for_weeks_says_it_is_not_a_number(frozen_runtime, signed, rotations):
+    """`/oncall schedule social abc` names the word that is not a number of weeks, with the usage."""
+    make_team(rotations)
+    body = ask(frozen_runtime, signed, "schedule social abc")
+    assert "“abc” is not a number of weeks" in body["text"] and "/oncall schedule [team] [from <date>] [weeks]" in body["text"]
