@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.blocks.limits import clip, fit_message
 from bot.crisis import MAX_NOTE, Crisis, CrisisEvent, EventKind, Status, describe_language_mix, notes
+from bot.plural import counted
 
 SPARK = "▁▂▃▄▅▆▇█"
 RESOLVE_CALLBACK = "crisis-resolve"
@@ -210,7 +211,7 @@ def build_crisis_list(crises: list[Crisis]) -> tuple[str, list[dict[str, Any]]]:
         text = "No open crises."
         return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
     lines = [f"• *{c.title}* ({c.team_name}) — {status_line(c)}" for c in crises]
-    heading = f"{len(crises)} open crisis" + ("es" if len(crises) != 1 else "")
+    heading = counted(len(crises), "open crisis", "open crises")
     text = f"{heading}: " + ", ".join(c.title for c in crises)
     return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{heading}*\n" + "\n".join(lines)}}])
 

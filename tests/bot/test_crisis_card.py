@@ -75,3 +75,11 @@ def test_no_language_line_without_negative_mentions():
 
     assert language_mix([]) == ()
     assert "Languages" not in str(build_crisis_card(BASE)[1])
+
+
+def test_crisis_list_heading_says_crises():
+    """Two open crises read "2 open crises", one reads "1 open crisis"."""
+    from bot.blocks.crisis import build_crisis_list
+    second = Crisis(**{**BASE.__dict__, "id": 8})
+    assert build_crisis_list([BASE, second])[0].startswith("2 open crises: ")
+    assert build_crisis_list([BASE])[0].startswith("1 open crisis: ")

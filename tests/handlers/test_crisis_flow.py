@@ -161,6 +161,15 @@ def test_crisis_commands_list_status_and_refuse_a_second_declare(runtime, signed
     assert "not a crisis number" in slash(runtime, signed, "ack x", CHLOE)["text"]
 
 
+def test_declare_with_an_unknown_severity_answers_usage_and_opens_nothing(runtime, signed, fake_slack, team):
+    """`/crisis declare acme sev9 …` is answered with the usage; no crisis opens and nothing is posted."""
+    body = slash(runtime, signed, "declare acme sev9 influencer video", MARCUS)
+    assert body["response_type"] == "ephemeral" and "'sev9' is not a severity" in body["text"]
+    assert "/crisis declare <topic> [sev1|sev2|sev3] [summary]" in body["text"]
+    assert "No open crises" in slash(runtime, signed, "list", CHLOE)["text"]
+    assert Crises(runtime.database).get_crisis(1) is None
+
+
 def test_two_hundred_concurrent_acknowledge_presses_record_one_ack(runtime, signed, fake_slack, team):
     """200 people press Acknowledge at once over HTTP: one acknowledgement, and every presser gets an answer."""
     slash(runtime, signed, "declare acme sev1", MARCUS)
