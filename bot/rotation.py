@@ -348,26 +348,25 @@ class ScheduleIndex:
         k = self._slot_index(t)
         rotation = self._rotation_at(t)
         window = rotation.name
+        # The backup layer follows the plain rotation (no override, no swap), so overriding, covering or
+        # swapping the primary never makes someone backup who was not asked (as PagerDuty layers do).
+        plain_rotation, plain_owner, plain_primary, _ = self._rotation_primary(rotation, k, t, swapped=False)
         forced = self._overrides[Role.PRIMARY].at(t)
-        owner, reason = self._owner(rotation, k)
         if forced is not None:
-            primary, reason = forced, Reason.OVERRIDE
+            primary, reason, rotation, owner = forced, Reason.OVERRIDE, plain_rotation, plain_owner
         else:
-            primary = self._first_available(rotation, owner, t, skip=())
-            if primary is None and rotation is not self._base:
-                # Nobody in the window's roster is free: the base roster covers rather than leave a gap.
-                owner, reason = self._owner(self._base, k)
-                rotation = self._base
-                primary = self._first_available(rotation, owner, t, skip=())
-            if primary != owner and primary is not None:
-                reason = self._absence_reason(owner, t, t + _TICK)
+            rotation, owner, primary, reason = self._rotation_primary(rotation, k, t, swapped=True)
         backup = self._overrides[Role.BACKUP].at(t)
         if primary is None:
             # An explicit gap; a backup override still shows, since its holder agreed to be paged.
             return (None, backup, None, Reason.GAP, window)
         if backup is None or backup == primary:
-            anchor = primary if primary in rotation.position else owner
-            backup = self._first_available(rotation, anchor, t, skip=(primary,), include_anchor=False)
+            backup = self._plain_backup(plain_rotation, plain_owner, plain_primary, t)
+            if backup is None or backup == primary:
+                # The scheduled backup took the primary (override or swap): the next free member after them backs up.
+                anchor = backup if backup is not None else (primary if primary in rotation.position else owner)
+                walk = plain_rotation if backup is not None else rotation
+                backup = self._first_available(walk, anchor, t, skip=(primary,), include_anchor=False)
         shadow = None
         if self._shadows:
             shadow = _first(
@@ -375,6 +374,28 @@ class ScheduleIndex:
                 lambda m: m not in (primary, backup) and self._available(m, t),
             )
         return (primary, backup, shadow, reason, window)
+
+    def _rotation_primary(
+        self, rotation: _Rotation, k: int, t: datetime, *, swapped: bool
+    ) -> tuple[_Rotation, str | None, str | None, Reason]:
+        """Return (rotation, owner, primary, reason) of slot `k` at `t` without overrides; swaps only if `swapped`."""
+        owner, reason = self._owner(rotation, k) if swapped else self._ledger_owner(rotation, k)
+        primary = self._first_available(rotation, owner, t, skip=())
+        if primary is None and rotation is not self._base:
+            # Nobody in the window's roster is free: the base roster covers rather than leave a gap.
+            rotation = self._base
+            owner, reason = self._owner(rotation, k) if swapped else self._ledger_owner(rotation, k)
+            primary = self._first_available(rotation, owner, t, skip=())
+        if primary != owner and primary is not None:
+            reason = self._absence_reason(owner, t, t + _TICK)
+        return rotation, owner, primary, reason
+
+    def _plain_backup(self, rotation: _Rotation, owner: str | None, primary: str | None, t: datetime) -> str | None:
+        """Return the backup the plain rotation gives: the first free member after its primary."""
+        if primary is None:
+            return None
+        anchor = primary if primary in rotation.position else owner
+        return self._first_available(rotation, anchor, t, skip=(primary,), include_anchor=False)
 
     def _first_available(
         self, rotation: _Rotation, anchor: str | None, t: datetime, *, skip: Sequence[str | None], include_anchor: bool = True
@@ -452,6 +473,10 @@ class ScheduleIndex:
         swapped = self._swapped.get((rotation.name, k))
         if swapped is not None:
             return swapped, Reason.SWAP
+        return self._ledger_owner(rotation, k)
+
+    def _ledger_owner(self, rotation: _Rotation, k: int) -> tuple[str | None, Reason]:
+        """Return who owns slot `k` by roster order and the fairness ledger, ignoring swaps."""
         while len(rotation.owners) <= k:
             self._ledger_step(rotation)
         return rotation.owners[k]

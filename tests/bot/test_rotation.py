@@ -165,6 +165,20 @@ def test_person_on_time_off_is_never_scheduled(case):
 
 @PROPERTY
 @given(rotations())
+def test_a_primary_override_never_changes_the_backup_layer(case):
+    """With or without the primary overrides, the backup is the same wherever it is not the overriding person (nor overridden itself)."""
+    spec, layers, start, end = case
+    plain = ScheduleIndex(spec, Layers(time_off=layers.time_off, overrides=[o for o in layers.overrides if o.role is Role.BACKUP]))
+    for t, shift in probes(final_schedule(spec, layers, start, end)):
+        without = plain.who_is_on_call(t)
+        if winning_override(layers, Role.BACKUP, t) is not None:
+            continue  # an explicit backup override is its own layer
+        if shift.primary is not None and without.backup is not None and without.backup != shift.primary:
+            assert shift.backup == without.backup
+
+
+@PROPERTY
+@given(rotations())
 def test_who_is_on_call_answers_with_the_final_schedule_shift(case):
     """who_is_on_call(t) is exactly the merged final-schedule shift containing t."""
     spec, layers, start, end = case
@@ -394,7 +408,8 @@ def test_override_wins_even_over_the_covering_persons_time_off():
     layers = Layers(time_off=(TimeOff("ben", rome(2026, 3, 1), rome(2026, 3, 10)), TimeOff("ana", rome(2026, 3, 4), rome(2026, 3, 5))), overrides=(cover,))
     shift = who_is_on_call(team(), layers, rome(2026, 3, 4, 12))
     assert (shift.primary, shift.reason) == ("ben", Reason.OVERRIDE)
-    assert shift.backup == "cai"  # the next available after Ben; Ana is away
+    # Without the override Cai (Ana away) is primary and Dev backup; the override replaces only the primary layer.
+    assert shift.backup == "dev"
 
 
 def test_last_created_override_wins_whatever_the_input_order():
@@ -410,6 +425,48 @@ def test_backup_override_replaces_only_the_backup():
     cover = Override("dev", rome(2026, 3, 3), rome(2026, 3, 4), created_at=EPOCH, role=Role.BACKUP, replaces="ben")
     shift = who_is_on_call(team(), Layers(overrides=(cover,)), rome(2026, 3, 3, 12))
     assert (shift.primary, shift.backup) == ("ana", "dev")
+
+
+def test_primary_override_keeps_the_scheduled_backup():
+    """Dev overrides Ana's primary in week 0: Ben stays backup (he was before), Ana is not made backup."""
+    cover = Override("dev", rome(2026, 3, 3), rome(2026, 3, 4), created_at=EPOCH, replaces="ana")
+    shift = who_is_on_call(team(), Layers(overrides=(cover,)), rome(2026, 3, 3, 12))
+    assert (shift.primary, shift.backup, shift.reason) == ("dev", "ben", Reason.OVERRIDE)
+
+
+def test_override_of_the_scheduled_backup_into_primary_takes_the_next_backup():
+    """Ben, scheduled backup, covers Ana as primary: the next free member after Ben (Cai) backs up."""
+    cover = Override("ben", rome(2026, 3, 3), rome(2026, 3, 4), created_at=EPOCH, replaces="ana")
+    shift = who_is_on_call(team(), Layers(overrides=(cover,)), rome(2026, 3, 3, 12))
+    assert (shift.primary, shift.backup) == ("ben", "cai")
+
+
+def test_swap_changes_the_primaries_and_keeps_both_weeks_backups():
+    """Ana and Cai swap weeks 0 and 2: the primaries trade places, the backups (Ben, Dev) stay as scheduled."""
+    swap = Swap("ana", EPOCH + timedelta(days=3), "cai", EPOCH + 2 * WEEK + timedelta(days=1))
+    index = ScheduleIndex(team(), Layers(swaps=(swap,)))
+    week0, week2 = (index.who_is_on_call(EPOCH + k * WEEK + timedelta(hours=1)) for k in (0, 2))
+    assert (week0.primary, week0.backup) == ("cai", "ben")
+    assert (week2.primary, week2.backup) == ("ana", "dev")
+
+
+def test_cover_across_spring_forward_keeps_the_backup_and_the_nine_oclock_handoff():
+    """An override over Rome's spring-forward week (29 Mar 2026) keeps Ana as backup; the shift still ends Monday 09:00 CEST."""
+    week = EPOCH + 4 * WEEK  # Mon 30 Mar 09:00 CEST; week 3 (23-30 Mar) is Dev primary, Ana backup
+    cover = Override("ben", rome(2026, 3, 28, 12), rome(2026, 3, 30, 9), created_at=EPOCH, replaces="dev")
+    shift = who_is_on_call(team(), Layers(overrides=(cover,)), rome(2026, 3, 29, 12))
+    assert (shift.primary, shift.backup) == ("ben", "ana")
+    assert shift.end == week.astimezone(UTC) == rome(2026, 3, 30, 9).astimezone(UTC)
+
+
+def test_cover_across_fall_back_keeps_the_backup_and_the_nine_oclock_handoff():
+    """An override over Rome's fall-back night (25 Oct 2026) keeps the scheduled backup; the handoff stays 09:00 CET."""
+    spec = team(epoch=rome(2026, 10, 19, 9))  # Ana 19-26 Oct, Ben backup
+    cover = Override("cai", rome(2026, 10, 24, 12), rome(2026, 10, 26, 9), created_at=EPOCH, replaces="ana")
+    shift = who_is_on_call(spec, Layers(overrides=(cover,)), rome(2026, 10, 25, 2, 30))
+    assert (shift.primary, shift.backup) == ("cai", "ben")
+    assert shift.end == rome(2026, 10, 26, 9).astimezone(UTC)
+    assert shift.end - shift.start == timedelta(hours=46)  # 12:00 Sat CEST → 09:00 Mon CET, one hour longer
 
 
 def test_shadow_rotates_alongside_and_is_never_the_primary():
