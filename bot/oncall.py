@@ -303,12 +303,18 @@ def set_paused(store: RotationWriter, audit: Audit, *, actor: str, workspace_id:
 
 
 def request_swap(store: RotationWriter, audit: Audit, *, workspace_id: str, team: str | None, requester: str, other: str,
-                 other_at: datetime, now: datetime, via: str) -> SwapRequestInfo:
-    """Ask `other` to take the requester's next primary shift in exchange for theirs at `other_at`."""
+                 other_at: datetime, now: datetime, via: str, other_day_end: datetime | None = None) -> SwapRequestInfo:
+    """Ask `other` to take the requester's next primary shift in exchange for theirs at `other_at`.
+
+    With `other_day_end` (a date-only phrase), [other_at, other_day_end) is a whole day and `other`'s shift is the one
+    holding most of it, so "2026-12-28" means the Monday shift from 09:00, not local midnight of the week before.
+    """
     if other == requester:
         raise UsageError("Swap with someone else.", usage="Usage: `/oncall swap @other <date>`")
     rotation = _team_of(store, workspace_id, team, requester)
     index = ScheduleIndex(rotation.spec, rotation.layers)
+    if other_day_end is not None:
+        other_at = _their_shift_on_day(index, other, other_at, other_day_end)
     theirs = index.who_is_on_call(other_at)
     if theirs.primary != other:
         raise UsageError(f"<@{other}> is not primary then; pick a date inside one of their shifts (`/oncall schedule`).")
@@ -322,6 +328,15 @@ def request_swap(store: RotationWriter, audit: Audit, *, workspace_id: str, team
     info = store.get_swap_request(swap_id)
     assert info is not None
     return info
+
+
+def _their_shift_on_day(index: ScheduleIndex, user_id: str, day_start: datetime, day_end: datetime) -> datetime:
+    """Return an instant in `user_id`'s primary stretch holding most of [day_start, day_end); day_start if none."""
+    theirs = [s for s in index.final_schedule(day_start, day_end) if s.primary == user_id]
+    if not theirs:
+        return day_start
+    longest = max(theirs, key=lambda s: s.end - s.start)
+    return longest.start
 
 
 def decide_swap(store: RotationWriter, audit: Audit, *, swap_id: int, user_id: str, accept: bool, now: datetime, via: str) -> SwapRequestInfo:

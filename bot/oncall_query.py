@@ -10,7 +10,7 @@ ONCALL = Grammar(
         Subcommand("schedule", "the final schedule for the coming weeks (read-only), or from a date", "[team] [from <date>] [weeks]", max_args=5),
         Subcommand("me", "your next shifts", max_args=0, aliases=("mine",)),
         Subcommand("cover", "ask the team to cover your on-call time; the first to press Take gets it", "<from> <to> [note]", min_args=2, max_args=None),
-        Subcommand("swap", "offer @other your next primary shift for theirs at <date>; they accept or decline", "@other <date>", min_args=2, max_args=3),
+        Subcommand("swap", "offer @other your next primary shift for theirs at <date> (a date alone: their shift that day); they accept or decline", "@other <date>", min_args=2, max_args=3),
         Subcommand("away", "time off: every team skips you over the range", "<from> <to>", min_args=1, max_args=4),
         Subcommand("back", "end the time off you are on now", max_args=0),
         Subcommand("pause", "keep a member in the roster but skip them (admins for others)", "[@who]", max_args=1),

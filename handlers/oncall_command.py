@@ -17,7 +17,7 @@ from bot.command_grammar import ParsedCommand, parse_user, team_from_and_weeks
 from bot.errors import UsageError
 from bot.oncall_query import ONCALL
 from bot.slack_gateway import SlackCallFailed
-from bot.when import describe_range, parse_range, parse_when, split_range
+from bot.when import describe_range, parse_range, parse_when, parse_when_or_period, split_range
 from handlers import offboarding
 from handlers.app_home import refresh_team_homes
 from handlers.asker import asker_zone
@@ -117,9 +117,10 @@ class OncallCommand:
     def _swap(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         other = parse_user(query.args[0], "Usage: " + ONCALL.usage("swap"))
         tz, now = self._zone(command), self.deps.clock()
-        at = parse_when(" ".join(query.args[1:]), tz=tz, now=now)
+        at, day_end = parse_when_or_period(" ".join(query.args[1:]), tz=tz, now=now)
         swap = oncall.request_swap(self.deps.rotations, self.deps.audit, workspace_id=command["team_id"], team=None,
-                                   requester=command["user_id"], other=other, other_at=at, now=now, via=Via.slash_command)
+                                   requester=command["user_id"], other=other, other_at=at, now=now, via=Via.slash_command,
+                                   other_day_end=day_end)
         text, blocks = build_swap_request(swap)
         self.deps.outbox.send(dedupe_key=f"swap-request:{swap.id}", method="dm", payload={"user": other, "text": text, "blocks": blocks})
         return build_confirmation(f"Asked <@{other}> to swap; I'll tell you their answer.")

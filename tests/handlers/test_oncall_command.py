@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.rotation import HandoffRule, next_handoff
+from bot.rotation import HandoffRule, ScheduleIndex, next_handoff
 from storage.rotations import Rotations
 from zoneinfo import ZoneInfo
 
@@ -134,3 +134,30 @@ def test_schedule_with_a_word_for_weeks_says_it_is_not_a_number(frozen_runtime, 
     make_team(rotations)
     body = ask(frozen_runtime, signed, "schedule social abc")
     assert "“abc” is not a number of weeks" in body["text"] and "/oncall schedule [team] [from <date>] [weeks]" in body["text"]
+
+
+def _rome(*args) -> datetime:
+    return datetime(*args, tzinfo=ZoneInfo("Europe/Rome")).astimezone(UTC)
+
+
+def test_date_only_swap_means_the_shift_covering_that_day(frozen_runtime, signed, rotations):
+    """`/oncall swap @ana 2026-12-28` (a Monday; Cai holds it until 09:00): Ana's week from 09:00 Rome is the one asked for."""
+    make_team(rotations)
+    body = ask(frozen_runtime, signed, f"swap <@{ANA}|ana> 2026-12-28", user=BEN)
+    assert f"Asked <@{ANA}> to swap" in body["text"]
+    swap = rotations.get_swap_request(1)
+    assert swap.other == ANA and swap.other_at == _rome(2026, 12, 28, 9)
+
+
+@pytest.mark.parametrize(("day", "handoff"), [
+    ("2027-03-29", (2027, 3, 29, 9)),  # the Monday after spring-forward: 09:00 CEST = 07:00 UTC
+    ("2027-11-01", (2027, 11, 1, 9)),  # the Monday after fall-back: 09:00 CET = 08:00 UTC
+])
+def test_date_only_swap_finds_the_nine_oclock_shift_across_dst(frozen_runtime, signed, rotations, day, handoff):
+    """A date-only swap on the Monday after either DST change finds the shift that starts at 09:00 Rome that day."""
+    make_team(rotations)
+    rotation = rotations.load_rotation("T0DEMO", "social")
+    other = ScheduleIndex(rotation.spec, rotation.layers).who_is_on_call(_rome(*handoff)).primary
+    assert other != ANA
+    ask(frozen_runtime, signed, f"swap <@{other}|them> {day}", user=ANA)
+    assert rotations.get_swap_request(1).other_at == _rome(*handoff)
