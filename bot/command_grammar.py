@@ -32,6 +32,14 @@ def parse_user(word: str, usage: str) -> str:
     return match.group(1)
 
 
+def parse_number(word: str, *, what: str, usage: str) -> int:
+    """Return the number in "12" or "#12"; a UsageError naming `what` otherwise."""
+    digits = word.removeprefix("#")
+    if not digits.isdigit():
+        raise UsageError(f"“{word}” is not a {what}.", usage=usage)
+    return int(digits)
+
+
 def team_and_weeks(args: Sequence[str], *, default: int, usage: str) -> tuple[str | None, int]:
     """Split `[team] [weeks]` (`/oncall schedule`, `/oncall report`): a trailing number is the weeks, one word before it the team."""
     words = list(args)

@@ -12,8 +12,9 @@ from bot.access import require_admin
 from bot.audit import Via
 from bot.blocks.burnout import build_limits
 from bot.blocks.help import build_help
-from bot.blocks.oncall import build_confirmation, build_cover_card, build_my_shifts, build_schedule, build_swap_request, build_who
-from bot.command_grammar import ParsedCommand, parse_user, team_from_and_weeks
+from bot.blocks.oncall import (build_confirmation, build_cover_card, build_my_shifts, build_schedule, build_swap_request, build_time_off_list,
+                               build_who)
+from bot.command_grammar import ParsedCommand, parse_number, parse_user, team_from_and_weeks
 from bot.errors import UsageError
 from bot.oncall_query import ONCALL
 from bot.slack_gateway import SlackCallFailed
@@ -127,10 +128,22 @@ class OncallCommand:
 
     def _away(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         tz, now = self._zone(command), self.deps.clock()
+        action = query.args[0].lower()
+        if action == "list" and len(query.args) == 1:
+            return build_time_off_list(oncall.my_time_off(self.deps.rotations, user_id=command["user_id"], now=now), tz)
+        if action == "cancel":
+            if len(query.args) != 2:
+                raise UsageError("Say which one: `/oncall away cancel <id>` (`/oncall away list` shows the ids).", usage="Usage: " + ONCALL.usage("away"))
+            time_off_id = parse_number(query.args[1], what="time-off id", usage="Usage: " + ONCALL.usage("away"))
+            cancelled = oncall.cancel_time_off(self.deps.rotations, self.deps.audit, user_id=command["user_id"], workspace_id=command["team_id"],
+                                               time_off_id=time_off_id, now=now, via=Via.slash_command)
+            ended = "ended now" if cancelled.start < now else "cancelled"
+            return build_confirmation(f"Time off #{cancelled.id} ({describe_range(cancelled.start, cancelled.end, tz)}) {ended}.")
         start, end = parse_range(query.args, tz=tz, now=now)
-        oncall.go_away(self.deps.rotations, self.deps.audit, user_id=command["user_id"], workspace_id=command["team_id"],
-                       start=start, end=end, now=now, via=Via.slash_command)
-        return build_confirmation(f"Time off recorded: {describe_range(start, end, tz)}. Every rotation skips you then; `/oncall back` ends it early.")
+        time_off_id = oncall.go_away(self.deps.rotations, self.deps.audit, user_id=command["user_id"], workspace_id=command["team_id"],
+                                     start=start, end=end, now=now, via=Via.slash_command)
+        return build_confirmation(f"Time off #{time_off_id} recorded: {describe_range(start, end, tz)}. Every rotation skips you then; "
+                                  f"`/oncall back` ends it early, `/oncall away cancel {time_off_id}` cancels it.")
 
     def _back(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         ended = oncall.come_back(self.deps.rotations, self.deps.audit, user_id=command["user_id"], workspace_id=command["team_id"], now=self.deps.clock(), via=Via.slash_command)

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from bot.errors import Conflict
 from bot.offboarding import OffboardingTaskInfo
-from bot.oncall import CoverRequestInfo, SwapRequestInfo, TeamInfo, TeamRotation
+from bot.oncall import CoverRequestInfo, SwapRequestInfo, TeamInfo, TeamRotation, TimeOffInfo
 from bot.team_setup import TeamForm, WindowForm
 from bot.rotation import Layers, Member, Override, RegionalWindow, Role, RotationSpec, Swap, TimeOff
 from storage.session import Database
@@ -245,6 +245,27 @@ class Rotations:
             for row in rows:
                 row.end_at = now
             return len(rows)
+
+    def upcoming_time_off(self, *, user_id: str, now: datetime) -> list[TimeOffInfo]:
+        """Return the person's time off that has not ended by `now`, soonest first."""
+        with self._db.session_scope() as session:
+            rows = session.exec(select(TimeOffRow).where(TimeOffRow.user_id == user_id, TimeOffRow.end_at > now)
+                                .order_by(col(TimeOffRow.start_at), col(TimeOffRow.id)))
+            return [TimeOffInfo(id=r.id, user_id=r.user_id, start=r.start_at, end=r.end_at) for r in rows]
+
+    @_changes_rotations
+    def cancel_time_off(self, *, time_off_id: int, user_id: str, now: datetime) -> TimeOffInfo | None:
+        """Delete a future range, or end one in progress at `now`; None when it is not the person's or is over."""
+        with self._db.session_scope() as session:
+            row = session.get(TimeOffRow, time_off_id)
+            if row is None or row.user_id != user_id or row.end_at <= now:
+                return None
+            before = TimeOffInfo(id=time_off_id, user_id=row.user_id, start=row.start_at, end=row.end_at)
+            if row.start_at >= now:
+                session.delete(row)
+            else:
+                row.end_at = now
+            return before
 
     @_changes_rotations
     def set_paused(self, *, workspace_id: str, user_id: str, paused: bool) -> list[str]:

@@ -7,9 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks.limits import MESSAGE_BLOCKS, SECTION_TEXT, fit_message, pack_lines
-from bot.oncall import CoverRequestInfo, MyShifts, ScheduleAnswer, SwapRequestInfo, WhoAnswer
+from bot.oncall import CoverRequestInfo, MyShifts, ScheduleAnswer, SwapRequestInfo, TimeOffInfo, WhoAnswer
 from bot.rotation import Reason, Shift
 from bot.slack_time import slack_date
+from bot.when import describe_range
 
 _REASON_NOTE = {
     Reason.OVERRIDE: "override", Reason.SWAP: "swap", Reason.TIME_OFF: "covering time off",
@@ -88,6 +89,18 @@ def build_my_shifts(answer: MyShifts) -> tuple[str, list[dict[str, Any]]]:
              for team, shift in answer.shifts]
     return fit_message("Your next shifts:\n" + "\n".join(lines),
                        [{"type": "section", "text": {"type": "mrkdwn", "text": "*Your next shifts*\n" + "\n".join(lines)}}])
+
+
+def build_time_off_list(ranges: list[TimeOffInfo], tz: ZoneInfo) -> tuple[str, list[dict[str, Any]]]:
+    """Return (text, blocks) listing the asker's booked time off with the ids `away cancel` takes."""
+    if not ranges:
+        text = "You have no time off booked. `/oncall away <from> <to>` books some."
+        return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], owned=True)
+    lines = [f"#{r.id}  {describe_range(r.start, r.end, tz)}" for r in ranges]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}}
+                                    for chunk in pack_lines(["*Your time off*", *lines], SECTION_TEXT)][:MESSAGE_BLOCKS - 1]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "`/oncall away cancel <id>` cancels one (one in progress ends now)."}]})
+    return fit_message("Your time off:\n" + "\n".join(lines), blocks, owned=True)
 
 
 class OncallActions(StrEnum):

@@ -161,3 +161,47 @@ def test_date_only_swap_finds_the_nine_oclock_shift_across_dst(frozen_runtime, s
     assert other != ANA
     ask(frozen_runtime, signed, f"swap <@{other}|them> {day}", user=ANA)
     assert rotations.get_swap_request(1).other_at == _rome(*handoff)
+
+
+def _audit_actions(runtime) -> list[str]:
+    from sqlmodel import select
+
+    from storage.tables import AuditEntry
+    with runtime.database.session_scope() as session:
+        return [row.action for row in session.exec(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_away_list_shows_booked_time_off_and_cancel_removes_one(frozen_runtime, signed, rotations):
+    """Two ranges booked: `away list` shows both with ids; `away cancel` of the future one removes it (audited), the schedule forgets it."""
+    make_team(rotations)
+    first = ask(frozen_runtime, signed, "away 2026-12-24 2026-12-26", user=CAI)
+    assert "Time off #1 recorded" in first["text"] and "`/oncall away cancel 1`" in first["text"]
+    ask(frozen_runtime, signed, "away 2027-01-10 2027-01-12", user=CAI)
+    listed = ask(frozen_runtime, signed, "away list", user=CAI)["text"]
+    assert "#1  Thu 24 Dec 2026 00:00" in listed and "#2  Sun 10 Jan 2027 00:00" in listed
+    assert "no time off booked" in ask(frozen_runtime, signed, "away list", user=ANA)["text"]
+    assert "Time off #1 (Thu 24 Dec 2026 00:00" in (answer := ask(frozen_runtime, signed, "away cancel 1", user=CAI)["text"])
+    assert answer.endswith("cancelled.")
+    assert "#1 " not in ask(frozen_runtime, signed, "away list", user=CAI)["text"]
+    (left,) = rotations.load_rotation("T0DEMO", "social").layers.time_off
+    assert left.start.astimezone(ZoneInfo("Australia/Sydney")).date().isoformat() == "2027-01-10"  # Cai reads dates in Sydney
+    assert _audit_actions(frozen_runtime)[-1] == "time_off_cancelled"
+
+
+def test_away_cancel_refuses_someone_elses_or_unknown_time_off(frozen_runtime, signed, rotations):
+    """Ana cannot cancel Cai's time off, an unknown id is not found, and a word is not an id; nothing changes."""
+    make_team(rotations)
+    ask(frozen_runtime, signed, "away 2026-12-24 2026-12-26", user=CAI)
+    assert "no time off #1 that is still to come" in ask(frozen_runtime, signed, "away cancel 1", user=ANA)["text"]
+    assert "no time off #9" in ask(frozen_runtime, signed, "away cancel 9", user=CAI)["text"]
+    assert "“x” is not a time-off id" in ask(frozen_runtime, signed, "away cancel x", user=CAI)["text"]
+    assert len(rotations.load_rotation("T0DEMO", "social").layers.time_off) == 1
+
+
+def test_away_cancel_of_time_off_in_progress_ends_it_now(frozen_runtime, signed, rotations):
+    """Cancelling a range that has started ends it at the present instant (what was, stays on record)."""
+    make_team(rotations)
+    rotations.add_time_off(user_id=BEN, start=NOW - timedelta(days=1), end=NOW + timedelta(days=3), now=NOW, created_by=BEN)
+    assert "ended now" in ask(frozen_runtime, signed, "away cancel 1", user=BEN)["text"]
+    (off,) = rotations.load_rotation("T0DEMO", "social").layers.time_off
+    assert (off.start, off.end) == (NOW - timedelta(days=1), NOW)

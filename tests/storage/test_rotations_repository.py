@@ -31,3 +31,20 @@ def test_team_roster_and_layers_round_trip(database):
     assert loaded.team.crisis_channel == "C1"
     assert rotations.team_names("T1") == ["social"] and rotations.teams_of_user("T1", "U9") == ["social"]
     assert rotations.load_rotation("T1", "other") is None and rotations.team_names("T2") == []
+
+
+def test_time_off_is_listed_and_cancelled_only_by_its_owner(database):
+    """upcoming_time_off lists unfinished ranges soonest first; cancel deletes a future one, ends a running one, refuses others'."""
+    migrate.upgrade(database.engine)
+    rotations = Rotations(database)
+    now = EPOCH + timedelta(days=2)
+    running = rotations.add_time_off(user_id="U1", start=EPOCH + timedelta(days=1), end=EPOCH + timedelta(days=3), now=EPOCH, created_by="U1")
+    future = rotations.add_time_off(user_id="U1", start=EPOCH + timedelta(days=9), end=EPOCH + timedelta(days=10), now=EPOCH, created_by="U1")
+    rotations.add_time_off(user_id="U1", start=EPOCH - timedelta(days=3), end=EPOCH - timedelta(days=2), now=EPOCH, created_by="U1")
+    assert [t.id for t in rotations.upcoming_time_off(user_id="U1", now=now)] == [running, future]
+    assert rotations.cancel_time_off(time_off_id=future, user_id="U2", now=now) is None
+    cancelled = rotations.cancel_time_off(time_off_id=future, user_id="U1", now=now)
+    assert cancelled is not None and cancelled.start == EPOCH + timedelta(days=9)
+    assert rotations.cancel_time_off(time_off_id=running, user_id="U1", now=now).end == EPOCH + timedelta(days=3)
+    assert rotations.upcoming_time_off(user_id="U1", now=now) == []
+    assert rotations.cancel_time_off(time_off_id=running, user_id="U1", now=now) is None  # already over
