@@ -26,6 +26,8 @@ ONCALL = Grammar(
                    "[team] [weeks]", max_args=3),
         Subcommand("export", "admins: CSV files of crises, pages, acknowledgements and the audit trail, sent to your DM (default: last 30 days)",
                    "[from] [to]", max_args=4),
+        Subcommand("admins", "who the admins are; admins add or remove one (audited; the last admin cannot remove themselves)",
+                   "[add|remove @who]", max_args=2),
         Subcommand("help", "show this help", aliases=("?", "h")),
     ),
     default="who",

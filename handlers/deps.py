@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.access import AdminDirectory, EventLedger
+from bot.access import AdminRoster, EventLedger
 from bot.audit import AuditSink
 from bot.burnout import BurnoutStore
 from bot.campaigns import CampaignStore
@@ -58,7 +58,7 @@ class CalendarTokenStore(Protocol):
 class Deps:
     clock: Callable[[], datetime]
     audit: AuditSink
-    admins: AdminDirectory
+    admins: AdminRoster
     events: EventLedger
     slack: SlackGateway
     rotations: RotationRepository

@@ -7,12 +7,12 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 
-from bot import burnout, oncall
+from bot import access, burnout, oncall
 from bot.access import require_admin
 from bot.audit import Via
 from bot.blocks.burnout import build_limits
 from bot.blocks.help import build_help
-from bot.blocks.oncall import (build_confirmation, build_cover_card, build_my_shifts, build_schedule, build_swap_request, build_time_off_list,
+from bot.blocks.oncall import (build_admins, build_confirmation, build_cover_card, build_my_shifts, build_schedule, build_swap_request, build_time_off_list,
                                build_who)
 from bot.command_grammar import ParsedCommand, parse_number, parse_user, team_from_and_weeks
 from bot.errors import UsageError
@@ -68,6 +68,7 @@ class OncallCommand:
             "report": Route(self._report),
             "export": Route(self._export),
             "offboard": Route(self._offboard, admin_only="offboard people"),
+            "admins": Route(self._admins),  # everyone sees the list; the use cases check add/remove
         }
 
     def answer(self, command: dict[str, Any]) -> Answer:
@@ -192,6 +193,18 @@ class OncallCommand:
 
     def _export(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         return self.reports.export(query, command)
+
+    def _admins(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        usage = "Usage: " + ONCALL.usage("admins")
+        if not query.args:
+            return build_admins(access.list_admins(self.deps.admins))
+        action = query.args[0].lower()
+        if action not in ("add", "remove") or len(query.args) != 2:
+            raise UsageError("Say `add @who` or `remove @who`, or nothing to see the admins.", usage=usage)
+        who = parse_user(query.args[1], usage)
+        change = access.grant_admin if action == "add" else access.revoke_admin
+        return build_admins(change(self.deps.admins, self.deps.audit, actor=command["user_id"], user_id=who,
+                                   workspace_id=command["team_id"], now=self.deps.clock(), via=Via.slash_command))
 
     def _offboard(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         who = parse_user(query.args[0], "Usage: " + ONCALL.usage("offboard"))

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.access import AdminsAnswer
 from bot.blocks.limits import MESSAGE_BLOCKS, SECTION_TEXT, fit_message, pack_lines
 from bot.oncall import CoverRequestInfo, MyShifts, ScheduleAnswer, SwapRequestInfo, TimeOffInfo, WhoAnswer
 from bot.rotation import Reason, Shift
@@ -101,6 +102,20 @@ def build_time_off_list(ranges: list[TimeOffInfo], tz: ZoneInfo) -> tuple[str, l
                                     for chunk in pack_lines(["*Your time off*", *lines], SECTION_TEXT)][:MESSAGE_BLOCKS - 1]
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "`/oncall away cancel <id>` cancels one (one in progress ends now)."}]})
     return fit_message("Your time off:\n" + "\n".join(lines), blocks, owned=True)
+
+
+def build_admins(answer: AdminsAnswer) -> tuple[str, list[dict[str, Any]]]:
+    """Return (text, blocks) naming the admins, after a change when there was one."""
+    names = ", ".join(f"<@{user_id}>" for user_id in answer.admins) or "_nobody yet_ (set SOCIALOPS_ADMINS)"
+    text = f"Admins: {names}."
+    if answer.changed is not None:
+        text = f"<@{answer.who}> {'is now an admin' if answer.changed == 'added' else 'is no longer an admin'}. " + text
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    note = "Admins change rotations, policies and the admin list: `/oncall admins add @who`, `/oncall admins remove @who` (audited)."
+    if answer.bootstrap:
+        note += " These come from SOCIALOPS_ADMINS until the first change stores them."
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    return fit_message(text, blocks, owned=True)
 
 
 class OncallActions(StrEnum):

@@ -205,3 +205,32 @@ def test_away_cancel_of_time_off_in_progress_ends_it_now(frozen_runtime, signed,
     assert "ended now" in ask(frozen_runtime, signed, "away cancel 1", user=BEN)["text"]
     (off,) = rotations.load_rotation("T0DEMO", "social").layers.time_off
     assert (off.start, off.end) == (NOW - timedelta(days=1), NOW)
+
+
+def test_admins_lists_who_the_admins_are_to_everyone(frozen_runtime, signed, rotations):
+    """Before any change the admins come from SOCIALOPS_ADMINS (Ana), and anyone may see them."""
+    body = ask(frozen_runtime, signed, "admins", user=BEN)
+    assert f"Admins: <@{ANA}>." in body["text"] and "SOCIALOPS_ADMINS" in json.dumps(body["blocks"])
+
+
+def test_admins_add_and_remove_are_admin_only_audited_and_keep_the_adder(frozen_runtime, signed, rotations):
+    """Ana adds Ben (Ana, an env admin, stays one); Ben removes Ana; Ben, now the last, cannot remove himself."""
+    assert "Only admins can add admins" in ask(frozen_runtime, signed, f"admins add <@{CAI}|cai>", user=BEN)["text"]
+    added = ask(frozen_runtime, signed, f"admins add <@{BEN}|ben>", user=ANA)["text"]
+    assert f"<@{BEN}> is now an admin" in added and f"Admins: <@{ANA}>, <@{BEN}>." in added
+    assert "already an admin" in ask(frozen_runtime, signed, f"admins add <@{BEN}|ben>", user=ANA)["text"]
+    removed = ask(frozen_runtime, signed, f"admins remove <@{ANA}|ana>", user=BEN)["text"]
+    assert f"<@{ANA}> is no longer an admin" in removed and f"Admins: <@{BEN}>." in removed
+    assert "Only admins can remove admins" in ask(frozen_runtime, signed, f"admins remove <@{BEN}|ben>", user=ANA)["text"]
+    last = ask(frozen_runtime, signed, f"admins remove <@{BEN}|ben>", user=BEN)["text"]
+    assert "You are the last admin" in last
+    assert f"Admins: <@{BEN}>." in ask(frozen_runtime, signed, "admins", user=CAI)["text"]
+    assert [a for a in _audit_actions(frozen_runtime) if a.startswith("admin_")] == ["admin_added", "admin_removed"]
+
+
+@pytest.mark.parametrize("text", ["admins promote <@U0DEMO0002|ben>", "admins add ben", "admins add"])
+def test_admins_with_bad_words_answers_usage(frozen_runtime, signed, rotations, text):
+    """An unknown action or a name that is not a mention gets the usage; the list is unchanged."""
+    body = ask(frozen_runtime, signed, text, user=ANA)
+    assert "/oncall admins [add|remove @who]" in body["text"]
+    assert f"Admins: <@{ANA}>." in ask(frozen_runtime, signed, "admins", user=ANA)["text"]
