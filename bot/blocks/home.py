@@ -100,6 +100,8 @@ def _health(report: TeamHealth) -> dict[str, Any]:
     tz = report.team.tz
     lines = [f":warning: nobody on call {slack_date(s.start, tz)} → {slack_date(s.end, tz)}" for s in report.gaps]
     lines += [f"no backup {slack_date(s.start, tz)} → {slack_date(s.end, tz)}" for s in report.no_backup]
+    lines += [f"{', '.join(_person(u) for u in s.holiday_workers)} working a public holiday {slack_date(s.start, tz)} → {slack_date(s.end, tz)}"
+              for s in report.holiday_worked]
     shown = lines[:MAX_HEALTH_LINES]
     if len(lines) > len(shown):
         shown.append(f"…and {len(lines) - len(shown)} more")

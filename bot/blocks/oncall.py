@@ -16,6 +16,7 @@ from bot.when import describe_range
 _REASON_NOTE = {
     Reason.OVERRIDE: "override", Reason.SWAP: "swap", Reason.TIME_OFF: "covering time off",
     Reason.HOLIDAY: "covering a public holiday", Reason.REBALANCE: "paying back a covered shift",
+    Reason.HOLIDAY_WORKED: "working a public holiday: nobody else is free",
 }
 
 

@@ -371,10 +371,73 @@ def test_public_holiday_counts_as_time_off_only_when_the_team_opts_in():
     opted_out = who_is_on_call(team(**daily), Layers(), christmas_noon)
     opted_in = who_is_on_call(team(observe_holidays=True, **daily), Layers(), christmas_noon)
     assert opted_out.primary == "ana"
-    # Ben (US) also has Christmas off, so in his zone's 25 Dec nobody is left: the gap is explicit.
-    assert opted_in.primary is None and opted_in.reason is Reason.GAP
+    # Ben (US) also has Christmas off, so in his zone's 25 Dec nobody is free: Ana, scheduled, works the holiday.
+    assert (opted_in.primary, opted_in.backup, opted_in.reason) == ("ana", "ben", Reason.HOLIDAY_WORKED)
+    assert opted_in.holiday_workers == ("ana", "ben")
     boxing_day = who_is_on_call(team(observe_holidays=True, **daily), Layers(), rome(2026, 12, 26, 8))
     assert boxing_day.primary == "ben"  # 26 Dec is a holiday in Italy but not in the US
+
+
+def test_christmas_morning_with_everyone_on_holiday_keeps_the_scheduled_people():
+    """The reported hole (25 Dec 06:00-14:00, primary and backup nobody): the scheduled primary and backup work the holiday."""
+    members = (Member("ana", "Europe/Rome", country="IT"), Member("ben", "Europe/London", country="GB"),
+               Member("cai", "America/New_York", country="US"))
+    spec = team(roster=("ana", "ben", "cai"), members=members, observe_holidays=True, epoch=rome(2026, 12, 21, 9))
+    shifts = final_schedule(spec, Layers(), rome(2026, 12, 24, 9), rome(2026, 12, 27, 9))
+    assert all(s.primary is not None and s.backup is not None for s in shifts)
+    at_seven = who_is_on_call(spec, Layers(), rome(2026, 12, 25, 7))
+    assert (at_seven.primary, at_seven.reason) == ("ana", Reason.HOLIDAY_WORKED) and "ana" in at_seven.holiday_workers
+    # Where someone is free the holiday still moves the shift to them (Cai, in New York, until 06:00 Rome); Ana backs up through hers.
+    early = who_is_on_call(spec, Layers(), rome(2026, 12, 25, 3))
+    assert (early.primary, early.backup, early.reason, early.holiday_workers) == ("cai", "ana", Reason.HOLIDAY, ("ana",))
+
+
+def test_time_off_of_everyone_is_still_a_gap_even_on_a_holiday():
+    """Holidays never make a hole, but time off of the whole roster still does (and the health check reports it)."""
+    members = (Member("ana", "Europe/Rome", country="IT"), Member("ben", "Europe/Rome", country="IT"))
+    spec = team(roster=("ana", "ben"), members=members, observe_holidays=True, epoch=rome(2026, 12, 21, 9))
+    layers = Layers(time_off=(TimeOff("ana", rome(2026, 12, 24), rome(2026, 12, 27)), TimeOff("ben", rome(2026, 12, 24), rome(2026, 12, 27))))
+    assert who_is_on_call(spec, layers, rome(2026, 12, 25, 12)).reason is Reason.GAP
+    only_ana_away = Layers(time_off=layers.time_off[:1])
+    shift = who_is_on_call(spec, only_ana_away, rome(2026, 12, 25, 12))
+    assert (shift.primary, shift.backup, shift.reason, shift.holiday_workers) == ("ben", None, Reason.HOLIDAY_WORKED, ("ben",))
+
+
+@pytest.mark.parametrize("holiday", [
+    date(2027, 3, 29),  # Easter Monday, the day after Rome's spring-forward
+    date(2027, 11, 1),  # All Saints, the day after Rome's fall-back
+])
+def test_holiday_worked_after_a_dst_change_keeps_the_nine_oclock_handoff(holiday):
+    """A daily all-Italian team on a holiday the day after either DST change: the scheduled person works it from 09:00
+    local to the holiday's local midnight, then keeps the shift until 09:00 local the next day."""
+    members = tuple(Member(u, "Europe/Rome", country="IT") for u in ("ana", "ben", "cai"))
+    spec = team(roster=("ana", "ben", "cai"), members=members, observe_holidays=True, length=timedelta(days=1),
+                epoch=rome(2027, 3, 1, 9), handoff_weekday=0)
+    nine, midnight = rome(holiday.year, holiday.month, holiday.day, 9), rome(holiday.year, holiday.month, holiday.day) + timedelta(days=1)
+    worked = who_is_on_call(spec, Layers(), nine + timedelta(hours=3))
+    assert worked.primary is not None and worked.reason is Reason.HOLIDAY_WORKED and worked.primary in worked.holiday_workers
+    assert worked.start == nine.astimezone(UTC) and worked.end == rome(midnight.year, midnight.month, midnight.day).astimezone(UTC)
+    after = who_is_on_call(spec, Layers(), worked.end + timedelta(hours=1))
+    assert after.primary == worked.primary and after.holiday_workers == ()
+    assert after.end == rome(midnight.year, midnight.month, midnight.day, 9).astimezone(UTC)
+    before = who_is_on_call(spec, Layers(), nine - timedelta(hours=1))
+    assert before.end == nine.astimezone(UTC) and before.primary not in (None, worked.primary)
+
+
+@PROPERTY
+@given(st.timezones(), st.integers(2024, 2030), st.integers(15, 31),
+       st.lists(st.sampled_from(["IT", "US", "GB", "AU", "IN", "DE"]), min_size=1, max_size=4), st.sampled_from([1, 7]))
+def test_public_holidays_never_leave_nobody_on_call(tz, year, day, countries, days):
+    """Around Christmas and New Year, whatever the zones and countries, every instant has a primary (no time off given)."""
+    roster = tuple(f"u{i}" for i in range(len(countries)))
+    members = tuple(Member(u, tz.key, country=c) for u, c in zip(roster, countries))
+    first = date(year, 12, day)
+    spec = RotationSpec(tz=tz, roster=roster, epoch=datetime.combine(first, time(9), tzinfo=tz).astimezone(UTC),
+                        handoff_weekday=first.weekday(), length=timedelta(days=days), members=members, observe_holidays=True)
+    start = spec.epoch
+    for shift in final_schedule(spec, Layers(), start, start + timedelta(days=14)):
+        assert shift.primary is not None
+        assert len(roster) == 1 or shift.backup is not None
 
 
 def test_holiday_covering_most_of_a_daily_shift_moves_the_whole_shift():
