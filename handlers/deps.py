@@ -29,6 +29,8 @@ from bot.team_setup import TeamSetupStore
 class RotationRepository(RotationWriter, OffboardingStore, TeamSetupStore, Protocol):
     """Everything /oncall needs from storage (storage/rotations.py implements it)."""
 
+    def forget_cached(self) -> None: ...
+
 
 class CrisisRepository(CrisisStore, Protocol):
     """Everything /crisis and the crisis buttons need from storage (storage/crises.py implements it)."""
