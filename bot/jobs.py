@@ -22,7 +22,7 @@ from bot.access import AdminDirectory
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
 from bot import crisis as crisis_use
 from bot.crisis_chart import CHART_SPAN, render_chart
-from bot.blocks.crisis import build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
+from bot.blocks.crisis import acted_by_a_person, build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
 from bot.escalation import OnCall, PlannedStep, plan_chain, recipients, still_on_it_due
 from bot.spikes import Action, Bucket, Decision, Severity, SpikeDetector
 from bot.campaigns import Campaign, active_campaign, running_campaign
@@ -695,8 +695,10 @@ def _refresh_card(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis) -> 
                      method="chat.update", payload={"channel": crisis.channel, "ts": crisis.message_ts, "text": text, "blocks": blocks})
     for event_id, event in store.claim_thread_lines(crisis_id=crisis_id):
         # Claimed rows and the dedupe key make each line go out once however often, and wherever, the card is refreshed.
+        actor_name = _slack_name(ctx.slack, event.actor) if acted_by_a_person(event) else None
         enqueue_call(dedupe_key=f"crisis-line:{crisis_id}:e{event_id}", method="chat.postMessage",
-                     payload={"channel": crisis.channel, "thread_ts": crisis.message_ts, "text": timeline_line(crisis, event)})
+                     payload={"channel": crisis.channel, "thread_ts": crisis.message_ts,
+                              "text": timeline_line(crisis, event, actor_name=actor_name)})
 
 
 def _refresh_card_copies(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis) -> None:
@@ -1232,17 +1234,19 @@ def upload_report_charts(slack: SlackGateway, report: TeamReport, *, key: str, c
     return upload_charts(_named_report_charts(slack, report), key=key, channel=channel, user=user, workspace_id=workspace_id)
 
 
+def _slack_name(slack: SlackGateway, user_id: str) -> str:
+    """Return the person's Slack display name (the ID when Slack cannot say): for text that must not notify them."""
+    try:
+        info = slack.user_info(user_id)
+    except SlackCallFailed:
+        return user_id  # a line or chart labelled with the ID still says who
+    profile = info.get("profile") or {}
+    return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
+
+
 def _named_report_charts(slack: SlackGateway, report: TeamReport) -> list[Chart]:
     """Render the report's charts, people labelled by their Slack names."""
-    def name_of(user_id: str) -> str:
-        try:
-            info = slack.user_info(user_id)
-        except SlackCallFailed:
-            return user_id  # a chart labelled with the ID is still a chart
-        profile = info.get("profile") or {}
-        return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
-
-    return report_charts(report, name_of)
+    return report_charts(report, lambda user_id: _slack_name(slack, user_id))
 
 
 def upload_charts(charts: Sequence[Chart], *, key: str, channel: str | None = None, user: str | None = None,

@@ -119,6 +119,12 @@ def test_declared_crisis_posts_card_dms_primary_and_resolves_through_the_modal(r
     wait_until(lambda: any(f"Acked by <@{primary}>" in c.args["text"] for c in fake_slack.calls("chat.update")))
     (answer,) = responses(fake_slack)
     assert "You acknowledged" in answer.body["text"] and f"<@{primary}>" not in answer.body["text"]
+    # The thread names who declared and who acknowledged by their Slack name, without mentioning them again.
+    name = next(u.name for u in fake_slack.workspace.people if u.id == primary)
+    thread = lambda: [c.args["text"] for c in channel_posts(fake_slack, top_level=False)]  # noqa: E731
+    wait_until(lambda: any("Acknowledged via button" in t and t.endswith(f" — {name}") for t in thread()))
+    assert any("Declared (SEV1)." in t and t.endswith(" — marcus") for t in thread())
+    assert not any("Acknowledged" in t and f"<@{primary}>" in t for t in thread())
 
     press(runtime, signed, primary, CrisisActions.resolve, card)
     (view,) = fake_slack.wait_for("views.open", 1)
