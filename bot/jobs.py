@@ -422,6 +422,7 @@ def _paging(ctx: JobContext) -> Paging:
         member_settings=ctx.member_settings, team_knobs=ctx.detector_settings, people=ctx.people,
         on_paged=lambda team_id, user_id, at: _plan_sleep_guard(ctx, team_id, user_id, at),
         refresh_homes=lambda team_id: _refresh_homes_after_crisis(ctx, team_id),
+        display_name=lambda user_id: _slack_name(ctx.slack, user_id),
     )
 
 
@@ -761,17 +762,19 @@ def upload_report_charts(slack: SlackGateway, report: TeamReport, *, key: str, c
     return upload_charts(_named_report_charts(slack, report), key=key, channel=channel, user=user, workspace_id=workspace_id)
 
 
+def _slack_name(slack: SlackGateway, user_id: str) -> str:
+    """Return the person's Slack display name (the ID when Slack cannot say): for text that must not notify them."""
+    try:
+        info = slack.user_info(user_id)
+    except SlackCallFailed:
+        return user_id  # a line or chart labelled with the ID still says who
+    profile = info.get("profile") or {}
+    return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
+
+
 def _named_report_charts(slack: SlackGateway, report: TeamReport) -> list[Chart]:
     """Render the report's charts, people labelled by their Slack names."""
-    def name_of(user_id: str) -> str:
-        try:
-            info = slack.user_info(user_id)
-        except SlackCallFailed:
-            return user_id  # a chart labelled with the ID is still a chart
-        profile = info.get("profile") or {}
-        return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
-
-    return report_charts(report, name_of)
+    return report_charts(report, lambda user_id: _slack_name(slack, user_id))
 
 
 def upload_charts(charts: Sequence[Chart], *, key: str, channel: str | None = None, user: str | None = None,

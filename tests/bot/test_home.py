@@ -246,3 +246,15 @@ def test_home_stats_count_the_members_pages_and_those_in_their_own_sleep_hours()
     text = view_text(build_home(home, grammars=(ONCALL, CRISIS)))
     assert "*Pages*\\n2" in text and "*Pages in your sleep hours*\\n1" in text
     assert content(FakeRotations({"social": rotation()})).stats.pages is None  # no history port, no figures
+
+
+def test_holiday_calendar_setting_takes_iso_codes_or_the_team_default():
+    """"us" is stored as US, "team" clears it back to the team's default, and an unknown code is refused."""
+    from bot.errors import UsageError
+    from bot.home import MemberSettings, SettingsField, apply_change
+
+    chosen = apply_change(MemberSettings(), SettingsField.holiday_country, "us")
+    assert chosen.holiday_country == "US"
+    assert apply_change(chosen, SettingsField.holiday_country, "team").holiday_country is None
+    with pytest.raises(UsageError):
+        apply_change(chosen, SettingsField.holiday_country, "ZZ")

@@ -200,3 +200,28 @@ def test_refreshing_a_teams_homes_reads_its_pages_once(runtime, fake_slack, team
     republish_team_homes(replace(runtime.deps, burnout=CountingPages()), team)
     assert len(fake_slack.calls("views.publish")) - published >= len(TEAM)
     assert asked == [team]
+
+
+def test_holiday_calendar_is_the_persons_own_choice_else_the_teams(runtime, signed, fake_slack, rotations, team):
+    """The team's default calendar (IT) applies to everyone; Priya picks US on her Home: her calendar is US, audited,
+    and picking "My team's default" again gives her IT back. Nothing is guessed from Slack's language."""
+    from storage.tables import Team
+
+    with runtime.database.session_scope() as session:
+        row = session.get(Team, team)
+        row.observe_holidays, row.holiday_country = True, "IT"
+    rotations.forget_cached()
+    calendars = lambda: {m.user_id: m.country for m in rotations.load_rotation("T0DEMO", "social").spec.members}  # noqa: E731
+    assert calendars() == {user: "IT" for user in TEAM}
+    view = open_home(runtime, signed, fake_slack, PRIYA, "EvHol1")
+    select = controls(view)[HomeActions.holiday_country]
+    assert select["initial_option"]["value"] == "team" and all(len(g["options"]) <= 100 for g in select["option_groups"])
+    assert any(o["value"] == "US" for g in select["option_groups"] for o in g["options"])
+    published = len(fake_slack.calls("views.publish"))
+    select_in_home(runtime, signed, PRIYA, view, HomeActions.holiday_country, "US")
+    fake_slack.wait_for("views.publish", published + 1)
+    assert calendars()[PRIYA] == "US" and calendars()[MARCUS] == "IT"
+    assert runtime.deps.audit.entries()[-1].after["holiday_country"] == "US"
+    wait_until(lambda: "the US calendar" in json.dumps(fake_slack.published_home(PRIYA)))
+    select_in_home(runtime, signed, PRIYA, view, HomeActions.holiday_country, "team")
+    assert calendars()[PRIYA] == "IT"

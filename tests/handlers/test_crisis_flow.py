@@ -106,6 +106,12 @@ def test_declared_crisis_posts_card_dms_primary_and_resolves_through_the_modal(r
     wait_until(lambda: any(f"Acked by <@{primary}>" in c.args["text"] for c in fake_slack.calls("chat.update")))
     (answer,) = responses(fake_slack)
     assert "You acknowledged" in answer.body["text"] and f"<@{primary}>" not in answer.body["text"]
+    # The thread names who declared and who acknowledged by their Slack name, without mentioning them again.
+    name = next(u.name for u in fake_slack.workspace.people if u.id == primary)
+    thread = lambda: [c.args["text"] for c in channel_posts(fake_slack, top_level=False)]  # noqa: E731
+    wait_until(lambda: any("Acknowledged via button" in t and t.endswith(f" — {name}") for t in thread()))
+    assert any("Declared (SEV1)." in t and t.endswith(" — marcus") for t in thread())
+    assert not any("Acknowledged" in t and f"<@{primary}>" in t for t in thread())
 
     press(runtime, signed, primary, CrisisActions.resolve, card)
     (view,) = fake_slack.wait_for("views.open", 1)
@@ -146,6 +152,15 @@ def test_crisis_commands_list_status_and_refuse_a_second_declare(runtime, signed
     assert "Timeline" in json.dumps(status["blocks"]) and "Declared" in json.dumps(status["blocks"])
     assert "ack <id>" in slash(runtime, signed, "help", CHLOE)["text"] + json.dumps(slash(runtime, signed, "help", CHLOE).get("blocks"))
     assert "not a crisis number" in slash(runtime, signed, "ack x", CHLOE)["text"]
+
+
+def test_declare_with_an_unknown_severity_answers_usage_and_opens_nothing(runtime, signed, fake_slack, team):
+    """`/crisis declare acme sev9 …` is answered with the usage; no crisis opens and nothing is posted."""
+    body = slash(runtime, signed, "declare acme sev9 influencer video", MARCUS)
+    assert body["response_type"] == "ephemeral" and "'sev9' is not a severity" in body["text"]
+    assert "/crisis declare <topic> [sev1|sev2|sev3] [summary]" in body["text"]
+    assert "No open crises" in slash(runtime, signed, "list", CHLOE)["text"]
+    assert Crises(runtime.database).get_crisis(1) is None
 
 
 def test_two_hundred_concurrent_acknowledge_presses_record_one_ack(runtime, signed, fake_slack, team):
