@@ -9,17 +9,18 @@ import enum
 import gc
 import logging
 from concurrent.futures import Executor
-from concurrent.futures import ThreadPoolExecutor as WorkPool
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.executors.pool import BasePoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from slack_bolt import App
 
-from bot import jobs
+from bot import jobs, logs
+from bot.logs import ContextCarryingPool as WorkPool
 from bot.config import Settings, default_data_dir
 from bot.leadership import Role, SchedulerLeadership
 from bot.metrics import Metrics, TimeSlackRequests
@@ -200,11 +201,24 @@ class _StoppableScheduler(BackgroundScheduler):
         return SchedulerState.running if thread is not None and thread.is_alive() else SchedulerState.dead
 
 
+class _JobRunPool(ThreadPoolExecutor):
+    """The scheduler's threads: each job run logs under its job id and a run id (bot/logs.py)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201 - concurrent.futures' signature
+        job = args[0]  # APScheduler 3 submits run_job(job, jobstore_alias, run_times, logger_name)
+        return super().submit(logs.run_as_job, job.id, fn, *args, **kwargs)
+
+
+class _JobExecutor(BasePoolExecutor):
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(_JobRunPool(max_workers, thread_name_prefix="socialops-job"))
+
+
 def build_scheduler(database: Database) -> _StoppableScheduler:
     """One APScheduler with jobs persisted in the app's own database, in UTC."""
     return _StoppableScheduler(
         jobstores={"default": SharedJobStore(engine=database.engine, tablename="apscheduler_jobs")},
-        executors={"default": ThreadPoolExecutor(4)},
+        executors={"default": _JobExecutor(4)},
         job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S, "max_instances": 1},
         timezone=UTC,
     )
@@ -290,6 +304,7 @@ def create_runtime(
     metrics = Metrics(outbox=outbox, is_leader=lambda: leadership.role is Role.leader)
     scheduler.add_listener(metrics.on_job_event, Metrics.JOB_EVENTS)
     app.use(TimeSlackRequests(metrics))  # first, so it times every other middleware and listener
+    app.use(logs.tag_slack_request)  # Socket Mode and console requests get a request id too (HTTP ones have it already)
     replies.register(app)
     events.register(app, deps)
     # Slash commands first: Bolt tries listeners in registration order, and commands must ack fastest.
