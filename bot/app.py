@@ -90,7 +90,7 @@ class Runtime:
     def bind_jobs(self) -> None:
         """Give the scheduler's job functions this runtime's collaborators."""
         jobs.bind(jobs.JobContext(
-            clock=self.clock, outbox=self.outbox, slack=self.gateway, audit=self.deps.audit,
+            clock=self.clock, outbox=self.outbox, slack=self.gateway, audit=self.metrics.counting_pages(self.deps.audit),
             events=self.deps.events, scheduler=self.scheduler,
             rotations=Rotations(self.database), admins=self.deps.admins, ledger=JobLedger(self.database),
             message_state=RotationMessageState(self.database),
@@ -103,6 +103,7 @@ class Runtime:
             mentions=Mentions(self.database), mention_retention=timedelta(days=self.settings.mention_retention_days),
             reports=Reports(self.database),
             retention=self.settings.retention, retention_store=RetentionStore(self.database),
+            metrics=self.metrics,
         ))
 
     def start(self, *, on_scheduler_death: Callable[[], None] | None = None) -> None:
@@ -261,6 +262,8 @@ def create_runtime(
     owned_pool = None if listener_executor is not None else WorkPool(max_workers=8, thread_name_prefix="socialops-work")
     executor = listener_executor or owned_pool
     ports = jobs.JobPorts()
+    outbox = Outbox(database)
+    metrics = Metrics(outbox=outbox, is_leader=lambda: leadership.role is Role.leader)  # leadership: built below
     deps = Deps(
         clock=clock,
         audit=AuditLog(database),
@@ -283,6 +286,7 @@ def create_runtime(
         public_url=settings.public_url,
         outbox=ports, crisis_flow=ports, cover_reminders=ports, uploads=ports,
         mentions_stored=_DetectAfterStoring(lambda work: executor.submit(_logged(work))),
+        mention_tally=metrics,
     )
     app = App(
         client=client,
@@ -300,8 +304,6 @@ def create_runtime(
         scheduler, lock, on_lead=lambda: jobs.install_recurring_jobs(scheduler),
         standby_note=SQLITE_STANDBY_NOTE if lock.kind == "lock file" else "",
     )
-    outbox = Outbox(database)
-    metrics = Metrics(outbox=outbox, is_leader=lambda: leadership.role is Role.leader)
     scheduler.add_listener(metrics.on_job_event, Metrics.JOB_EVENTS)
     app.use(TimeSlackRequests(metrics))  # first, so it times every other middleware and listener
     app.use(logs.tag_slack_request)  # Socket Mode and console requests get a request id too (HTTP ones have it already)

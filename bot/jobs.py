@@ -28,6 +28,7 @@ from bot.spikes import Action, Bucket, Decision, Severity, SpikeDetector
 from bot.campaigns import Campaign, active_campaign, running_campaign
 from bot.detector_tuning import DetectorSettings, QuietHours
 from bot.home import PageVia
+from bot.metrics import Metrics, timed_detection_pass
 from bot.page_delivery import Delivery, plan_delivery
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
 from bot import burnout
@@ -110,6 +111,7 @@ class JobContext:
     burnout: Burnout | None = None  # limits, offers and proposals of the burnout guard (issue 7)
     refresh_homes: Callable[[int], None] | None = None  # republish a team's App Homes, in the background (handlers/app_home.py)
     reports: Reports | None = None  # report facts, settings and check-ins (issue 7)
+    metrics: Metrics | None = None  # this runtime's /metrics (detection pass time)
 
 
 _context: JobContext | None = None
@@ -849,6 +851,7 @@ def detect_after_batch() -> None:
         _detect_lock.release()
 
 
+@timed_detection_pass
 def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentions) -> None:
     now = ctx.clock()
     watches = detection.watches()
