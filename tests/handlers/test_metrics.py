@@ -161,3 +161,19 @@ def test_each_detection_pass_is_timed(metered):
     assert _sample(text, "socialops_detection_pass_seconds_count") == before + 2
     assert _sample(text, "socialops_detection_pass_seconds_bucket", le="+Inf") == before + 2
     assert _sample(text, "socialops_detection_pass_seconds_sum") > 0
+
+
+def test_listening_channel_posts_are_counted_as_slack_mentions(metered, signed):
+    """A post in a listening channel counts as ingested via slack; one matching no topic as rejected no_topic."""
+    runtime, server = metered
+    store = runtime.deps.mentions
+    now = runtime.clock()
+    store.save_topic(workspace_id=signed.team_id, name="acme", keywords=["acme"], hashtags=[], now=now)
+    store.set_listening_channel(channel_id="C0LISTEN01", workspace_id=signed.team_id, topic_id=None, now=now)
+    for number, text in enumerate(("acme app is down", "nothing to see")):
+        event = {"type": "message", "subtype": "bot_message", "bot_id": "B0KWATCH", "username": "KWatch",
+                 "channel": "C0LISTEN01", "ts": f"{now.timestamp() + number:.6f}", "text": text}
+        assert runtime.app.dispatch(signed.event(event, event_id=f"EvMetrics{number}").as_bolt_request()).status == 200
+    text = _scrape(server)
+    assert _sample(text, "socialops_mentions_ingested_total", via="slack") == 1
+    assert _sample(text, "socialops_mentions_rejected_total", via="slack", reason="no_topic") == 1
