@@ -23,6 +23,7 @@ from bot import crisis as crisis_use
 from bot.crisis_chart import CHART_SPAN, render_chart
 from bot.spikes import Bucket, Severity
 from bot.flows import detection as detection_flow
+from bot.metrics import Metrics, timed_detection_pass
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
 from bot import burnout
 from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
@@ -104,6 +105,7 @@ class JobContext:
     reports: Reports  # report facts, settings and check-ins
     mention_retention: timedelta = timedelta(days=30)
     retention: RetentionPolicy = RetentionPolicy()
+    metrics: Metrics | None = None  # this runtime's /metrics (detection pass time); None in bare job contexts
 
 
 _context: JobContext | None = None
@@ -510,6 +512,7 @@ def detect_after_batch() -> None:
         _detect_lock.release()
 
 
+@timed_detection_pass
 def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentions) -> None:
     """One pass of bot.flows.detection with this runtime's stores."""
     assert ctx.detector_settings is not None  # both entry points return early without it
