@@ -23,6 +23,7 @@ from bot import crisis as crisis_use
 from bot.crisis_chart import CHART_SPAN, render_chart
 from bot.spikes import Bucket, Severity
 from bot.flows import detection as detection_flow
+from bot.metrics import Metrics, timed_detection_pass
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
 from bot import burnout
 from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
@@ -101,18 +102,19 @@ class JobContext:
     crises: AnnouncedCrises
     cover_requests: OpenCoverRequests
     people: ZoneDirectory  # each person's zone facts (bot.people.zone_of reads them)
-    mentions: MentionPurger | None = None
+    mentions: MentionPurger  # raw mentions past their retention become tombstones
+    retention_store: ExpiredRows  # counters, finished outbox rows, job ledger, audit past their retention
+    crisis_records: Crises  # crises, their steps, card copies and timeline
+    detection: Detection  # topic watches and their detectors
+    mention_counts: Mentions  # per-minute counters the detector reads
+    detector_settings: DetectorSettingsStore  # per-team tuning and campaign windows
+    member_settings: MemberSettingsStore  # each person's page_via and quiet hours (App Home)
+    burnout: Burnout  # limits, offers and proposals of the burnout guard
+    refresh_homes: Callable[[int], None]  # republish a team's App Homes, in the background (handlers/app_home.py)
+    reports: Reports  # report facts, settings and check-ins
     mention_retention: timedelta = timedelta(days=30)
     retention: RetentionPolicy = RetentionPolicy()
-    retention_store: ExpiredRows | None = None  # counters, finished outbox rows, job ledger, audit past their retention
-    crisis_records: Crises | None = None  # the crisis store (issue 6); None in runtimes built before it
-    detection: Detection | None = None  # topic watches and their detectors (issue 6)
-    mention_counts: Mentions | None = None  # per-minute counters the detector reads
-    detector_settings: DetectorSettingsStore | None = None  # per-team tuning and campaign windows (issue 6)
-    member_settings: MemberSettingsStore | None = None  # each person's page_via and quiet hours (App Home)
-    burnout: Burnout | None = None  # limits, offers and proposals of the burnout guard (issue 7)
-    refresh_homes: Callable[[int], None] | None = None  # republish a team's App Homes, in the background (handlers/app_home.py)
-    reports: Reports | None = None  # report facts, settings and check-ins (issue 7)
+    metrics: Metrics | None = None  # this runtime's /metrics (detection pass time); None in bare job contexts
     handover_notes: HandoverStore | None = None  # the outgoing primaries' handover notes (issue 17)
     playbooks: PlaybookStore | None = None  # crisis playbooks: the stakeholder-update interval is read from them (issue 17)
     stakeholder_channels: StakeholderStore | None = None  # where each team's stakeholder updates go (issue 17)
@@ -178,8 +180,6 @@ def purge_old_mentions() -> None:
     """Blank raw mentions past the retention to tombstones (their key keeps re-deliveries out) and delete tombstones
     past TOMBSTONE_HORIZON; the per-minute counters stay for detection and reports."""
     ctx = _ctx()
-    if ctx.mentions is None:
-        return
     now = ctx.clock()
     before = now - ctx.mention_retention
     purge = ctx.mentions.purge_mentions(before=before, forget_before=min(before, now - TOMBSTONE_HORIZON), now=now)
@@ -195,8 +195,6 @@ class ExpiredRows(Protocol):
 def purge_expired_rows() -> None:
     """Delete counters, finished outbox rows, ledger keys and audit entries past their retention (nightly)."""
     ctx = _ctx()
-    if ctx.retention_store is None:
-        return
     purged = ctx.retention_store.purge_expired(ctx.retention.cutoffs(ctx.clock()))
     if any(purged.values()):
         log.info("retention purge: %s", ", ".join(f"{table} {count}" for table, count in purged.items() if count))
@@ -437,14 +435,10 @@ CRISIS_SWEEP_EVERY_S = 15
 
 
 def _crises(ctx: JobContext) -> Crises:
-    if ctx.crisis_records is None:
-        raise RuntimeError("crisis jobs need JobContext.crisis_records")
     return ctx.crisis_records
 
 
 def _paging(ctx: JobContext) -> Paging:
-    if ctx.member_settings is None or ctx.detector_settings is None:
-        raise RuntimeError("paging needs JobContext.member_settings and detector_settings")
     return Paging(
         clock=ctx.clock, store=_crises(ctx), audit=ctx.audit, messenger=ctx.slack, outbox=JobPorts(),
         later=SchedulerLater(ctx.scheduler), ledger=ctx.ledger, admins=ctx.admins, rotations=ctx.rotations,
@@ -452,6 +446,7 @@ def _paging(ctx: JobContext) -> Paging:
         on_paged=lambda team_id, user_id, at: _plan_sleep_guard(ctx, team_id, user_id, at),
         refresh_homes=lambda team_id: _refresh_homes_after_crisis(ctx, team_id),
         senders={kind: _ProviderStep(kind) for kind in ctx.page_senders},  # step kinds beyond Slack, one per configured provider
+        display_name=lambda user_id: _slack_name(ctx.slack, user_id),
     )
 
 
@@ -494,10 +489,7 @@ def check_still_on_it(crisis_id: int) -> None:
 
 def sweep_crises() -> None:
     """Run every escalation step past its deadline that no date job ran (after a restart, or moved elsewhere)."""
-    ctx = _ctx()
-    if ctx.crisis_records is None:
-        return
-    _paging(ctx).sweep()
+    _paging(_ctx()).sweep()
 
 
 def _roster_zone(rotation: TeamRotation | None, user_id: str) -> str | None:
@@ -544,6 +536,7 @@ def detect_after_batch() -> None:
         _detect_lock.release()
 
 
+@timed_detection_pass
 def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentions) -> None:
     """One pass of bot.flows.detection with this runtime's stores."""
     assert ctx.detector_settings is not None  # both entry points return early without it
@@ -595,9 +588,8 @@ def _stamp(at: datetime) -> str:
 
 def _plan_sleep_guard(ctx: JobContext, team_id: int, user_id: str, at: datetime) -> None:
     """Check the burnout guard in a job of its own, so paging never waits for it or fails because of it."""
-    if ctx.burnout is not None:
-        _schedule_once(ctx.scheduler, "bot.jobs:guard_sleep_pages", f"burnout-page:{team_id}:{user_id}:{_stamp(at)}", ctx.clock(),
-                       [team_id, user_id, at.isoformat()])
+    _schedule_once(ctx.scheduler, "bot.jobs:guard_sleep_pages", f"burnout-page:{team_id}:{user_id}:{_stamp(at)}", ctx.clock(),
+                   [team_id, user_id, at.isoformat()])
 
 
 def _person_zone(ctx: JobContext, rotation: TeamRotation, user_id: str) -> str:
@@ -621,7 +613,7 @@ def guard_sleep_pages(team_id: int, user_id: str, at: str) -> None:
     """After a page to `user_id` at `at`: past the sleep-page limit this shift, offer the backup the rest of it (once per shift)."""
     ctx = _ctx()
     rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if ctx.burnout is None or rotation is None:
+    if rotation is None:
         return
     paged_at = datetime.fromisoformat(at)
     limits = ctx.burnout.limits(team_id)
@@ -641,8 +633,6 @@ def guard_sleep_pages(team_id: int, user_id: str, at: str) -> None:
 
 def _rebalance_proposal(ctx: JobContext, rotation: TeamRotation, handoff: datetime, now: datetime) -> burnout.RebalanceProposal | None:
     """Return the stored rebalancing proposal for this handoff's announcement, or None when nobody is overloaded."""
-    if ctx.burnout is None:
-        return None
     limits = ctx.burnout.limits(rotation.team.id)
     since = handoff - burnout.LOOKBACK - rotation.spec.length * (limits.consecutive_weeks + 1)
     pages = ctx.burnout.pages(team_id=rotation.team.id, since=since, until=handoff)
@@ -658,8 +648,6 @@ def refresh_team_homes(team_id: int, key: str | None = None) -> None:
     by earlier versions carry no key and simply run.
     """
     ctx = _ctx()
-    if ctx.refresh_homes is None:
-        return
     if key is not None and not ctx.ledger.claim(key, at=ctx.clock()):
         return
     ctx.refresh_homes(team_id)
@@ -668,8 +656,6 @@ def refresh_team_homes(team_id: int, key: str | None = None) -> None:
 def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, now: datetime) -> None:
     """Give every change of primary/backup/shadow in the planner's look-ahead a Home refresh at that instant, and
     catch up the latest change of the last day if its refresh never ran (the bot was down past the look-ahead)."""
-    if ctx.refresh_homes is None:
-        return
     shifts = index.final_schedule(now - PLAN_LOOKBACK, now + PLAN_LOOKAHEAD)
     changes = [after.start for before, after in zip(shifts, shifts[1:]) if Holders.of(before) != Holders.of(after)]
     keys = {at: f"homes:{team_id}:{_stamp(at)}" for at in changes}
@@ -682,8 +668,7 @@ def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, no
 
 def _refresh_homes_after_crisis(ctx: JobContext, team_id: int) -> None:
     """Refresh the team's Homes after a crisis opens or changes (off the scheduler's threads, which page people)."""
-    if ctx.refresh_homes is not None:
-        ctx.refresh_homes(team_id)
+    ctx.refresh_homes(team_id)
 
 
 # --- weekly reports and end-of-shift check-ins (issue 7) ---------------------------------------------------
@@ -694,8 +679,6 @@ REPORT_LATE_LIMIT = timedelta(hours=24)  # a report this late (a long outage) is
 
 
 def _report_store(ctx: JobContext) -> Reports:
-    if ctx.reports is None:
-        raise RuntimeError("report jobs need JobContext.reports")
     return ctx.reports
 
 
@@ -712,8 +695,6 @@ def _report_key_parts(key: str) -> tuple[int, datetime]:
 def plan_report_events() -> None:
     """Give each recent or coming handoff its check-in job and, weekly, its report job (missed ones run now, once)."""
     ctx = _ctx()
-    if ctx.reports is None:
-        return
     now = ctx.clock()
     for team in ctx.rotations.all_teams():
         rotation = ctx.rotations.load_rotation_by_id(team.id)
@@ -810,17 +791,19 @@ def upload_report_charts(slack: SlackGateway, report: TeamReport, *, key: str, c
     return upload_charts(_named_report_charts(slack, report), key=key, channel=channel, user=user, workspace_id=workspace_id)
 
 
+def _slack_name(slack: SlackGateway, user_id: str) -> str:
+    """Return the person's Slack display name (the ID when Slack cannot say): for text that must not notify them."""
+    try:
+        info = slack.user_info(user_id)
+    except SlackCallFailed:
+        return user_id  # a line or chart labelled with the ID still says who
+    profile = info.get("profile") or {}
+    return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
+
+
 def _named_report_charts(slack: SlackGateway, report: TeamReport) -> list[Chart]:
     """Render the report's charts, people labelled by their Slack names."""
-    def name_of(user_id: str) -> str:
-        try:
-            info = slack.user_info(user_id)
-        except SlackCallFailed:
-            return user_id  # a chart labelled with the ID is still a chart
-        profile = info.get("profile") or {}
-        return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
-
-    return report_charts(report, name_of)
+    return report_charts(report, lambda user_id: _slack_name(slack, user_id))
 
 
 def upload_charts(charts: Sequence[Chart], *, key: str, channel: str | None = None, user: str | None = None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.access import AdminDirectory, EventLedger
+from bot.access import AdminRoster, EventLedger
 from bot.audit import AuditSink
 from bot.burnout import BurnoutStore
 from bot.campaigns import CampaignStore
@@ -20,7 +20,7 @@ from bot.flows.reach import PageLedger
 from bot.reach import CodeTexter, ProvidersConfigured, ReachStore
 from bot.flows.ports import CoverReminders, CrisisFollowUps, HandoverFollowUps, MentionsStored, OutboxSender, Uploads
 from bot.home import OpenCrises, SettingsStore
-from bot.mentions import MentionRepository
+from bot.mentions import IngestTally, MentionRepository, Uncounted
 from bot.offboarding import OffboardingStore
 from bot.people import ZoneFacts
 from bot.oncall import RotationWriter
@@ -32,6 +32,8 @@ from bot.team_setup import TeamSetupStore
 
 class RotationRepository(RotationWriter, OffboardingStore, TeamSetupStore, Protocol):
     """Everything /oncall needs from storage (storage/rotations.py implements it)."""
+
+    def forget_cached(self) -> None: ...
 
 
 class CrisisRepository(CrisisStore, Protocol):
@@ -66,7 +68,7 @@ class CalendarTokenStore(Protocol):
 class Deps:
     clock: Callable[[], datetime]
     audit: AuditSink
-    admins: AdminDirectory
+    admins: AdminRoster
     events: EventLedger
     slack: SlackGateway
     rotations: RotationRepository
@@ -95,3 +97,4 @@ class Deps:
     person_reach: PersonReachRepository  # each person's phone, step kinds and quiet-hours rule (storage/reach.py)
     providers_configured: ProvidersConfigured  # which providers have credentials: only their step kinds are offered
     code_texter: CodeTexter | None  # texts phone verification codes (Twilio); None without Twilio credentials
+    mention_tally: IngestTally = field(default_factory=Uncounted)  # mentions ingested and refused, for /metrics

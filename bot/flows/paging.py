@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from bot import crisis as crisis_use
 from bot.access import AdminDirectory
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
-from bot.blocks.crisis import build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
+from bot.blocks.crisis import acted_by_a_person, build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
 from bot.detector_tuning import DetectorSettings, QuietHours
 from bot.errors import DeliveryFailed
 from bot.escalation import OnCall, PlannedStep, Recipients, recipients, still_on_it_due
@@ -238,6 +238,7 @@ class Paging:
     people: ZoneFactsSource
     on_paged: Callable[[int, str, datetime], None]  # (team, person, when) after a page: the burnout guard checks the limit
     refresh_homes: Callable[[int], None]  # a crisis opened or changed: republish the team's App Homes
+    display_name: Callable[[str], str]  # a person's Slack name, for thread lines that name without notifying
     senders: Mapping[str, PageSender] = field(default_factory=dict)  # extra (or replaced) page kinds, e.g. a phone call
 
     def sender(self, kind: str) -> PageSender:
@@ -470,8 +471,10 @@ class Paging:
                              method="chat.update", payload={"channel": crisis.channel, "ts": crisis.message_ts, "text": text, "blocks": blocks})
         for event_id, event in self.store.claim_thread_lines(crisis_id=crisis.id):
             # Claimed rows and the dedupe key make each line go out once however often, and wherever, the card is refreshed.
+            actor_name = self.display_name(event.actor) if acted_by_a_person(event) else None
             self.outbox.send(dedupe_key=f"crisis-line:{crisis.id}:e{event_id}", method="chat.postMessage",
-                             payload={"channel": crisis.channel, "thread_ts": crisis.message_ts, "text": timeline_line(crisis, event)})
+                             payload={"channel": crisis.channel, "thread_ts": crisis.message_ts,
+                                      "text": timeline_line(crisis, event, actor_name=actor_name)})
 
     def refresh_card_copies(self, crisis: crisis_use.Crisis) -> None:
         """Update each DM copy of the card whose state is behind, once per change (claimed in the database)."""

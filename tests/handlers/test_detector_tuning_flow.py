@@ -15,7 +15,7 @@ from storage.detector_settings import DetectorSettingsStore
 from storage.member_settings import MemberSettingsStore
 from storage.mentions import Mentions
 from tests.handlers.test_crisis_flow import (  # noqa: F401 - fixtures
-    CHLOE, GIULIA, MARCUS, PRIYA, T0, advance, channel_posts, clock, dms, seed_counts, slash, stopped_runtime,
+    CHLOE, GIULIA, MARCUS, PRIYA, T0, advance, channel_posts, clock, declare_and_settle, dms, seed_counts, slash, stopped_runtime,
     wait_until,
 )
 

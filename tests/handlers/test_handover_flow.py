@@ -52,7 +52,7 @@ def write_note(runtime, signed, fake_slack, user, text, question):
     button = next(b for b in question.json_arg("blocks") if b["type"] == "actions")["elements"][0]
     runtime.app.dispatch(signed.block_action(user_id=user, action_id=HandoverActions.write.value, value=button["value"],
                                              channel_id=question.response["channel"], message_ts=question.response["ts"]).as_bolt_request())
-    opened = fake_slack.wait_for("views.open", len(fake_slack.calls("views.open")) + 1)[-1]
+    opened = fake_slack.wait_for("views.open", len(fake_slack.calls("views.open")) + 1, timeout=15)[-1]
     view = opened.json_arg("view")
     assert view["callback_id"] == HANDOVER_CALLBACK
     response = runtime.app.dispatch(signed.view_submission(user_id=user, callback_id=HANDOVER_CALLBACK, values={"note": {"note": text}},

@@ -51,7 +51,7 @@ def test_reminder_every_interval_in_the_thread_and_the_form_posts_to_the_stakeho
     clock.now = T0 + timedelta(minutes=40)
     stopped_runtime.app.dispatch(signed.block_action(user_id=CHLOE, action_id=StakeholderActions.post_update.value, value="1",
                                                      channel_id=CRISIS_CHANNEL, message_ts=reminder.response["ts"]).as_bolt_request())
-    (opened,) = fake_slack.wait_for("views.open", 1)
+    (opened,) = fake_slack.wait_for("views.open", 1, timeout=15)
     view = opened.json_arg("view")
     response = stakeholder_submit(stopped_runtime, signed, CHLOE, view, "Holding statement published; next update 04:10")
     assert response.status == 200 and response.body == ""

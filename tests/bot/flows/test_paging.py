@@ -207,7 +207,7 @@ def test_the_repage_names_each_person_once(backup, expected):
 
 def bare_paging(**senders):
     ports = dict.fromkeys(("clock", "store", "audit", "messenger", "outbox", "later", "ledger", "admins", "rotations",
-                           "member_settings", "team_knobs", "people", "on_paged", "refresh_homes"))
+                           "member_settings", "team_knobs", "people", "on_paged", "refresh_homes", "display_name"))
     return Paging(**ports, senders=senders)
 
 
