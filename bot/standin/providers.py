@@ -26,6 +26,8 @@ from xml.etree import ElementTree
 import httpx
 from twilio.request_validator import RequestValidator
 
+from bot.config import ProviderSettings
+
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _CALLS = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/(Calls|Messages)\.json$")
 _CLOSE = re.compile(r"^/v2/alerts/([^/]+)/close$")
@@ -99,6 +101,13 @@ class ProviderStandIn:
     def __exit__(self, *exc_info: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def settings(self, *, pagerduty_webhook_secret: str = "", opsgenie_webhook_secret: str = "") -> ProviderSettings:
+        """Return provider settings pointing all three providers at this stand-in (console mode, tests, benches)."""
+        return ProviderSettings(twilio_account_sid=self.account_sid, twilio_auth_token=self.auth_token, twilio_from_number="+15550001111",
+                                twilio_api_url=self.url, pagerduty_routing_key=self.routing_key, pagerduty_events_url=self.url,
+                                pagerduty_webhook_secret=pagerduty_webhook_secret, opsgenie_api_key=self.genie_key, opsgenie_api_url=self.url,
+                                opsgenie_webhook_secret=opsgenie_webhook_secret)
 
     # ----- what tests use ---------------------------------------------------------------------------------
 
