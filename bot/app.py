@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.executors.pool import BasePoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -215,9 +216,9 @@ class _JobExecutor(BasePoolExecutor):
         super().__init__(_JobRunPool(max_workers, thread_name_prefix="socialops-job"))
 
 
-def build_scheduler(database: Database) -> _StoppableScheduler:
-    """One APScheduler with jobs persisted in the app's own database, in UTC."""
-    return _StoppableScheduler(
+def build_scheduler(database: Database, scheduler_class: type[_StoppableScheduler] | None = None) -> _StoppableScheduler:
+    """One APScheduler with jobs persisted in the app's own database, in UTC (console mode passes its clock-driven class)."""
+    return (scheduler_class or _StoppableScheduler)(
         jobstores={"default": SharedJobStore(engine=database.engine, tablename="apscheduler_jobs")},
         executors={"default": _JobExecutor(4)},
         job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S, "max_instances": 1},
@@ -252,6 +253,7 @@ def create_runtime(
     clock: Clock = utc_now,
     database: Database | None = None,
     listener_executor: Executor | None = None,
+    scheduler_class: type[_StoppableScheduler] | None = None,
 ) -> Runtime:
     """Build everything the bot needs; migrations are applied here, so every mode starts on the newest schema."""
     database = database or Database.from_url(database_url(settings))
@@ -298,7 +300,7 @@ def create_runtime(
         raise_error_for_unhandled_request=False,
         listener_executor=executor,
     )
-    scheduler = build_scheduler(database)
+    scheduler = build_scheduler(database, scheduler_class)
     lock = leader_lock_for(database)
     leadership = SchedulerLeadership(
         scheduler, lock, on_lead=lambda: jobs.install_recurring_jobs(scheduler),

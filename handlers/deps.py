@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.access import AdminDirectory, EventLedger
+from bot.access import AdminRoster, EventLedger
 from bot.audit import AuditSink
 from bot.burnout import BurnoutStore
 from bot.campaigns import CampaignStore
@@ -28,6 +28,8 @@ from bot.team_setup import TeamSetupStore
 
 class RotationRepository(RotationWriter, OffboardingStore, TeamSetupStore, Protocol):
     """Everything /oncall needs from storage (storage/rotations.py implements it)."""
+
+    def forget_cached(self) -> None: ...
 
 
 class CrisisRepository(CrisisStore, Protocol):
@@ -58,7 +60,7 @@ class CalendarTokenStore(Protocol):
 class Deps:
     clock: Callable[[], datetime]
     audit: AuditSink
-    admins: AdminDirectory
+    admins: AdminRoster
     events: EventLedger
     slack: SlackGateway
     rotations: RotationRepository
