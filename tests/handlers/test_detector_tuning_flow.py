@@ -204,12 +204,14 @@ def test_console_tunes_sets_a_campaign_and_the_simulated_spike_pages_primary_and
     from bot.console import run_console
 
     out = io.StringIO()
-    script = "/crisis tuning\n/crisis tuning sensitivity=high\n/crisis campaign launch now +2h acme\n/crisis campaign list\n/simulate spike\nquit\n"
+    script = ("/crisis tuning\n/crisis tuning sensitivity=high\n/crisis campaign launch now +2h acme\n/crisis campaign list\n/simulate spike\n"
+              "/crisis tuning reset acme\nquit\n")
     assert run_console(load_settings({}), db_path=str(tmp_path / "c.db"), stdin=io.StringIO(script), out=out) == 0
     text = out.getvalue()
     assert "*Detector tuning of social*" in text and "sensitivity: high (smaller spikes page too)" in text
     assert "Campaign window set for social: #1 *launch*" in text and "topic *acme* (social)" in text
     assert re.search(r"Paging @\w+, @\w+", text)  # primary and backup (who they are depends on today's date)
+    assert "Labels have not changed the sensitivity of 'acme'" in text  # reset is reachable from the console too
 
 
 # --- labels teach ------------------------------------------------------------------------------------------
