@@ -65,6 +65,8 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=255)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    kind: str | None = Field(default=None, max_length=32)  # the on-delivered step its flow declared (bot/flows/outbox.py)
+    subject: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # what that step needs
 
 
 class JobRun(SQLModel, table=True):
@@ -95,6 +97,7 @@ class Team(SQLModel, table=True):
     crisis_channel: str | None = Field(default=None, max_length=32)
     usergroup_id: str | None = Field(default=None, max_length=32)
     observe_holidays: bool = False
+    holiday_country: str | None = Field(default=None, max_length=8)  # default calendar for members without their own
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
 
 
@@ -503,6 +506,7 @@ class MemberSettingRow(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, max_length=5)
     page_via: str = Field(default="dm", max_length=16)  # dm | channel
     updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    holiday_country: str | None = Field(default=None, max_length=8)  # public-holiday calendar; None: the team's default
 
 
 # --- reports and end-of-shift check-ins (issue 7) --------------------------------------------------------

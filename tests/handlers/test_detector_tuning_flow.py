@@ -180,21 +180,6 @@ def test_a_held_page_is_dropped_once_someone_acknowledged(stopped_runtime, signe
     assert dms(fake_slack, CHLOE) == []
 
 
-def test_sev1_pages_through_quiet_hours_even_under_the_hold_rule(stopped_runtime, signed, fake_slack, clock):
-    """Only SEV3 waits: a SEV1 at 03:00 DMs Chloe at once."""
-    quiet_nights(stopped_runtime, CHLOE)
-    slash(stopped_runtime, signed, "tuning quiet-hours=hold-sev3", GIULIA)
-    declare_and_settle(stopped_runtime, signed, fake_slack, text="declare acme sev1")
-    assert len(dms(fake_slack, CHLOE)) == 1
-
-
-def test_page_anyway_is_the_default(stopped_runtime, signed, fake_slack, clock):
-    """Without the hold rule a SEV3 in Chloe's quiet hours still DMs her at once."""
-    quiet_nights(stopped_runtime, CHLOE)
-    declare_and_settle(stopped_runtime, signed, fake_slack, text="declare acme sev3")
-    assert len(dms(fake_slack, CHLOE)) == 1
-
-
 def test_console_tunes_sets_a_campaign_and_the_simulated_spike_pages_primary_and_backup_together(tmp_path):
     """In console mode an admin changes the tuning and adds a campaign on acme; `/simulate spike` then pages both at once."""
     import io
