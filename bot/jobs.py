@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -38,12 +38,11 @@ from bot.flows import stakeholders as stakeholder_flow
 from bot.flows.outbox import OutboxFlow
 from bot.flows.paging import STILL_ON_IT_DELIVERED, Paging
 from bot.flows.reach import PageLedger, PageSender, ReachLookup
-from bot.page_delivery import quiet_hours_end
 from bot.reach import StepKind
 from bot.playbook import PlaybookStore
 from bot.stakeholders import CADENCE_SEVERITIES, StakeholderStore
 from bot.flows.uploads import FileUpload
-from bot.handover import ASK_LEAD as HANDOVER_ASK_LEAD, HandoverStore, with_note
+from bot.handover import ASK_LEAD as HANDOVER_ASK_LEAD, HandoverNote, HandoverStore, with_note
 from bot.rotation import Role, ScheduleIndex
 from bot.rotation_messages import (
     USERGROUP_NOT_ALLOWED,
@@ -112,15 +111,15 @@ class JobContext:
     burnout: Burnout  # limits, offers and proposals of the burnout guard
     refresh_homes: Callable[[int], None]  # republish a team's App Homes, in the background (handlers/app_home.py)
     reports: Reports  # report facts, settings and check-ins
+    handover_notes: HandoverStore  # the outgoing primaries' handover notes (issue 17)
+    playbooks: PlaybookStore  # crisis playbooks: the stakeholder-update interval is read from them (issue 17)
+    stakeholder_channels: StakeholderStore  # where each team's stakeholder updates go (issue 17)
+    provider_pages: PageLedger  # pages through Twilio, PagerDuty, Opsgenie: sent once each (issue 17)
+    person_reach: ReachLookup  # each person's verified phone, extra step kinds and quiet-hours rule
+    page_senders: Mapping[str, PageSender]  # step kind -> provider (bot/flows/reach.py); only configured providers
     mention_retention: timedelta = timedelta(days=30)
     retention: RetentionPolicy = RetentionPolicy()
     metrics: Metrics | None = None  # this runtime's /metrics (detection pass time); None in bare job contexts
-    handover_notes: HandoverStore | None = None  # the outgoing primaries' handover notes (issue 17)
-    playbooks: PlaybookStore | None = None  # crisis playbooks: the stakeholder-update interval is read from them (issue 17)
-    stakeholder_channels: StakeholderStore | None = None  # where each team's stakeholder updates go (issue 17)
-    provider_pages: PageLedger | None = None  # pages through Twilio, PagerDuty, Opsgenie: sent once each (issue 17)
-    person_reach: ReachLookup | None = None  # each person's verified phone, extra step kinds and quiet-hours rule
-    page_senders: Mapping[str, PageSender] = field(default_factory=dict)  # step kind -> sender; only configured providers
 
 
 _context: JobContext | None = None
@@ -445,7 +444,7 @@ def _paging(ctx: JobContext) -> Paging:
         member_settings=ctx.member_settings, team_knobs=ctx.detector_settings, people=ctx.people,
         on_paged=lambda team_id, user_id, at: _plan_sleep_guard(ctx, team_id, user_id, at),
         refresh_homes=lambda team_id: _refresh_homes_after_crisis(ctx, team_id),
-        senders={kind: _ProviderStep(kind) for kind in ctx.page_senders},  # step kinds beyond Slack, one per configured provider
+        senders=_steps_beyond_slack(ctx),
         display_name=lambda user_id: _slack_name(ctx.slack, user_id),
     )
 
@@ -885,8 +884,8 @@ class JobPorts:
 # --- issue 17: handover notes, stakeholder cadence, paging beyond Slack (use cases in bot/flows/) -------------
 
 
-def _handover_note(ctx: JobContext, team_id: int, handoff: datetime):  # noqa: ANN202 - HandoverNote | None
-    return ctx.handover_notes.handover_note(team_id=team_id, handoff=handoff) if ctx.handover_notes else None
+def _handover_note(ctx: JobContext, team_id: int, handoff: datetime) -> HandoverNote | None:
+    return ctx.handover_notes.handover_note(team_id=team_id, handoff=handoff)
 
 
 def ask_handover_note(key: str) -> None:
@@ -898,8 +897,7 @@ def ask_handover_note(key: str) -> None:
 def handover_note_saved(team_id: int, handoff: datetime) -> None:
     """Bring the handoff messages already sent up to date with the note (bot/flows/handover.py decides)."""
     ctx = _ctx()
-    if ctx.handover_notes is not None:
-        handover_flow.note_saved(team_id, handoff, rotations=ctx.rotations, notes=ctx.handover_notes, sent=ctx.outbox, outbox=JobPorts())
+    handover_flow.note_saved(team_id, handoff, rotations=ctx.rotations, notes=ctx.handover_notes, sent=ctx.outbox, outbox=JobPorts())
 
 
 class _StakeholderChecks:
@@ -915,8 +913,6 @@ STAKEHOLDER_SWEEP_EVERY_S = 60  # the safety net for a reminder job lost with it
 def sweep_stakeholder_reminders() -> None:
     """Check the cadence of every acknowledged SEV1/SEV2 crisis (each reminder is still sent once: the ledger decides)."""
     ctx = _ctx()
-    if ctx.crisis_records is None:
-        return
     for crisis_id in ctx.crisis_records.acknowledged_crisis_ids(severities=CADENCE_SEVERITIES):
         remind_stakeholder_update(crisis_id)
 
@@ -924,13 +920,11 @@ def sweep_stakeholder_reminders() -> None:
 def remind_stakeholder_update(crisis_id: int) -> None:
     """Remind the acknowledger of a SEV1/SEV2 crisis to update the stakeholders, once per slot (bot/flows/stakeholders.py)."""
     ctx = _ctx()
-    if ctx.playbooks is None or ctx.stakeholder_channels is None:
-        return
     stakeholder_flow.remind(crisis_id, crises=_crises(ctx), playbooks=ctx.playbooks, channels=ctx.stakeholder_channels, ledger=ctx.ledger,
                             outbox=JobPorts(), later=_StakeholderChecks(), now=ctx.clock())
 
 
-# Paging beyond Slack: bot/flows/reach.py.
+# Paging beyond Slack: bot/flows/reach.py decides and sends; a step's kind picks its sender in bot/flows/paging.py.
 PROVIDER_SWEEP_EVERY_S = 15
 
 
@@ -952,55 +946,20 @@ class _ReachFollowers:
             enqueue_call(dedupe_key=f"{key}:{admin}", method="dm", payload={"user": admin, "text": text})
 
 
-def _in_quiet_hours(ctx: JobContext, crisis: crisis_use.Crisis, user_id: str, now: datetime) -> bool:
-    settings = ctx.member_settings.settings_of(crisis.workspace_id, user_id) if ctx.member_settings else None
-    rotation = ctx.rotations.load_rotation_by_id(crisis.team_id)
-    facts = ctx.people.tz_facts(crisis.workspace_id, user_id)
-    roster = next((m.tz for m in rotation.spec.members if m.user_id == user_id), None) if rotation is not None else None
-    zone = zone_of(chosen=facts.chosen, known=facts.known, roster=roster, team=rotation.team.tz if rotation is not None else None)
-    return quiet_hours_end(settings, zone=zone.key, at=now) is not None
-
-
-@dataclass(frozen=True)
-class _ProviderStep:
-    """bot.flows.paging's sender of one step kind beyond Slack: plans the step's page in the ledger and sends it."""
-
-    kind: str
-
-    def __call__(self, crisis: crisis_use.Crisis, user_id: str, *, step: int | None, now: datetime) -> bool:
-        return page_beyond_slack(crisis.id, step if step is not None else -1, user_id, self.kind)
-
-
-def page_beyond_slack(crisis_id: int, step: int, user_id: str, kind: str) -> bool:
-    """Plan and send one step's page of `kind` (a call/SMS to `user_id`, or the team's hand-off); return whether it went out."""
-    ctx = _ctx()
-    if ctx.provider_pages is None or ctx.person_reach is None or kind not in ctx.page_senders:
-        return False
-    store, now = _crises(ctx), ctx.clock()
-    crisis = store.get_crisis(crisis_id)
-    if crisis is None:
-        return False
-    step_kind = StepKind(kind)
-    if not user_id and not step_kind.rings_a_phone:
-        # A group step's hand-off: recorded for the primary on call, whose acknowledgement a provider's ack stands for.
-        on_call, _ = _paging(ctx).on_call(crisis.team_id, now)
-        user_id = on_call.primary or ""
-    planned, skipped = reach_flow.plan_step_pages(crisis, step=step, people=[user_id] if user_id else [], kind=step_kind,
-                                                  ledger=ctx.provider_pages, reach=ctx.person_reach,
-                                                  in_quiet_hours=lambda u: _in_quiet_hours(ctx, crisis, u, now), now=now)
-    for person in skipped:
-        ctx.audit.record(AuditRecord(at=now, actor=SYSTEM_ACTOR, action="provider_page_not_sent", via=Via.scheduler, target=f"crisis:{crisis_id}",
-                                     team_id=crisis.workspace_id, after={"kind": kind, "who": person, "step": step,
-                                                                         "reason": "no verified phone, or their quiet-hours rule says Slack only"}))
-    return any(reach_flow.deliver(page.id, ledger=ctx.provider_pages, crises=store, audit=ctx.audit, reach=ctx.person_reach,
-                                  senders=ctx.page_senders, follow=_ReachFollowers(ctx), now=now).outcome == "sent" for page in planned)
+def _steps_beyond_slack(ctx: JobContext) -> dict[str, reach_flow.ProviderStep]:
+    """Paging.senders for the step kinds of the configured providers (call, SMS, PagerDuty, Opsgenie)."""
+    return {kind: reach_flow.ProviderStep(
+        StepKind(kind), ledger=ctx.provider_pages, reach=ctx.person_reach, crises=_crises(ctx), audit=ctx.audit,
+        providers=ctx.page_senders, follow=_ReachFollowers(ctx),
+        # Read through the paging flow at call time: the person's App Home quiet hours in their zone, the team's primary.
+        in_quiet_hours=lambda crisis, user_id, now: _paging(ctx).in_quiet_hours(crisis, user_id, now),
+        primary_on_call=lambda crisis, now: _paging(ctx).primary_on_call(crisis, now),
+    ) for kind in ctx.page_senders}
 
 
 def deliver_provider_page(page_id: int) -> None:
     """Send one provider page once (retried for a minute, then handed to the next step): bot/flows/reach.py decides."""
     ctx = _ctx()
-    if ctx.provider_pages is None or ctx.person_reach is None:
-        return
     reach_flow.deliver(page_id, ledger=ctx.provider_pages, crises=_crises(ctx), audit=ctx.audit, reach=ctx.person_reach,
                        senders=ctx.page_senders, follow=_ReachFollowers(ctx), now=ctx.clock())
 
@@ -1008,8 +967,6 @@ def deliver_provider_page(page_id: int) -> None:
 def sweep_provider_pages() -> None:
     """Send provider pages no date job is waiting for (a restart, a lease that ran out with its process)."""
     ctx = _ctx()
-    if ctx.provider_pages is None:
-        return
     now = ctx.clock()
     ctx.provider_pages.release_expired(now)
     for page in ctx.provider_pages.due(now):
@@ -1020,5 +977,5 @@ def resolve_provider_handoffs(crisis_id: int) -> None:
     """Resolve a closed crisis' PagerDuty incident and Opsgenie alert (each once)."""
     ctx = _ctx()
     crisis = _crises(ctx).get_crisis(crisis_id) if ctx.page_senders else None
-    if ctx.provider_pages is not None and crisis is not None and crisis.status.closed:
+    if crisis is not None and crisis.status.closed:
         reach_flow.resolve_handoffs(crisis_id, ledger=ctx.provider_pages, senders=ctx.page_senders, now=ctx.clock())

@@ -25,7 +25,7 @@ from bot.flows.ports import Later, Messenger, OutboxSender, RunLedger
 from bot.home import MemberSettings, PageVia
 from bot.oncall import TeamRotation
 from bot.outbox import OutboxItem
-from bot.page_delivery import Delivery, plan_delivery
+from bot.page_delivery import Delivery, plan_delivery, quiet_hours_end
 from bot.people import ZoneFacts, zone_of
 from bot.rotation import ScheduleIndex
 from bot.slack_time import slack_date
@@ -311,6 +311,17 @@ class Paging:
         roster = next((m.tz for m in rotation.spec.members if m.user_id == user_id), None) if rotation is not None else None
         zone = zone_of(chosen=facts.chosen, known=facts.known, roster=roster, team=rotation.team.tz if rotation is not None else None)
         return PersonFacts(settings=self.member_settings.settings_of(crisis.workspace_id, user_id), zone=zone.key)
+
+    def in_quiet_hours(self, crisis: crisis_use.Crisis, user_id: str, now: datetime) -> bool:
+        """Whether `now` is inside the person's quiet hours (their App Home setting, in their zone): a sender beyond Slack asks."""
+        _, rotation = self.on_call(crisis.team_id, now)
+        person = self.person_facts(crisis, rotation, user_id)
+        return quiet_hours_end(person.settings, zone=person.zone, at=now) is not None
+
+    def primary_on_call(self, crisis: crisis_use.Crisis, now: datetime) -> str | None:
+        """The team's primary on call now: whom a group step's hand-off beyond Slack is recorded for."""
+        on_call, _ = self.on_call(crisis.team_id, now)
+        return on_call.primary
 
     def _page_step(self, crisis: crisis_use.Crisis, planned: PlannedStep, now: datetime) -> None:
         facts = self.step_facts(crisis, planned, now)

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot import crisis as crisis_use
-from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink
+from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
 from bot.crisis import Crisis, CrisisStore, Status
 from bot.errors import Conflict
 from bot.reach import (
-    HandOn, PersonReach, ProviderPage, ProviderRejected, ProviderUnavailable, Retry, StepKind, after_failure, phone_may_ring,
+    PersonReach, ProviderPage, ProviderRejected, ProviderUnavailable, Retry, StepKind, after_failure, phone_may_ring,
 )
 
 SEND_LEASE = timedelta(minutes=2)
@@ -139,6 +139,43 @@ def plan_step_pages(crisis: Crisis, *, step: int, people: Sequence[str], kind: S
         return planned, skipped
     page = ledger.plan(crisis_id=crisis.id, step=step, user_id=people[0] if people else "", kind=kind.value, now=now)
     return ([page] if page is not None else []), []
+
+
+@dataclass(frozen=True)
+class ProviderStep:
+    """bot.flows.paging's sender of one step kind beyond Slack (`Paging.senders[kind]`): plan the step's page in the ledger, send it.
+
+    The paging executor calls it for each person the step paged now, or once with "" for a group step (nobody named),
+    whose hand-off is recorded for the primary on call: a provider's ack stands for theirs.
+    """
+
+    kind: StepKind
+    ledger: PageLedger
+    reach: ReachLookup
+    crises: CrisisStore
+    audit: AuditSink
+    providers: Mapping[str, PageSender]  # step kind -> provider; only configured providers
+    follow: Followers
+    in_quiet_hours: Callable[[Crisis, str, datetime], bool]  # (crisis, person, now): inside their quiet hours (bot.flows.paging)
+    primary_on_call: Callable[[Crisis, datetime], str | None]  # the team's primary on call now
+
+    def __call__(self, crisis: crisis_use.Crisis, user_id: str, *, step: int | None, now: datetime) -> bool:
+        if self.kind.value not in self.providers:
+            return False
+        step_index = step if step is not None else -1
+        if not user_id and not self.kind.rings_a_phone:
+            user_id = self.primary_on_call(crisis, now) or ""
+        planned, skipped = plan_step_pages(crisis, step=step_index, people=[user_id] if user_id else [], kind=self.kind,
+                                           ledger=self.ledger, reach=self.reach,
+                                           in_quiet_hours=lambda person: self.in_quiet_hours(crisis, person, now), now=now)
+        for person in skipped:
+            self.audit.record(AuditRecord(at=now, actor=SYSTEM_ACTOR, action="provider_page_not_sent", via=Via.scheduler,
+                                          target=f"crisis:{crisis.id}", team_id=crisis.workspace_id,
+                                          after={"kind": self.kind.value, "who": person, "step": step_index,
+                                                 "reason": "no verified phone, or their quiet-hours rule says Slack only"}))
+        outcomes = [deliver(page.id, ledger=self.ledger, crises=self.crises, audit=self.audit, reach=self.reach, senders=self.providers,
+                            follow=self.follow, now=now).outcome for page in planned]
+        return "sent" in outcomes
 
 
 @dataclass(frozen=True)

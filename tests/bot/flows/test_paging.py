@@ -1,7 +1,9 @@
 """The paging policy (bot/flows/paging.py), decided on plain facts: DM or channel, quiet-hour holds, the card, the
 channel post, a failed DM's fallback, "still on it?", and the page kinds the executor sends through."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -24,6 +26,7 @@ from bot.flows.paging import (
     plan_still_on_it,
 )
 from bot.home import MemberSettings, PageVia
+from bot.people import ZoneFacts
 from bot.spikes import Severity
 
 CHLOE, PRIYA, OLIVER, GIULIA = "U0CHLOE", "U0PRIYA", "U0OLIVER", "U0GIULIA"
@@ -222,3 +225,25 @@ def test_each_page_kind_has_a_sender_and_more_kinds_plug_in():
     assert bare_paging(dm=phone).sender("dm") is phone
     with pytest.raises(KeyError):
         bare_paging().sender("phone")
+
+
+def test_a_sender_beyond_slack_reads_each_persons_quiet_hours_in_their_zone_through_the_flow():
+    """A call step asks the flow whether now is inside the person's App Home quiet hours (22:00-07:00 Rome)."""
+    class Zones:
+        def tz_facts(self, workspace_id, user_id):
+            return ZoneFacts(known="Europe/Rome")
+
+    class Settings:
+        def settings_of(self, workspace_id, user_id):
+            return MemberSettings(quiet_start=time(22, 0), quiet_end=time(7, 0)) if user_id == GIULIA else None
+
+    class NoRotation:
+        def load_rotation_by_id(self, team_id):
+            return None
+
+    paging = replace(bare_paging(), people=Zones(), member_settings=Settings(), rotations=NoRotation())
+    crisis = SimpleNamespace(team_id=1, workspace_id="T1")
+    assert paging.in_quiet_hours(crisis, GIULIA, NIGHT)  # 03:00 in Rome
+    assert not paging.in_quiet_hours(crisis, GIULIA, NOON)
+    assert not paging.in_quiet_hours(crisis, CHLOE, NIGHT)  # no quiet hours set
+    assert paging.primary_on_call(crisis, NIGHT) is None  # no rotation: nobody to hand a group step to
