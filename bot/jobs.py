@@ -987,10 +987,13 @@ def page_beyond_slack(crisis_id: int, step: int, user_id: str, kind: str) -> boo
     if crisis is None:
         return False
     step_kind = StepKind(kind)
-    if not user_id and not step_kind.rings_a_phone:
-        # A group step's hand-off: recorded for the primary on call, whose acknowledgement a provider's ack stands for.
-        on_call, _ = _paging(ctx).on_call(crisis.team_id, now)
-        user_id = on_call.primary or ""
+    if not step_kind.rings_a_phone:
+        if any(p.step == step and p.kind == kind for p in ctx.provider_pages.for_crisis(crisis_id)):
+            return False  # a hand-off is one per step, however many people the step names
+        if not user_id:
+            # A group step's hand-off: recorded for the primary on call, whose acknowledgement a provider's ack stands for.
+            on_call, _ = _paging(ctx).on_call(crisis.team_id, now)
+            user_id = on_call.primary or ""
     planned, skipped = reach_flow.plan_step_pages(crisis, step=step, people=[user_id] if user_id else [], kind=step_kind,
                                                   ledger=ctx.provider_pages, reach=ctx.person_reach,
                                                   in_quiet_hours=lambda u: _in_quiet_hours(ctx, crisis, u, now), now=now)
