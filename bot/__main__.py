@@ -105,7 +105,12 @@ def _run_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot import logs
+
+    # The settings' own secrets, and any other variable named like one (e.g. a client secret or PGPASSWORD).
+    secrets = logs.secrets_in(os.environ, extra=(settings.slack_bot_token, settings.slack_app_token,
+                                                 settings.slack_signing_secret, settings.metrics_token))
+    logs.configure(level=settings.log_level, log_format=settings.log_format, secrets=secrets)
 
 
 def _run_db(settings: Settings, action: str) -> int:

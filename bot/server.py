@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import Runtime
+from bot.logs import RequestIds
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from handlers import calendar_feed, listening_webhook
 
@@ -53,7 +54,7 @@ class SlackFirst:
             await self._rest(scope, receive, send)  # lifespan too: Starlette answers it
 
 
-def build_asgi_app(runtime: Runtime) -> SlackFirst:
+def build_asgi_app(runtime: Runtime) -> RequestIds:
     """Return the ASGI app serving Slack's requests, the health check, the mentions webhook and calendar feeds."""
 
     async def healthz(_: Request) -> Response:
@@ -90,7 +91,7 @@ def build_asgi_app(runtime: Runtime) -> SlackFirst:
         *listening_webhook.routes(runtime.deps),
         *calendar_feed.routes(runtime.deps),
     ])
-    return SlackFirst(SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH), rest)
+    return RequestIds(SlackFirst(SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH), rest))
 
 
 def serve(runtime: Runtime) -> int:
@@ -102,7 +103,8 @@ def serve(runtime: Runtime) -> int:
     runtime.freeze_startup_heap()
     try:
         uvicorn.run(build_asgi_app(runtime), host=runtime.settings.host, port=runtime.settings.port,
-                    log_level=runtime.settings.log_level.lower(), access_log=False)
+                    log_level=runtime.settings.log_level.lower(), access_log=False,
+                    log_config=None)  # uvicorn's lines go through socialops' handler: same format, same redaction
     finally:
         runtime.stop()
     return EXIT_SCHEDULER_DIED if runtime.scheduler.died else 0

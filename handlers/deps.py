@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -16,7 +16,7 @@ from bot.detector_tuning import TuningStore
 from bot.escalation import Policy
 from bot.flows.ports import CoverReminders, CrisisFollowUps, MentionsStored, OutboxSender, Uploads
 from bot.home import OpenCrises, SettingsStore
-from bot.mentions import MentionRepository
+from bot.mentions import IngestTally, MentionRepository, Uncounted
 from bot.offboarding import OffboardingStore
 from bot.people import ZoneFacts
 from bot.oncall import RotationWriter
@@ -82,3 +82,4 @@ class Deps:
     cover_reminders: CoverReminders
     uploads: Uploads
     mentions_stored: MentionsStored  # a write stored new mentions: run a detection pass now
+    mention_tally: IngestTally = field(default_factory=Uncounted)  # mentions ingested and refused, for /metrics

@@ -18,11 +18,13 @@ class Outbox:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def enqueue(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime, now: datetime) -> int:
+    def enqueue(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime, now: datetime,
+                kind: str | None = None, subject: dict[str, Any] | None = None) -> int:
         """Queue a call once per dedupe_key; return its id (the existing one on a repeat)."""
         try:
             with self._db.session_scope() as session:
-                row = OutboxMessage(dedupe_key=dedupe_key, method=method, payload=payload, created_at=now, due_at=due_at)
+                row = OutboxMessage(dedupe_key=dedupe_key, method=method, payload=payload, created_at=now, due_at=due_at,
+                                    kind=kind, subject=subject)
                 session.add(row)
                 session.flush()
                 assert row.id is not None
@@ -98,5 +100,6 @@ def _item(row: OutboxMessage) -> OutboxItem:
     assert row.id is not None
     return OutboxItem(
         id=row.id, dedupe_key=row.dedupe_key, method=row.method, payload=dict(row.payload),
-        due_at=row.due_at, attempts=row.attempts, status=row.status,
+        due_at=row.due_at, attempts=row.attempts, status=row.status, kind=row.kind,
+        subject=None if row.subject is None else dict(row.subject),
     )

@@ -20,6 +20,7 @@ from bot.standin.signed_requests import FORM_CONTENT_TYPE
 from handlers.app_home import republish_team_homes
 from storage.member_settings import MemberSettingsStore
 from storage.rotations import Rotations
+from tests.fakes.waiting import wait_until
 
 GIULIA, MARCUS, CHLOE, PRIYA = "U0DEMO0001", "U0DEMO0002", "U0DEMO0003", "U0DEMO0004"  # giulia is the admin
 TEAM = (GIULIA, MARCUS, CHLOE, PRIYA)
@@ -53,14 +54,6 @@ def open_home(runtime, signed, fake_slack, user, event_id):
     # Handoffs and crisis changes republish other members' Homes meanwhile: wait for this member's own.
     wait_until(lambda: len(mine()) > before)
     return fake_slack.published_home(user)
-
-
-def wait_until(check, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def controls(view):

@@ -23,19 +23,13 @@ from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 from storage.tables import Team
 from tests.conftest import make_settings
+from tests.fakes.clock import Clock
+from tests.fakes.waiting import wait_until
 
 GIULIA, MARCUS, CHLOE, PRIYA, OLIVER = "U0DEMO0001", "U0DEMO0002", "U0DEMO0003", "U0DEMO0004", "U0DEMO0005"  # giulia: admin
 CRISIS_CHANNEL, GROUP = "C0DEMOCRISIS", "S0DEMOONCALL"
 EPOCH = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # week 0 Marcus/Chloe, week 1 Chloe/Priya, week 2 Priya/Marcus
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 3 a.m. in Rome, week 1: Chloe primary, Priya backup
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def make_team(database: Database, *, now: datetime = EPOCH) -> int:
@@ -85,13 +79,6 @@ def responses(fake_slack, name=None, count=1, timeout=5.0):
     while len(fake_slack.responses(name)) < count and time.monotonic() < deadline:
         time.sleep(0.02)
     return fake_slack.responses(name)
-
-
-def wait_until(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 # --- with the real scheduler ----------------------------------------------------------------------
