@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -18,23 +18,22 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.access import AdminDirectory
-from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
+from bot.audit import AuditSink
 from bot import crisis as crisis_use
 from bot.crisis_chart import CHART_SPAN, render_chart
 from bot.spikes import Bucket, Severity
 from bot.flows import detection as detection_flow
 from bot.metrics import Metrics, timed_detection_pass
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
-from bot import burnout
 from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
-from bot.blocks.burnout import build_offer_to_backup, build_offer_to_primary
 from bot.oncall import TeamInfo, TeamRotation
-from bot.outbox import next_attempt_at, should_give_up
 from bot.retention import RetentionCutoffs, RetentionPolicy
-from bot.people import ZoneFacts, zone_of
+from bot.people import ZoneFacts
+from bot.flows.burnout_guard import BurnoutGuard
+from bot.flows.home_refresh import HomeRefresh
 from bot.flows.outbox import OutboxFlow
 from bot.flows.paging import STILL_ON_IT_DELIVERED, Paging
-from bot.flows.uploads import FileUpload
+from bot.flows.uploads import FileUpload, Uploader
 from bot.rotation import ScheduleIndex
 from bot.rotation_messages import (
     USERGROUP_NOT_ALLOWED,
@@ -43,7 +42,6 @@ from bot.rotation_messages import (
     MemberState,
     OpenCoverRequests,
     AnnouncedCrises,
-    Holders,
     TeamHealth,
     compose_announcement,
     compose_reminder,
@@ -57,7 +55,6 @@ from bot.rotation_messages import (
 )
 from bot.slack_gateway import SlackCallFailed, SlackGateway
 from bot.blocks.report import build_checkin_question, build_report as build_report_blocks
-from bot.report_chart import Chart, report_charts
 from bot.reports import ReportDelivery, TeamReport, build_report, report_period, weekly_report_due, weekly_report_weeks
 from bot.shift_checkin import CHECKIN_LATE_LIMIT, ending_shift
 from bot.slack_time import slack_date
@@ -243,7 +240,7 @@ def plan_rotation_messages() -> None:
                     _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", event.key, event.at, [team.id])
             elif event.key not in done:
                 _schedule_once(ctx.scheduler, "bot.jobs:run_rotation_event", event.key, max(event.at, now), [event.key])
-        _plan_home_refreshes(ctx, index, team.id, now)
+        _home_refresh(ctx).plan(index, team.id, now, lookback=PLAN_LOOKBACK, lookahead=PLAN_LOOKAHEAD)
         if usergroup_update(rotation.team, ctx.message_state.usergroup_state(team.id), people_at(index, now)) is not None:
             # Never synced, or a change was missed while the bot was down.
             _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", f"usergroup:{team.id}:catch-up", now, [team.id])
@@ -272,7 +269,7 @@ def run_rotation_event(key: str) -> None:
         announcement = compose_announcement(
             index, team, event.change_at, crises=ctx.crises.open_crises(team.id),
             cover_requests=ctx.cover_requests.open_cover_requests(team.id), now=now,
-            rebalance=_rebalance_proposal(ctx, rotation, event.change_at, now),
+            rebalance=_burnout_guard(ctx).rebalance_proposal(rotation, event.change_at, now),
         )
         text, blocks = build_announcement(announcement)
         enqueue_call(dedupe_key=key, method="chat.postMessage", payload={"channel": team.announce_channel, "text": text, "blocks": blocks})
@@ -422,8 +419,7 @@ def _paging(ctx: JobContext) -> Paging:
         clock=ctx.clock, store=_crises(ctx), audit=ctx.audit, messenger=ctx.slack, outbox=JobPorts(),
         later=SchedulerLater(ctx.scheduler), ledger=ctx.ledger, admins=ctx.admins, rotations=ctx.rotations,
         member_settings=ctx.member_settings, team_knobs=ctx.detector_settings, people=ctx.people,
-        on_paged=lambda team_id, user_id, at: _plan_sleep_guard(ctx, team_id, user_id, at),
-        refresh_homes=lambda team_id: _refresh_homes_after_crisis(ctx, team_id),
+        on_paged=_burnout_guard(ctx).after_page, refresh_homes=_home_refresh(ctx).after_crisis,
         display_name=lambda user_id: _slack_name(ctx.slack, user_id),
     )
 
@@ -466,12 +462,6 @@ def check_still_on_it(crisis_id: int) -> None:
 def sweep_crises() -> None:
     """Run every escalation step past its deadline that no date job ran (after a restart, or moved elsewhere)."""
     _paging(_ctx()).sweep()
-
-
-def _roster_zone(rotation: TeamRotation | None, user_id: str) -> str | None:
-    if rotation is None:
-        return None
-    return next((m.tz for m in rotation.spec.members if m.user_id == user_id), None)
 
 
 # --- spike detection (issue 6) -----------------------------------------------------------------------
@@ -546,99 +536,27 @@ def upload_crisis_chart(crisis_id: int) -> None:
     ctx.ledger.claim(key, at=until)
 
 
-# --- burnout guard and App Home refresh (issue 7) ------------------------------------------------------
-
-# A primary stretch longer than this (many weeks of overrides in a row) has its older sleep pages ignored.
-SLEEP_GUARD_LOOKBACK_SHIFTS = 4
+# --- burnout guard (bot/flows/burnout_guard.py) and App Home refreshes (bot/flows/home_refresh.py) -------------
 
 
-def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+def _burnout_guard(ctx: JobContext) -> BurnoutGuard:
+    return BurnoutGuard(clock=ctx.clock, store=ctx.burnout, audit=ctx.audit, rotations=ctx.rotations, people=ctx.people,
+                        slack=ctx.slack, outbox=JobPorts(), later=SchedulerLater(ctx.scheduler))
 
 
-def _plan_sleep_guard(ctx: JobContext, team_id: int, user_id: str, at: datetime) -> None:
-    """Check the burnout guard in a job of its own, so paging never waits for it or fails because of it."""
-    _schedule_once(ctx.scheduler, "bot.jobs:guard_sleep_pages", f"burnout-page:{team_id}:{user_id}:{_stamp(at)}", ctx.clock(),
-                   [team_id, user_id, at.isoformat()])
-
-
-def _person_zone(ctx: JobContext, rotation: TeamRotation, user_id: str) -> str:
-    """Return the person's zone by bot.people.zone_of, asking Slack (and remembering its answer) when nothing is stored."""
-    workspace_id = rotation.team.workspace_id
-    facts = ctx.people.tz_facts(workspace_id, user_id)
-    known = facts.known
-    if not facts.chosen and not known:
-        try:
-            known = ctx.slack.user_info(user_id).get("tz")
-        except SlackCallFailed as failure:
-            if not failure.transient and failure.code != "user_not_found":
-                raise
-            known = None  # Slack cannot say now: the roster's zone is the best guess
-        if known:
-            ctx.people.remember_zone(workspace_id=workspace_id, user_id=user_id, tz=known, now=ctx.clock())
-    return zone_of(chosen=facts.chosen, known=known, roster=_roster_zone(rotation, user_id), team=rotation.team.tz).key
+def _home_refresh(ctx: JobContext) -> HomeRefresh:
+    return HomeRefresh(clock=ctx.clock, ledger=ctx.ledger, ran=ctx.message_state, later=SchedulerLater(ctx.scheduler),
+                       publish=ctx.refresh_homes)
 
 
 def guard_sleep_pages(team_id: int, user_id: str, at: str) -> None:
     """After a page to `user_id` at `at`: past the sleep-page limit this shift, offer the backup the rest of it (once per shift)."""
-    ctx = _ctx()
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if rotation is None:
-        return
-    paged_at = datetime.fromisoformat(at)
-    limits = ctx.burnout.limits(team_id)
-    pages = ctx.burnout.pages(team_id=team_id, since=paged_at - rotation.spec.length * SLEEP_GUARD_LOOKBACK_SHIFTS, until=paged_at)
-    offer = burnout.sleep_offer_due(rotation.spec, rotation.layers, rotation.team, limits, pages, user_id=user_id,
-                                    tz=_person_zone(ctx, rotation, user_id), now=paged_at)
-    if offer is None:
-        return
-    stored = burnout.make_offer(ctx.burnout, ctx.audit, offer, now=ctx.clock(), via=Via.scheduler)
-    if stored is None:
-        return  # this shift had its offer already
-    text, blocks = build_offer_to_backup(stored)
-    enqueue_call(dedupe_key=f"burnout-offer:{stored.id}:backup", method="dm", payload={"user": stored.backup, "text": text, "blocks": blocks})
-    text, blocks = build_offer_to_primary(stored)
-    enqueue_call(dedupe_key=f"burnout-offer:{stored.id}:primary", method="dm", payload={"user": stored.primary, "text": text, "blocks": blocks})
-
-
-def _rebalance_proposal(ctx: JobContext, rotation: TeamRotation, handoff: datetime, now: datetime) -> burnout.RebalanceProposal | None:
-    """Return the stored rebalancing proposal for this handoff's announcement, or None when nobody is overloaded."""
-    limits = ctx.burnout.limits(rotation.team.id)
-    since = handoff - burnout.LOOKBACK - rotation.spec.length * (limits.consecutive_weeks + 1)
-    pages = ctx.burnout.pages(team_id=rotation.team.id, since=since, until=handoff)
-    zones = {u: _person_zone(ctx, rotation, u) for u in burnout.active_roster(rotation.spec)}
-    proposal = burnout.propose_rebalance(rotation.spec, rotation.layers, rotation.team, limits, pages, zones, handoff=handoff)
-    return None if proposal is None else ctx.burnout.save_proposal(proposal, now=now)
+    _burnout_guard(_ctx()).guard_sleep_pages(team_id, user_id, datetime.fromisoformat(at))
 
 
 def refresh_team_homes(team_id: int, key: str | None = None) -> None:
-    """Republish the App Home of everyone the team schedules (a handoff or a crisis changed what it shows).
-
-    With a key (one per change of who is on call), once per key across restarts and processes; jobs persisted
-    by earlier versions carry no key and simply run.
-    """
-    ctx = _ctx()
-    if key is not None and not ctx.ledger.claim(key, at=ctx.clock()):
-        return
-    ctx.refresh_homes(team_id)
-
-
-def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, now: datetime) -> None:
-    """Give every change of primary/backup/shadow in the planner's look-ahead a Home refresh at that instant, and
-    catch up the latest change of the last day if its refresh never ran (the bot was down past the look-ahead)."""
-    shifts = index.final_schedule(now - PLAN_LOOKBACK, now + PLAN_LOOKAHEAD)
-    changes = [after.start for before, after in zip(shifts, shifts[1:]) if Holders.of(before) != Holders.of(after)]
-    keys = {at: f"homes:{team_id}:{_stamp(at)}" for at in changes}
-    latest_past = [at for at in changes if at <= now][-1:]  # only the latest matters: a Home shows who is on call now
-    done = ctx.message_state.ran_keys(keys[at] for at in latest_past)
-    for at in changes:
-        if at > now or (at in latest_past and keys[at] not in done):
-            _schedule_once(ctx.scheduler, "bot.jobs:refresh_team_homes", keys[at], max(at, now), [team_id, keys[at]])
-
-
-def _refresh_homes_after_crisis(ctx: JobContext, team_id: int) -> None:
-    """Refresh the team's Homes after a crisis opens or changes (off the scheduler's threads, which page people)."""
-    ctx.refresh_homes(team_id)
+    """Republish the App Home of everyone the team schedules (a handoff or a crisis changed what it shows), once per key."""
+    _home_refresh(_ctx()).refresh(team_id, key)
 
 
 # --- weekly reports and end-of-shift check-ins (issue 7) ---------------------------------------------------
@@ -740,7 +658,8 @@ def post_weekly_report(rotation: TeamRotation, handoff: datetime, *, delivery: R
     text, blocks = build_report_blocks(report)
     channel = rotation.team.announce_channel if delivery is ReportDelivery.channel else None
     targets = [("channel", channel)] if channel else [(admin, None) for admin in ctx.admins.admin_ids()]
-    charts = _named_report_charts(ctx.slack, report) if targets else []  # rendered once for every destination
+    uploader = _uploader(ctx)
+    charts = uploader.report_charts(report) if targets else []  # rendered once for every destination
     for name, target in targets:
         item_key = f"{key}:{name}"
         if target is not None:
@@ -749,14 +668,8 @@ def post_weekly_report(rotation: TeamRotation, handoff: datetime, *, delivery: R
             item = enqueue_call(dedupe_key=item_key, method="dm", payload={"user": name, "text": text, "blocks": blocks})
         deliver_outbox_item(item)  # now, so the charts land under the report (the outbox still retries on failure)
         # Each chart has its own key: a rerun after a crash, or a retry after an outage, uploads only the missing ones.
-        upload_charts(charts, key=f"{item_key}:charts", channel=target, user=None if target else name,
-                      workspace_id=rotation.team.workspace_id)
-
-
-def upload_report_charts(slack: SlackGateway, report: TeamReport, *, key: str, channel: str | None = None, user: str | None = None,
-                         workspace_id: str | None = None) -> bool:
-    """Render the report's three PNG charts and upload each once to `channel` or `user`'s DM; False if one must wait for a retry."""
-    return upload_charts(_named_report_charts(slack, report), key=key, channel=channel, user=user, workspace_id=workspace_id)
+        uploader.upload_charts(charts, key=f"{item_key}:charts", channel=target, user=None if target else name,
+                               workspace_id=rotation.team.workspace_id)
 
 
 def _slack_name(slack: SlackGateway, user_id: str) -> str:
@@ -769,56 +682,19 @@ def _slack_name(slack: SlackGateway, user_id: str) -> str:
     return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
 
 
-def _named_report_charts(slack: SlackGateway, report: TeamReport) -> list[Chart]:
-    """Render the report's charts, people labelled by their Slack names."""
-    return report_charts(report, lambda user_id: _slack_name(slack, user_id))
-
-
-def upload_charts(charts: Sequence[Chart], *, key: str, channel: str | None = None, user: str | None = None,
-                  workspace_id: str | None = None) -> bool:
-    """Upload each chart once (its own ledger key under `key`) to `channel` or `user`'s DM; False if one must wait for a retry."""
-    return upload_files([FileUpload(key=f"{key}:{chart.filename}", filename=chart.filename, content=chart.png, title=chart.title,
-                                    channel=channel, user=user, workspace_id=workspace_id) for chart in charts])
-
-
-# --- file uploads that survive a Slack outage (report charts, exports) ------------------------------------
+def _uploader(ctx: JobContext) -> Uploader:
+    return Uploader(clock=ctx.clock, ledger=ctx.ledger, slack=ctx.slack, audit=ctx.audit, outbox=JobPorts(), later=SchedulerLater(ctx.scheduler),
+                    display_name=lambda user_id: _slack_name(ctx.slack, user_id))
 
 
 def upload_files(uploads: list[FileUpload]) -> bool:
     """Upload each file not uploaded yet; return whether all are up (the others retry later or were given up and audited)."""
-    ctx = _ctx()
-    return all([_upload_once(ctx, upload, attempt=1) for upload in uploads])
+    return _uploader(_ctx()).upload_files(uploads)
 
 
 def retry_file_upload(upload: dict[str, Any], attempt: int) -> None:
-    """Try an upload again after a transient failure (a date job with backoff; see _upload_once)."""
-    _upload_once(_ctx(), FileUpload(**upload), attempt=attempt)
-
-
-def _upload_once(ctx: JobContext, upload: FileUpload, *, attempt: int) -> bool:
-    """Upload the file unless its key has run; a 429/5xx/dropped connection retries with the outbox's backoff and attempt
-    limit, anything else (or the last attempt) is given up and recorded in the audit table, never silently dropped."""
-    if ctx.ledger.has_run(upload.key):
-        return True
-    try:
-        channel = upload.channel or ctx.slack.open_dm(upload.user or "")
-        ctx.slack.upload_file(channel=channel, filename=upload.filename, content=upload.content, title=upload.title)
-    except SlackCallFailed as failure:
-        if failure.transient and not should_give_up(failure.code, attempt):
-            due = next_attempt_at(attempt, ctx.clock(), failure.retry_after)
-            _schedule_once(ctx.scheduler, "bot.jobs:retry_file_upload", f"upload:{upload.key}", due, [upload.as_job_args(), attempt + 1])
-            log.warning("upload %s: %s, retrying at %s", upload.key, failure.code, due.isoformat())
-        else:
-            ctx.audit.record(AuditRecord(at=ctx.clock(), actor=SYSTEM_ACTOR, action="upload_failed", via=Via.scheduler, target=upload.key,
-                                         team_id=upload.workspace_id, after={"filename": upload.filename, "error": failure.code,
-                                                                             "attempts": attempt}))
-            log.error("upload %s gave up after %s attempt(s): %s", upload.key, attempt, failure.code)
-            if upload.user:
-                enqueue_call(dedupe_key=f"upload-failed:{upload.key}", method="dm",
-                             payload={"user": upload.user, "text": f"I could not upload {upload.filename} ({failure.code}). Please ask again."})
-        return False
-    ctx.ledger.claim(upload.key, at=ctx.clock())
-    return True
+    """Try an upload again after a transient failure (a date job with backoff; bot/flows/uploads.py)."""
+    _uploader(_ctx()).upload_once(FileUpload(**upload), attempt=attempt)
 
 
 # --- the ports handlers act through (bot/flows/ports.py), so no handler imports this module ---------------
@@ -850,4 +726,4 @@ class JobPorts:
         return upload_files(uploads)
 
     def upload_report_charts(self, report: TeamReport, *, key: str, user: str | None = None, workspace_id: str | None = None) -> bool:
-        return upload_report_charts(_ctx().slack, report, key=key, user=user, workspace_id=workspace_id)
+        return _uploader(_ctx()).upload_report_charts(report, key=key, user=user, workspace_id=workspace_id)
