@@ -24,40 +24,34 @@ from bot.crisis_chart import CHART_SPAN, render_chart
 from bot.spikes import Bucket, Severity
 from bot.flows import detection as detection_flow
 from bot.metrics import Metrics, timed_detection_pass
-from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
+from bot.blocks.announcement import build_announcement, build_reminder
 from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
-from bot.oncall import TeamInfo, TeamRotation
+from bot.oncall import TeamRotation
 from bot.retention import RetentionCutoffs, RetentionPolicy
 from bot.people import ZoneFacts
 from bot.flows.burnout_guard import BurnoutGuard
 from bot.flows.home_refresh import HomeRefresh
 from bot.flows.outbox import OutboxFlow
 from bot.flows.paging import STILL_ON_IT_DELIVERED, Paging
+from bot.flows.rotation_messages import RotationUpkeep
 from bot.flows.uploads import FileUpload, Uploader
 from bot.rotation import ScheduleIndex
 from bot.rotation_messages import (
-    USERGROUP_NOT_ALLOWED,
     RotationEventKind,
-    MemberCheck,
-    MemberState,
     OpenCoverRequests,
     AnnouncedCrises,
-    TeamHealth,
     compose_announcement,
     compose_reminder,
     find_event,
     parse_event_key,
     people_at,
     planned_events,
-    scheduled_people,
-    team_health,
     usergroup_update,
 )
 from bot.slack_gateway import SlackCallFailed, SlackGateway
 from bot.blocks.report import build_checkin_question, build_report as build_report_blocks
 from bot.reports import ReportDelivery, TeamReport, build_report, report_period, weekly_report_due, weekly_report_weeks
 from bot.shift_checkin import CHECKIN_LATE_LIMIT, ending_shift
-from bot.slack_time import slack_date
 from storage.burnout import Burnout
 from storage.events import EVENT_MEMORY, ProcessedEvents
 from storage.crises import Crises, Detection
@@ -205,8 +199,6 @@ PLAN_EVERY_S = 300
 PLAN_LOOKBACK = timedelta(hours=24)
 PLAN_LOOKAHEAD = timedelta(hours=3)
 HEALTH_CHECK_HOUR_UTC = 7
-# The change-instant job and the planner's catch-up may both sync one group; one process runs the scheduler.
-_usergroup_lock = threading.Lock()
 
 
 def _schedule_once(scheduler: BaseScheduler, func: str, job_id: str, when: datetime, args: list[Any]) -> None:
@@ -281,126 +273,29 @@ def run_rotation_event(key: str) -> None:
     ctx.ledger.claim(key, at=now)
 
 
+def _upkeep(ctx: JobContext) -> RotationUpkeep:
+    return RotationUpkeep(clock=ctx.clock, rotations=ctx.rotations, syncs=ctx.message_state, ledger=ctx.ledger, admins=ctx.admins,
+                          slack=ctx.slack, outbox=JobPorts(), later=SchedulerLater(ctx.scheduler))
+
+
 def sync_usergroup(team_id: int) -> None:
     """Make the team's user group exactly its current primary and backup, when that changed since the last sync."""
-    ctx = _ctx()
-    with _usergroup_lock:
-        rotation = ctx.rotations.load_rotation_by_id(team_id)
-        if rotation is None:
-            return
-        now = ctx.clock()
-        team = rotation.team
-        index = ScheduleIndex(rotation.spec, rotation.layers)
-        users = usergroup_update(team, ctx.message_state.usergroup_state(team_id), people_at(index, now))
-        if users is None or team.usergroup_id is None:
-            return
-        try:
-            # `users` is the group's entire new membership, not an addition.
-            ctx.slack.call("usergroups.users.update", usergroup=team.usergroup_id, users=",".join(users))
-        except SlackCallFailed as failure:
-            if failure.code in USERGROUP_NOT_ALLOWED:
-                if ctx.message_state.disable(team_id=team_id, usergroup_id=team.usergroup_id, error=failure.code, at=now):
-                    _tell_admins_usergroup_disabled(ctx, rotation.team, failure.code, now)
-                return
-            if failure.transient:
-                # The client already retried; the planner's next pass sees the group out of date and tries again.
-                log.warning("user group %s of team %s: %s, will retry", team.usergroup_id, team_id, failure.code)
-                return
-            raise
-        ctx.message_state.record_synced(team_id=team_id, usergroup_id=team.usergroup_id, users=users, at=now)
-
-
-def _tell_admins_usergroup_disabled(ctx: JobContext, team: TeamInfo, error: str, now: datetime) -> None:
-    assert team.usergroup_id is not None
-    text, blocks = build_usergroup_disabled(team, usergroup_id=team.usergroup_id, error=error)
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    for admin in ctx.admins.admin_ids():
-        enqueue_call(dedupe_key=f"usergroup-off:{team.id}:{team.usergroup_id}:{stamp}:{admin}", method="dm",
-                     payload={"user": admin, "text": text, "blocks": blocks})
+    _upkeep(_ctx()).sync_usergroup(team_id)
 
 
 def run_health_check() -> None:
     """DM the admins, once a day, the next 14 days' gaps and members who left, are deactivated or cannot get DMs."""
-    ctx = _ctx()
-    now = ctx.clock()
-    run_key = f"health:{now:%Y-%m-%d}"
-    if ctx.ledger.has_run(run_key):
-        return
-    checks: dict[str, MemberCheck] = {}
-    reports: list[TeamHealth] = []
-    for team in ctx.rotations.all_teams():
-        rotation = ctx.rotations.load_rotation_by_id(team.id)
-        if rotation is None:
-            continue
-        for user_id in scheduled_people(rotation.spec):
-            if user_id not in checks:
-                checks[user_id] = _check_member(ctx.slack, user_id)
-        health = team_health(ScheduleIndex(rotation.spec, rotation.layers), rotation.team, checks, now=now)
-        if not health.ok:
-            reports.append(health)
-    if reports:
-        text, blocks = build_health_report(reports)
-        for admin in ctx.admins.admin_ids():
-            enqueue_call(dedupe_key=f"{run_key}:{admin}", method="dm", payload={"user": admin, "text": text, "blocks": blocks})
-    ctx.ledger.claim(run_key, at=now)
-
-
-def _check_member(slack: SlackGateway, user_id: str) -> MemberCheck:
-    """Ask Slack whether a scheduled person still exists, is active, and can be sent a DM."""
-    try:
-        info = slack.user_info(user_id)
-    except SlackCallFailed as failure:
-        if failure.code == "user_not_found":
-            return MemberCheck(MemberState.LEFT)
-        if failure.transient:
-            return MemberCheck(MemberState.UNKNOWN, failure.code)
-        raise
-    if info.get("deleted"):
-        return MemberCheck(MemberState.DEACTIVATED)
-    try:
-        slack.open_dm(user_id)
-    except SlackCallFailed as failure:
-        if failure.transient:
-            return MemberCheck(MemberState.UNKNOWN, failure.code)
-        return MemberCheck(MemberState.CANNOT_DM, failure.code)
-    return MemberCheck(MemberState.OK)
-
-
-COVER_REMINDER_EVERY = timedelta(hours=4)
-COVER_REMINDER_LAST = timedelta(hours=1)  # no reminder in the last hour before the cover starts
-COVER_REMINDER_MIN_GAP = timedelta(minutes=30)
-
-
-def next_cover_reminder(*, start: datetime, now: datetime) -> datetime | None:
-    """Return when to remind the team of an open cover request next, or None when it is too close."""
-    gap = start - COVER_REMINDER_LAST - now
-    if gap < COVER_REMINDER_MIN_GAP:
-        return None
-    # Halving the wait near the deadline gives one late nudge; the minimum gap stops it from turning into spam.
-    return now + min(COVER_REMINDER_EVERY, gap / 2)
+    _upkeep(_ctx()).health_check()
 
 
 def schedule_cover_reminder(request_id: int, *, start: datetime) -> None:
     """Plan the first reminder for a freshly posted cover request."""
-    ctx = _ctx()
-    when = next_cover_reminder(start=start, now=ctx.clock())
-    if when is not None:
-        ctx.scheduler.add_job("bot.jobs:remind_cover_request", trigger=DateTrigger(run_date=when), args=[request_id],
-                              id=f"cover-remind:{request_id}", replace_existing=True)
+    _upkeep(_ctx()).schedule_cover_reminder(request_id, start=start)
 
 
 def remind_cover_request(request_id: int) -> None:
     """Nudge the team in the card's thread while a cover request is still open, until shortly before it starts."""
-    ctx = _ctx()
-    now = ctx.clock()
-    request = ctx.rotations.get_cover_request(request_id)
-    if request is None or request.status != "open" or request.start - COVER_REMINDER_LAST <= now or not (request.channel and request.message_ts):
-        return
-    text = (f"Still looking for cover: <@{request.requester}> on *{request.team.name}* from "
-            f"{slack_date(request.start, request.team.tz)} to {slack_date(request.end, request.team.tz)}. Press *Take* on the card above.")
-    enqueue_call(dedupe_key=f"cover-remind:{request_id}:{now:%Y%m%dT%H%M}", method="chat.postMessage",
-                 payload={"channel": request.channel, "thread_ts": request.message_ts, "text": text})
-    schedule_cover_reminder(request_id, start=request.start)
+    _upkeep(_ctx()).remind_cover_request(request_id)
 
 
 # --- crisis paging and escalation: bot/flows/paging.py decides and acts; these are its job entry points --------
