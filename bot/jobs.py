@@ -33,6 +33,7 @@ from bot.flows.burnout_guard import BurnoutGuard
 from bot.flows.home_refresh import HomeRefresh
 from bot.flows.outbox import OutboxFlow
 from bot.flows.paging import STILL_ON_IT_DELIVERED, Paging
+from bot.flows.reports import REPORT_DELAY, REPORT_LATE_LIMIT, WeeklyReports, report_job_key
 from bot.flows.rotation_messages import RotationUpkeep
 from bot.flows.uploads import FileUpload, Uploader
 from bot.rotation import ScheduleIndex
@@ -49,9 +50,8 @@ from bot.rotation_messages import (
     usergroup_update,
 )
 from bot.slack_gateway import SlackCallFailed, SlackGateway
-from bot.blocks.report import build_checkin_question, build_report as build_report_blocks
-from bot.reports import ReportDelivery, TeamReport, build_report, report_period, weekly_report_due, weekly_report_weeks
-from bot.shift_checkin import CHECKIN_LATE_LIMIT, ending_shift
+from bot.reports import ReportDelivery, TeamReport, weekly_report_due
+from bot.shift_checkin import CHECKIN_LATE_LIMIT
 from storage.burnout import Burnout
 from storage.events import EVENT_MEMORY, ProcessedEvents
 from storage.crises import Crises, Detection
@@ -457,22 +457,6 @@ def refresh_team_homes(team_id: int, key: str | None = None) -> None:
 # --- weekly reports and end-of-shift check-ins (issue 7) ---------------------------------------------------
 
 REPORT_PLAN_EVERY_S = 300
-REPORT_DELAY = timedelta(minutes=5)  # the report follows the handoff announcement rather than racing it
-REPORT_LATE_LIMIT = timedelta(hours=24)  # a report this late (a long outage) is skipped; /oncall report still answers
-
-
-def _report_store(ctx: JobContext) -> Reports:
-    return ctx.reports
-
-
-def report_job_key(kind: str, team_id: int, handoff: datetime) -> str:
-    """Return 'checkin:7:20261130T080000Z' or 'report:7:…': job ID, ledger run key and outbox dedupe key at once."""
-    return f"{kind}:{team_id}:{handoff.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-
-
-def _report_key_parts(key: str) -> tuple[int, datetime]:
-    _, team_id, stamp = key.split(":")
-    return int(team_id), datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
 def plan_report_events() -> None:
@@ -498,73 +482,24 @@ def plan_report_events() -> None:
                 _schedule_once(ctx.scheduler, func, key, max(at, now), [key])
 
 
+def _reports(ctx: JobContext) -> WeeklyReports:
+    return WeeklyReports(clock=ctx.clock, store=ctx.reports, rotations=ctx.rotations, ledger=ctx.ledger, admins=ctx.admins,
+                         outbox=_outbox(ctx), uploader=_uploader(ctx), later=SchedulerLater(ctx.scheduler))
+
+
 def run_shift_checkin(key: str) -> None:
     """DM the primary whose shift ended at the handoff "How heavy was this shift?" (1-5); once per team handoff."""
-    ctx = _ctx()
-    store = _report_store(ctx)
-    now = ctx.clock()
-    if ctx.ledger.has_run(key):
-        return
-    team_id, handoff = _report_key_parts(key)
-    if now < handoff:
-        _schedule_once(ctx.scheduler, "bot.jobs:run_shift_checkin", key, handoff, [key])
-        return
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if rotation is None or now - handoff >= CHECKIN_LATE_LIMIT:
-        return
-    ending = ending_shift(ScheduleIndex(rotation.spec, rotation.layers), handoff)
-    if ending is not None:
-        # The row is unique per team handoff, so a run repeated after a crash asks about the same check-in.
-        checkin = store.create_checkin(team_id=team_id, user_id=ending.user_id, shift_start=ending.start, shift_end=handoff, now=now)
-        text, blocks = build_checkin_question(checkin)
-        enqueue_call(dedupe_key=key, method="dm", payload={"user": checkin.user_id, "text": text, "blocks": blocks})
-    ctx.ledger.claim(key, at=now)
+    _reports(_ctx()).run_checkin(key)
 
 
 def run_weekly_report(key: str) -> None:
     """Post the team's report for the weeks up to the handoff, with its charts, where the team's setting says; once."""
-    ctx = _ctx()
-    store = _report_store(ctx)
-    now = ctx.clock()
-    if ctx.ledger.has_run(key):
-        return
-    team_id, handoff = _report_key_parts(key)
-    if now < handoff + REPORT_DELAY:
-        _schedule_once(ctx.scheduler, "bot.jobs:run_weekly_report", key, handoff + REPORT_DELAY, [key])
-        return
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if rotation is None or now - handoff - REPORT_DELAY >= REPORT_LATE_LIMIT:
-        return
-    delivery = store.report_delivery(team_id)
-    if delivery is not ReportDelivery.off:
-        post_weekly_report(rotation, handoff, delivery=delivery, key=key)
-    ctx.ledger.claim(key, at=now)
+    _reports(_ctx()).run_report(key)
 
 
 def post_weekly_report(rotation: TeamRotation, handoff: datetime, *, delivery: ReportDelivery, key: str) -> None:
-    """Post the report for the weeks up to `handoff` and its charts; `key` makes each message and upload go out once."""
-    ctx = _ctx()
-    store = _report_store(ctx)
-    if delivery is ReportDelivery.off:
-        return
-    index = ScheduleIndex(rotation.spec, rotation.layers)
-    period = report_period(handoff, tz=rotation.team.tz, weeks=weekly_report_weeks(index))
-    report = build_report(store.report_inputs(rotation, period), period)
-    text, blocks = build_report_blocks(report)
-    channel = rotation.team.announce_channel if delivery is ReportDelivery.channel else None
-    targets = [("channel", channel)] if channel else [(admin, None) for admin in ctx.admins.admin_ids()]
-    uploader = _uploader(ctx)
-    charts = uploader.report_charts(report) if targets else []  # rendered once for every destination
-    for name, target in targets:
-        item_key = f"{key}:{name}"
-        if target is not None:
-            item = enqueue_call(dedupe_key=item_key, method="chat.postMessage", payload={"channel": target, "text": text, "blocks": blocks})
-        else:
-            item = enqueue_call(dedupe_key=item_key, method="dm", payload={"user": name, "text": text, "blocks": blocks})
-        deliver_outbox_item(item)  # now, so the charts land under the report (the outbox still retries on failure)
-        # Each chart has its own key: a rerun after a crash, or a retry after an outage, uploads only the missing ones.
-        uploader.upload_charts(charts, key=f"{item_key}:charts", channel=target, user=None if target else name,
-                               workspace_id=rotation.team.workspace_id)
+    """Post the report for the weeks up to `handoff` and its charts (console mode's /simulate report)."""
+    _reports(_ctx()).post_report(rotation, handoff, delivery=delivery, key=key)
 
 
 def _slack_name(slack: SlackGateway, user_id: str) -> str:
