@@ -36,18 +36,37 @@ _HANDLES_AND_LINKS = re.compile(r"https?://\S+|@\w+")
 _TOKENS = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
+_WORD_SEED = zlib.crc32(b"w")
+_PAIR_SEED = zlib.crc32(b"b")
+_CHAR_SEED = zlib.crc32(b"c")
+
+
 def features(text: str) -> np.ndarray:
-    """Distinct hashed features of a text: words, word pairs and character 2-5-grams across word boundaries."""
+    """Distinct hashed features of a text: words, word pairs and character 2-5-grams across word boundaries.
+
+    Each feature is the CRC-32 of a one-letter kind ("w", "b", "c") and the UTF-8 bytes of the token, pair or
+    n-gram. The n-grams are cut from the text's bytes once encoded, at character starts, and CRC-32 continues from the
+    kind's checksum: the same numbers as encoding every n-gram on its own, in a fraction of the time.
+    """
     tokens = _TOKENS.findall(_HANDLES_AND_LINKS.sub(" ", text.lower()))
+    crc = zlib.crc32
     # "surrogatepass": a lone surrogate (a broken emoji from some exports) still hashes; other text is plain UTF-8.
-    hashed = [zlib.crc32(b"w" + token.encode("utf-8", "surrogatepass")) for token in tokens]
-    hashed += [zlib.crc32(f"b{first} {second}".encode("utf-8", "surrogatepass")) for first, second in zip(tokens, tokens[1:])]
-    joined = f" {' '.join(tokens)} "
+    encoded_tokens = [token.encode("utf-8", "surrogatepass") for token in tokens]
+    mask = HASH_BUCKETS - 1  # a power of two: "& mask" is "% HASH_BUCKETS"
+    hashed = {crc(token, _WORD_SEED) & mask for token in encoded_tokens}
+    hashed.update(crc(first + b" " + second, _PAIR_SEED) & mask for first, second in zip(encoded_tokens, encoded_tokens[1:]))
+    joined = b" " + b" ".join(encoded_tokens) + b" "
+    if joined.isascii():
+        starts: list[int] | range = range(len(joined) + 1)
+    else:
+        lead = np.frombuffer(joined, dtype=np.uint8) & 0xC0 != 0x80  # the first byte of each character
+        starts = np.flatnonzero(lead).tolist() + [len(joined)]
+    characters = len(starts) - 1
     low, high = CHAR_NGRAMS
     for size in range(low, high + 1):
-        hashed += [zlib.crc32(f"c{joined[start:start + size]}".encode("utf-8", "surrogatepass"))
-                   for start in range(len(joined) - size + 1)]
-    return np.unique(np.asarray(hashed, dtype=np.int64) % HASH_BUCKETS)
+        hashed.update([crc(joined[starts[start]:starts[start + size]], _CHAR_SEED) & mask
+                       for start in range(characters - size + 1)])
+    return np.fromiter(hashed, dtype=np.int64, count=len(hashed))
 
 
 def language_index(language: str | None) -> int:
@@ -88,24 +107,33 @@ class MultilingualModel:
             raise ValueError(f"{WEIGHTS_FILE} was trained for other features; rerun bench/train_multilingual.py")
         return cls(weights.astype(np.float32), dense.astype(np.float32), language_bias.astype(np.float32), english_reader)
 
-    def logits(self, text: str, language: str | None, dense_values: Sequence[float]) -> np.ndarray:
-        index = language_index(language)
-        shared = features(text)
-        result = self.language_bias[index] + np.asarray(dense_values, dtype=np.float32) @ self.dense
-        if len(shared):
-            result = result + self.weights[with_language(shared, index)].sum(axis=0) / np.sqrt(len(shared))
-        return result
+    def logits(self, items: Sequence[tuple[str, str | None, Sequence[float]]]) -> np.ndarray:
+        """Class scores of a batch, one row per (text, language, dense features), computed for the whole batch at
+        once: one gather of every text's weight rows and one sum per text (numpy's per-call cost paid once)."""
+        if not items:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        shared = [features(text) for text, _, _ in items]  # never empty: the spaces around a text are a 2-gram
+        counts = np.fromiter(map(len, shared), dtype=np.int64, count=len(shared))
+        languages = np.fromiter((language_index(language) for _, language, _ in items), dtype=np.int64, count=len(items))
+        rows = np.concatenate(shared)
+        row_languages = np.repeat(languages, counts)
+        gathered = self.weights[rows]
+        own = self.weights[(rows * _LANGUAGE_SALT + row_languages * 7919) % HASH_BUCKETS]
+        gathered += own * (row_languages != 0)[:, None]  # an unknown language has no rows of its own
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        sums = np.add.reduceat(gathered, starts, axis=0)
+        dense = np.asarray([values for _, _, values in items], dtype=np.float32)
+        return sums / np.sqrt(counts)[:, None] + dense @ self.dense + self.language_bias[languages]
 
     def read_many(self, items: Sequence[tuple[str, str | None, Sequence[float]]]) -> list[Reading]:
         """Read (text, language, dense features) triples."""
+        probabilities = 1.0 / (1.0 + np.exp(-np.clip(self.logits(items), -30.0, 30.0)))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
         readings = []
-        for text, language, dense_values in items:
-            logits = np.clip(self.logits(text, language, dense_values), -30.0, 30.0)
-            probabilities = 1.0 / (1.0 + np.exp(-logits))
-            probabilities /= probabilities.sum()
-            best = int(probabilities.argmax())
-            readings.append(Reading(LABELS[best], float(probabilities[2] - probabilities[0]), float(probabilities[best]),
-                                    (float(probabilities[0]), float(probabilities[1]), float(probabilities[2]))))
+        for negative, neutral, positive in probabilities.tolist():
+            found = (negative, neutral, positive)
+            best = 0 if negative >= neutral and negative >= positive else 1 if neutral >= positive else 2
+            readings.append(Reading(LABELS[best], positive - negative, found[best], found))
         return readings
 
 
