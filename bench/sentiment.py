@@ -144,9 +144,9 @@ def main() -> int:
           f" {best_other:,.0f} texts/s; VADER alone on the same texts {best_other_vader:,.0f} texts/s"
           f" ({best_other / best_other_vader:.0%} of VADER)")
     print(f"resident memory: {rss_before:.0f} MB before the multilingual model loads, {rss_after:.0f} MB after")
-    print(f"ours = language detection (CLD2, py3langid fallback, script) -> the shipped pooled model for en de fr es it"
-          f" pt ar hi and undetected Latin-script text (English read by: {ours.english_reader()}), emoji-only or"
-          f" unknown otherwise; unknown scored as neutral. VADER = VADER alone, ±0.05 cut, on every text.")
+    print(f"ours = language detection (CLD2, py3langid fallback, script) -> the shipped pooled model for de fr es it"
+          f" pt ar hi and undetected Latin-script text, English (and undetected Latin text py3langid guesses is"
+          f" English) read by {ours.english_reader()}, emoji-only or unknown otherwise; unknown scored as neutral. VADER = VADER alone, ±0.05 cut, on every text.")
     print(f"weights: bot/{WEIGHTS_FILE} {(REPO / 'bot' / WEIGHTS_FILE).stat().st_size / 1e6:.1f} MB on disk")
     return 0
 

@@ -142,11 +142,16 @@ def detect_language(text: str) -> str | None:
 
 
 def _detect_cleaned(cleaned: str) -> str | None:
+    return _detect_with_guess(cleaned)[0]
+
+
+def _detect_with_guess(cleaned: str) -> tuple[str | None, str | None]:
+    """The language (None when no detector is sure) and, when py3langid was asked, its best guess however unsure."""
     import pycld2
 
     cleaned = cleaned.replace("#", " ")
     if _TWO_LETTERS.search(cleaned) is None:
-        return None
+        return None, None
     try:
         reliable, text_bytes, details = pycld2.detect(cleaned)
     except UnicodeEncodeError:
@@ -159,23 +164,26 @@ def _detect_cleaned(cleaned: str) -> str | None:
     if reliable and details[0][1] != "un":
         code = _iso_639_1(details[0][1])
         if text_bytes >= _SHORT_TEXT_BYTES or details[0][3] >= _CLD2_SURE_SCORE:
-            return code
+            return code, None
         # On a short text CLD2 is swayed by one loanword ("El servicio de Acme es horrible" -> en); a confident
         # py3langid naming another modelled language wins. Measured on the UMSAB train splits: under 40 bytes, es
         # .956 -> .961, it .895 -> .903, en unchanged at .998; under 60 bytes a little more (es .962, it .914) but
         # py3langid then runs on a quarter of English tweets, which costs a fifth of the English throughput. Asking
         # only when CLD2's own score is under 1,000 kept every one of those fixes (12 of 12 short tweets it called
         # English) while asking about 8 of 22 short English ones instead of all 22.
-        second = _py3langid(cleaned)
-        return second if second in SCORED_LANGUAGES and second != code else code
+        second, guess = _py3langid(cleaned)
+        return (second if second in SCORED_LANGUAGES and second != code else code), guess
     # CLD2 is fast but abstains on ~13% of tweets (short ones); py3langid is slower but answers those well.
-    return _py3langid(cleaned) or _language_of_script(cleaned)
+    found, guess = _py3langid(cleaned)
+    return found or _language_of_script(cleaned), guess
 
 
-def _py3langid(cleaned: str) -> str | None:
+def _py3langid(cleaned: str) -> tuple[str | None, str | None]:
+    """py3langid's language when it is sure enough, and its best guess either way."""
     with _fallback_lock:
         code, probability = _fallback_identifier().classify(cleaned)
-    return _iso_639_1(code) if probability >= _PY3LANGID_MIN_PROBABILITY else None
+    guess = _iso_639_1(code)
+    return (guess if probability >= _PY3LANGID_MIN_PROBABILITY else None), guess
 
 
 _SHORT_TEXT_BYTES = 40
@@ -385,10 +393,10 @@ def _with_reason(reading: Sentiment, code: str | None) -> Sentiment:
 
 
 class MentionAnalyser:
-    """The default analyser: detect the language, then read it with the pooled multilingual model (English included)
-    when the model was trained on it, or when no language was detected but the text is in Latin script; any other
-    language gets the emoji-only reading or `unknown` naming the language. An `english` analyser, when given, reads
-    English instead of the pooled model.
+    """The default analyser: detect the language, then read it with the pooled multilingual model when the model was
+    trained on it, or when no language was detected but the text is in Latin script; English (and undetected Latin
+    text whose best guess is English) goes to the English reader the training recipe chose, or to the `english`
+    analyser given. Any other language gets the emoji-only reading or `unknown` naming the language.
 
     Readings are cached by text without handles and links, so the retweets of one post are scored once.
     """
@@ -424,11 +432,16 @@ class MentionAnalyser:
             else:
                 repeats[key] = []
                 todo.append((index, key, cleaned, text, language))
-        codes = [_iso_639_1(language) if language else _detect_cleaned(cleaned) for _, _, cleaned, _, language in todo]
+        detected = [(_iso_639_1(language), None) if language else _detect_with_guess(cleaned)
+                    for _, _, cleaned, _, language in todo]
+        codes = [code for code, _ in detected]
         reader = self.english_reader()
         own_english = reader != MULTILINGUAL
-        english = [entry for entry, code in zip(todo, codes) if code == "en" and own_english]
-        other = [(entry, code) for entry, code in zip(todo, codes) if code != "en" or not own_english]
+        # Latin-script text no detector is sure of, whose best guess is English, is read as English ("I love Acme").
+        leaning = [code == "en" or (code is None and guess == "en" and is_latin_script(entry[2]))
+                   for entry, (code, guess) in zip(todo, detected)]
+        english = [entry for entry, lean in zip(todo, leaning) if lean and own_english]
+        other = [(entry, code) for entry, code, lean in zip(todo, codes, leaning) if not (lean and own_english)]
         scored = self._read_english(reader, english)
         modelled = [(entry, code) for entry, code in other
                     if code in SCORED_LANGUAGES or (code is None and is_latin_script(entry[2]))]

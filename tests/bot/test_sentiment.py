@@ -135,11 +135,14 @@ def test_declared_language_skips_detection(analyser: MentionAnalyser) -> None:
 
 
 def test_short_latin_text_no_detector_is_sure_of_is_still_scored(analyser: MentionAnalyser) -> None:
-    """"I love Acme" is too short for either detector, yet Latin-script text goes to the pooled model, not unknown."""
+    """"I love Acme" is too short for either detector, yet Latin-script text leaning English is read as English, and
+    undetected Latin text leaning elsewhere by the pooled model: neither is unknown."""
     assert detect_language("I love Acme") is None
     result = analyser.analyse("I love Acme")
-    assert (result.label, result.analyser) == ("positive", "multilingual")
-    assert analyser.analyse("Acme is a disaster, I hate it").label == "negative"
+    assert (result.label, result.analyser) == ("positive", analyser.english_reader())
+    assert detect_language("Acme est nul") is None
+    reading = analyser.analyse("Acme est nul")
+    assert (reading.label, reading.analyser) == ("negative", "multilingual")
 
 
 def test_a_short_spanish_complaint_is_not_taken_for_english() -> None:
