@@ -152,3 +152,19 @@ def test_export_of_a_range_round_trips_through_csv(database, store):
     assert read_csvs(write_csvs(export)) == export
     assert store.export(start=START, end=END, workspace_id="T-other").crises == []
     assert store.find_team_id("social") == team_id and store.find_team_id("nope") is None
+
+
+def test_the_crisis_cards_language_mix_reaches_the_report(database, store):
+    """The negatives and language mix stored with a crisis card's stats are what the report's mix is made of."""
+    from bot.crisis import SpikeStats
+
+    team_id = seed(database)
+    with database.session_scope() as session:
+        rows = session.exec(select(CrisisRow).where(CrisisRow.opened_at >= START, CrisisRow.opened_at < END)
+                            .order_by(CrisisRow.opened_at)).all()
+        rows[0].stats = SpikeStats(negative=90, languages=(("it", 0.6), ("en", 0.4))).to_dict()
+        rows[1].stats = SpikeStats(negative=10, languages=(("en", 1.0),)).to_dict()
+    rotation = Rotations(database).load_rotation_by_id(team_id)
+    period = report_period(END, tz="Europe/Rome", weeks=1)
+    mix = build_report(store.report_inputs(rotation, period), period).negative_languages
+    assert [(code, round(share, 2)) for code, share in mix] == [("it", 0.54), ("en", 0.46)]
