@@ -18,14 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("member_settings") as batch:
-        batch.add_column(sa.Column("holiday_country", sa.String(8), nullable=True))
-    with op.batch_alter_table("teams") as batch:
-        batch.add_column(sa.Column("holiday_country", sa.String(8), nullable=True))
+    op.add_column("member_settings", sa.Column("holiday_country", sa.String(8), nullable=True))
+    op.add_column("teams", sa.Column("holiday_country", sa.String(8), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("teams") as batch:
-        batch.drop_column("holiday_country")
-    with op.batch_alter_table("member_settings") as batch:
-        batch.drop_column("holiday_country")
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL), not a batch table copy: copying `teams` on SQLite would
+    # cascade-delete every row that references a team (crises, rosters).
+    op.execute("ALTER TABLE teams DROP COLUMN holiday_country")
+    op.execute("ALTER TABLE member_settings DROP COLUMN holiday_country")
