@@ -145,8 +145,9 @@ def plan_step_pages(crisis: Crisis, *, step: int, people: Sequence[str], kind: S
 class ProviderStep:
     """bot.flows.paging's sender of one step kind beyond Slack (`Paging.senders[kind]`): plan the step's page in the ledger, send it.
 
-    The paging executor calls it for each person the step paged now, or once with "" for a group step (nobody named),
-    whose hand-off is recorded for the primary on call: a provider's ack stands for theirs.
+    The paging executor calls it for each person the step paged now, or once with "" for a group step (nobody named).
+    A call or SMS goes to each person; a hand-off (PagerDuty, Opsgenie) goes once per step, recorded for the first person
+    named, or for a group step the primary on call: a provider's ack stands for theirs.
     """
 
     kind: StepKind
@@ -163,8 +164,11 @@ class ProviderStep:
         if self.kind.value not in self.providers:
             return False
         step_index = step if step is not None else -1
-        if not user_id and not self.kind.rings_a_phone:
-            user_id = self.primary_on_call(crisis, now) or ""
+        if not self.kind.rings_a_phone:
+            if any(p.step == step_index and p.kind == self.kind.value for p in self.ledger.for_crisis(crisis.id)):
+                return False  # a hand-off is one per step, however many people the step names
+            if not user_id:
+                user_id = self.primary_on_call(crisis, now) or ""
         planned, skipped = plan_step_pages(crisis, step=step_index, people=[user_id] if user_id else [], kind=self.kind,
                                            ledger=self.ledger, reach=self.reach,
                                            in_quiet_hours=lambda person: self.in_quiet_hours(crisis, person, now), now=now)

@@ -35,6 +35,9 @@ class MemoryLedger:
         self.pages[page_id] = replace(page, status="sending", attempts=page.attempts + 1)
         return self.pages[page_id]
 
+    def for_crisis(self, crisis_id):
+        return [p for p in self.pages.values() if p.crisis_id == crisis_id]
+
     def finish(self, page_id, *, status, at, external_id=None, error=None):
         self.pages[page_id] = replace(self.pages[page_id], status=status, external_id=external_id)
 
@@ -115,6 +118,14 @@ def test_a_group_hand_off_goes_once_for_the_team_and_is_recorded_for_the_primary
     assert sender(CRISIS, "", step=2, now=NOW)
     assert provider.sent == [("pagerduty", PRIYA, None)]
     assert [p.status for p in ledger.pages.values()] == ["sent"]
+
+
+def test_a_hand_off_goes_once_per_step_however_many_people_the_step_names():
+    sender, ledger, _, _, provider = step(StepKind.opsgenie)
+    assert sender(CRISIS, CHLOE, step=1, now=NOW)
+    assert not sender(CRISIS, PRIYA, step=1, now=NOW)
+    assert sender(CRISIS, PRIYA, step=2, now=NOW)  # a later step hands off again (same alias: the provider dedupes)
+    assert provider.sent == [("opsgenie", CHLOE, None), ("opsgenie", PRIYA, None)]
 
 
 def test_a_phone_kind_on_a_step_naming_nobody_rings_nobody():
