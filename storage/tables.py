@@ -423,7 +423,8 @@ class CrisisResponder(SQLModel, table=True):
 
 
 class CrisisEscalationStep(SQLModel, table=True):
-    """A step of a crisis' escalation chain with its deadline; `ran_at` is set once by a conditional UPDATE."""
+    """A step of a crisis' escalation chain with its deadline; `ran_at` is its claim (a conditional UPDATE), renewed only
+    when a runner's lease ran out while the outcome still said "running"."""
 
     __tablename__ = "crisis_escalation_steps"
     __table_args__ = (Index("ix_crisis_steps_due", "ran_at", "due_at"),)
@@ -433,7 +434,7 @@ class CrisisEscalationStep(SQLModel, table=True):
     target: str = Field(max_length=16)  # bot.escalation.Target
     due_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     ran_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
-    outcome: str | None = Field(default=None, max_length=16)  # paged, skipped
+    outcome: str | None = Field(default=None, max_length=16)  # running (leased), then paged, skipped or closed
 
 
 class EscalationPolicyRow(SQLModel, table=True):

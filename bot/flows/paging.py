@@ -65,6 +65,7 @@ class StepFacts:
     has_channel: bool  # the team has a crisis channel
     card_posted: bool  # the card is already in that channel
     at: datetime
+    already_paged: frozenset[str] = frozenset()  # pages on record for this step: a rerun after its runner died skips them
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ def plan_step(facts: StepFacts) -> StepPlan:
     actions: list[Hold | SendPage] = []
     by_channel: list[str] = []
     for user_id, delivery in deliveries.items():
+        if user_id in facts.already_paged and delivery.via is not PageVia.channel:
+            continue
         if delivery.hold_until is not None:
             actions.append(Hold(user_id, delivery.hold_until))
         elif delivery.via is PageVia.channel:
@@ -123,10 +126,12 @@ def plan_step(facts: StepFacts) -> StepPlan:
     # The shadow is mentioned only if they asked for channel pages; a held person is not mentioned (that would notify them).
     mentioned = tuple(dict.fromkeys([*paged_now, *by_channel]))
     channel_page = None
-    if facts.has_channel and (mentioned or reach.channel_mention):
-        channel_page = ChannelPage(people=mentioned, mention=reach.channel_mention,
-                                   paged=(*by_channel, *([reach.channel_mention] if reach.channel_mention else [])),
-                                   guarded=tuple(by_channel))
+    recorded = (*by_channel, *([reach.channel_mention] if reach.channel_mention else []))
+    # A rerun posts again unless the post's own pages are on record; a post that records none (it only names people
+    # DM'd) leaves no trace, so it is posted again: a duplicate mention rather than a lost one.
+    posted_before = bool(recorded) and set(recorded) <= facts.already_paged
+    if facts.has_channel and (mentioned or reach.channel_mention) and not posted_before:
+        channel_page = ChannelPage(people=mentioned, mention=reach.channel_mention, paged=recorded, guarded=tuple(by_channel))
     card_paging = paged_now if facts.has_channel and not facts.card_posted else None
     return StepPlan(card_paging=card_paging, actions=tuple(actions), channel_page=channel_page)
 
@@ -254,7 +259,7 @@ class Paging:
         crisis = self.store.get_crisis(crisis_id)
         if crisis is not None:
             self.refresh_homes(crisis.team_id)
-        for step in self.store.pending_steps(crisis_id):
+        for step in self.store.pending_steps(crisis_id, now=now):
             if step.due_at <= now:
                 self.run_step(crisis_id, step.index)
             else:
@@ -266,7 +271,7 @@ class Paging:
     def run_step(self, crisis_id: int, step: int) -> None:
         """Run one escalation step once, at or after its stored deadline; skipped once the crisis is acknowledged or closed."""
         now = self.clock()
-        planned = next((s for s in self.store.pending_steps(crisis_id) if s.index == step), None)
+        planned = next((s for s in self.store.pending_steps(crisis_id, now=now) if s.index == step), None)
         if planned is None:
             return  # ran already (here, in another process, or via the sweep)
         if planned.due_at > now:
@@ -276,12 +281,16 @@ class Paging:
         if crisis is None:
             return
         applies = crisis_use.step_applies(crisis, planned)
-        if not self.store.claim_step(crisis_id=crisis_id, step=step, at=now, outcome="paged" if applies else "skipped"):
-            return  # a concurrent runner won the claim
+        # A lease, not a mark: the step is "running" until its pages are out. A runner that dies in between leaves it to
+        # the sweep once the lease runs out (storage/crises.py STEP_LEASE), and the rerun skips the pages on record.
+        if not self.store.claim_step(crisis_id=crisis_id, step=step, at=now):
+            return  # a concurrent runner holds (or finished) the step
         if applies:
             self._page_step(crisis, planned, now)
         elif crisis.channel and crisis.message_ts is None and not crisis.status.closed:
             self._post_card(crisis, paging=())  # acknowledged before the first page went out: the card still belongs in the channel
+        if not self.store.finish_step(crisis_id=crisis_id, step=step, claimed_at=now, outcome="paged" if applies else "skipped"):
+            log.warning("crisis %s: step %s outlived its lease; another runner may have rerun it", crisis_id, step)
 
     def sweep(self) -> None:
         """Run every step past its deadline that no date job ran (after a restart, or moved elsewhere)."""
@@ -304,6 +313,7 @@ class Paging:
             reach=reach, people={u: self.person_facts(crisis, rotation, u) for u in dict.fromkeys((*reach.dm, *reach.cc))},
             severity=crisis.severity, quiet_hours=self.team_knobs.detector_settings(crisis.team_id).quiet_hours,
             has_channel=bool(crisis.channel), card_posted=crisis.message_ts is not None, at=now,
+            already_paged=frozenset(crisis_use.paged_in_step(self.store.timeline(crisis.id), planned.index)),
         )
 
     def person_facts(self, crisis: crisis_use.Crisis, rotation: TeamRotation | None, user_id: str) -> PersonFacts:

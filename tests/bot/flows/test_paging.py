@@ -35,11 +35,12 @@ BY_CHANNEL = MemberSettings(page_via=PageVia.channel)
 GROUP = "<!subteam^S0GROUP>"
 
 
-def facts(reach, people=None, *, severity=Severity.SEV2, quiet_hours=QuietHours.page, has_channel=True, card_posted=False, at=NOON):
+def facts(reach, people=None, *, severity=Severity.SEV2, quiet_hours=QuietHours.page, has_channel=True, card_posted=False, at=NOON,
+          already_paged=frozenset()):
     everyone = {u: PersonFacts(settings=None, zone="Europe/Rome") for u in (*reach.dm, *reach.cc)}
     everyone.update(people or {})
     return StepFacts(reach=reach, people=everyone, severity=severity, quiet_hours=quiet_hours, has_channel=has_channel,
-                     card_posted=card_posted, at=at)
+                     card_posted=card_posted, at=at, already_paged=already_paged)
 
 
 def person(settings):
@@ -137,6 +138,19 @@ def test_a_shadow_who_chose_channel_pages_is_mentioned():
     plan = plan_step(facts(Recipients(dm=(CHLOE,), cc=(OLIVER,)), {OLIVER: person(BY_CHANNEL)}))
     assert plan.actions == (SendPage(CHLOE, "dm"),)
     assert plan.channel_page == ChannelPage(people=(CHLOE, OLIVER), mention=None, paged=(OLIVER,), guarded=(OLIVER,))
+
+
+def test_a_rerun_step_skips_the_pages_on_record_and_still_names_everyone_in_the_channel():
+    """The runner died after DMing Chloe: the rerun DMs only Priya; the thread post, which records no page, goes out again."""
+    plan = plan_step(facts(Recipients(dm=(CHLOE, PRIYA)), card_posted=True, already_paged=frozenset({CHLOE})))
+    assert plan.actions == (SendPage(PRIYA, "dm"),)
+    assert plan.channel_page == ChannelPage(people=(CHLOE, PRIYA), mention=None, paged=(), guarded=())
+
+
+def test_a_rerun_step_whose_channel_page_is_on_record_does_not_post_it_again():
+    """The group mention was recorded before the runner died: the rerun has nothing left to send."""
+    plan = plan_step(facts(Recipients(dm=(), channel_mention=GROUP), card_posted=True, already_paged=frozenset({GROUP})))
+    assert plan.actions == () and plan.channel_page is None
 
 
 def test_the_managers_step_dms_each_admin():
