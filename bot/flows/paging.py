@@ -324,6 +324,8 @@ class Paging:
 
     def _page_step(self, crisis: crisis_use.Crisis, planned: PlannedStep, now: datetime) -> None:
         plan = plan_step(self.step_facts(crisis, planned, now))
+        # On a rerun the card is posted again only if its ts was never stored: a runner killed between Slack's answer
+        # and set_card leaves a duplicate card, which beats pages that never went out.
         if plan.card_paging is not None:
             crisis = self._post_card(crisis, paging=plan.card_paging)
         for action in plan.actions:
