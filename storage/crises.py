@@ -6,7 +6,7 @@ Acknowledging, closing and running a step are single conditional UPDATEs: under 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
@@ -71,7 +71,7 @@ class Crises:
                 session.flush()
                 assert row.id is not None
                 for step in new.steps:
-                    session.add(CrisisEscalationStep(crisis_id=row.id, step=step.index, target=step.target.value, due_at=step.due_at))
+                    session.add(CrisisEscalationStep(crisis_id=row.id, step=step.index, target=step.target.value, due_at=step.due_at, kind=step.kind))
                 crisis_id = row.id
         except IntegrityError as error:
             # PostgreSQL names the index; SQLite names its columns.
@@ -111,6 +111,12 @@ class Crises:
                                 .order_by(CrisisRow.opened_at)).scalars().all()
             return [self._crisis(session, row) for row in rows]
 
+    def acknowledged_crisis_ids(self, *, severities: Sequence[Severity]) -> list[int]:
+        """Return the ids of acknowledged (open) crises at these severities: the stakeholder cadence's sweep reads them."""
+        with self._db.session_scope() as session:
+            return list(session.exec(select(CrisisRow.id).where(CrisisRow.status == Status.ACKNOWLEDGED.value,
+                                                                CrisisRow.severity.in_([int(s) for s in severities]))).scalars())
+
     def record_ack(self, *, crisis_id: int, user_id: str, at: datetime, via: str) -> bool:
         """Acknowledge an open, unacknowledged crisis; False when someone else got there first."""
         with self._db.session_scope() as session:
@@ -148,6 +154,13 @@ class Crises:
         with self._db.session_scope() as session:
             result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.status.in_(_OPEN),
                                                           CrisisRow.severity < int(severity)).values(severity=int(severity)))
+            return result.rowcount == 1
+
+    def set_severity(self, *, crisis_id: int, severity: Severity) -> bool:
+        """Set an open crisis' severity, either way; return whether it changed."""
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.status.in_(_OPEN),
+                                                          CrisisRow.severity != int(severity)).values(severity=int(severity)))
             return result.rowcount == 1
 
     def update_stats(self, *, crisis_id: int, stats: SpikeStats) -> bool:
@@ -262,7 +275,7 @@ class Crises:
             if pending_only:
                 query = query.where(_runnable(now))
             rows = session.exec(query.order_by(CrisisEscalationStep.step)).scalars()
-            return [PlannedStep(r.step, Target(r.target), r.due_at) for r in rows]
+            return [PlannedStep(r.step, Target(r.target), r.due_at, r.kind) for r in rows]
 
     def reschedule_steps(self, *, crisis_id: int, steps: Sequence[PlannedStep]) -> None:
         with self._db.session_scope() as session:
@@ -304,11 +317,12 @@ class Crises:
             row = session.get(EscalationPolicyRow, team_id)
             if row is None:
                 return DEFAULT_POLICY
-            steps = tuple(PolicyStep(Target(s["target"]), timedelta(seconds=s["wait_s"])) for s in row.steps)
+            steps = tuple(PolicyStep(Target(s["target"]), timedelta(seconds=s["wait_s"]), s.get("kind", "slack")) for s in row.steps)
             return Policy(steps=steps, repeat=row.repeat, still_on_it_after=timedelta(seconds=row.still_on_it_s))
 
     def save_policy(self, *, team_id: int, policy: Policy, user_id: str, now: datetime) -> None:
-        steps = [{"target": s.target.value, "wait_s": int(s.wait.total_seconds())} for s in policy.steps]
+        steps = [{"target": s.target.value, "wait_s": int(s.wait.total_seconds()), **({"kind": s.kind} if s.kind != "slack" else {})}
+                 for s in policy.steps]
         with self._db.session_scope() as session:
             row = session.get(EscalationPolicyRow, team_id)
             if row is None:
@@ -358,6 +372,10 @@ class Crises:
             CrisisEventRow.crisis_id == row.id, CrisisEventRow.kind == EventKind.PAGE.value,
             CrisisEventRow.method.in_(PERSON_PAGE_METHODS)).order_by(CrisisEventRow.at, CrisisEventRow.id)).all()
             if counts_as_person_page(method, target)]
+        # The latest assignment names the commander: the timeline is the record, so no column repeats it.
+        commander = session.exec(select(CrisisEventRow.target).where(
+            CrisisEventRow.crisis_id == row.id, CrisisEventRow.kind == EventKind.ASSIGNED.value)
+            .order_by(CrisisEventRow.at.desc(), CrisisEventRow.id.desc()).limit(1)).scalars().first()
         return Crisis(
             id=row.id, team_id=row.team_id, team_name=team.name if team else "", workspace_id=row.workspace_id, topic=row.topic,
             severity=Severity(row.severity), summary=row.summary, origin=row.origin, declared_by=row.declared_by,
@@ -365,7 +383,7 @@ class Crises:
             acked_at=row.acked_at, acked_via=row.acked_via, responders=tuple(responders), resolved_by=row.resolved_by,
             resolved_at=row.resolved_at, resolution_note=row.resolution_note, real=row.real, channel=row.channel,
             message_ts=row.message_ts, stats=SpikeStats.from_dict(row.stats), paged=tuple(dict.fromkeys(p for p in paged if p)),
-            topic_id=row.topic_id, playbook_ts=row.playbook_ts,
+            topic_id=row.topic_id, playbook_ts=row.playbook_ts, team_tz=team.tz if team else "UTC", commander=commander,
         )
 
 
@@ -430,10 +448,16 @@ class Detection:
                                   if read_until == until_of[topic_id] and updated_at == now)
         return stored
 
-    def top_negative_mentions(self, *, topic_id: int, since: datetime, limit: int = 5) -> list[dict[str, Any]]:
-        """Return the most-reached negative mentions of a topic since `since`: text, author, reach, url."""
+    def top_negative_mentions(self, *, topic_id: int, since: datetime, limit: int = 25) -> list[dict[str, Any]]:
+        """Return the most-reached negative mentions of a topic since `since`: text, author, reach, url, source, posted_at.
+
+        More than the card shows: it keeps one of each repeated text (bot.crisis.distinct_mentions).
+        """
         with self._db.session_scope() as session:
-            rows = session.exec(select(MentionRow.text, MentionRow.author, MentionRow.reach, MentionRow.url).where(
+            rows = session.exec(select(MentionRow.text, MentionRow.author, MentionRow.reach, MentionRow.url, MentionRow.source,
+                                       MentionRow.created_at).where(
                 MentionRow.topic_id == topic_id, MentionRow.created_at >= since, MentionRow.sentiment_label == "negative")
                 .order_by(func.coalesce(MentionRow.reach, 0).desc(), MentionRow.created_at.desc()).limit(limit)).all()
-            return [{"text": text, "author": author, "reach": reach, "url": url} for text, author, reach, url in rows]
+            # posted_at as ISO text: the stats are stored as JSON with the crisis.
+            return [{"text": text, "author": author, "reach": reach, "url": url, "source": source,
+                     "posted_at": posted.astimezone(UTC).isoformat()} for text, author, reach, url, source, posted in rows]

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.blocks.limits import fit_message
+from bot.crisis import describe_language_mix
 from bot.page_hours import HourKind
 from bot.plural import counted
 from bot.reports import ReportDelivery, Durations, PersonLoad, TeamReport
@@ -84,6 +85,8 @@ def build_report(report: TeamReport) -> Message:
             {"type": "mrkdwn", "text": f"*False alarms*\n{report.false_alarms} ({share})"},
             {"type": "mrkdwn", "text": f"*By severity*\n{_counts(report.by_severity)}"},
             {"type": "mrkdwn", "text": f"*By topic*\n{_counts(report.by_topic)}"},
+            *([{"type": "mrkdwn", "text": "*Languages (negative)*\n" + describe_language_mix(report.negative_languages)}]
+              if report.negative_languages else []),
         ]},
         {"type": "section", "text": {"type": "mrkdwn", "text":
             f"*Time to acknowledge*: {_beside(report.time_to_ack, report.time_to_ack_before)}\n"
@@ -109,6 +112,9 @@ def build_report(report: TeamReport) -> Message:
         if len(report.covers) > MAX_COVER_LINES:
             cover_lines.append(f"…and {len(report.covers) - MAX_COVER_LINES} more")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Cover requests taken*\n" + "\n".join(cover_lines)}})
+    if report.handover_notes:
+        note_lines = [f"{slack_date(n.handoff, tz)} <@{n.author}>: {' '.join(n.text.split())[:280]}" for n in report.handover_notes[-MAX_COVER_LINES:]]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": ("*Handover notes*\n" + "\n".join(note_lines))[:3000]}})
     return fit_message(summary, blocks, owned=True)
 
 

@@ -26,7 +26,7 @@ from bot.home import MemberSettings, PageVia
 from bot.oncall import TeamRotation
 from bot.outbox import OutboxItem
 from bot.page_delivery import Delivery, plan_delivery
-from bot.people import ZoneFacts, zone_of
+from bot.people import ZoneFacts, roster_zone, zone_of
 from bot.rotation import ScheduleIndex
 from bot.slack_time import slack_date
 from bot.spikes import Severity
@@ -318,12 +318,13 @@ class Paging:
 
     def person_facts(self, crisis: crisis_use.Crisis, rotation: TeamRotation | None, user_id: str) -> PersonFacts:
         facts = self.people.tz_facts(crisis.workspace_id, user_id)
-        roster = next((m.tz for m in rotation.spec.members if m.user_id == user_id), None) if rotation is not None else None
+        roster = roster_zone(rotation.spec.members, user_id) if rotation is not None else None
         zone = zone_of(chosen=facts.chosen, known=facts.known, roster=roster, team=rotation.team.tz if rotation is not None else None)
         return PersonFacts(settings=self.member_settings.settings_of(crisis.workspace_id, user_id), zone=zone.key)
 
     def _page_step(self, crisis: crisis_use.Crisis, planned: PlannedStep, now: datetime) -> None:
-        plan = plan_step(self.step_facts(crisis, planned, now))
+        facts = self.step_facts(crisis, planned, now)
+        plan = plan_step(facts)
         # On a rerun the card is posted again only if its ts was never stored: a runner killed between Slack's answer
         # and set_card leaves a duplicate card, which beats pages that never went out.
         if plan.card_paging is not None:
@@ -335,6 +336,12 @@ class Paging:
                 self.sender(action.kind)(crisis, action.user_id, step=planned.index, now=now)
         if plan.channel_page is not None:
             self._post_channel_page(crisis, plan.channel_page, step=planned.index, now=now)
+        if planned.kind in self.senders:
+            # A step beyond Slack (a call, SMS, PagerDuty, Opsgenie: bot/flows/reach.py) reaches the people paged now;
+            # a group step names nobody, so its hand-off goes once, for the team.
+            held = {a.user_id for a in plan.actions if isinstance(a, Hold)}
+            for user_id in [u for u in facts.reach.dm if u not in held] or [""]:
+                self.sender(planned.kind)(crisis, user_id, step=planned.index, now=now)
         self.refresh_card(crisis.id)
 
     def _post_channel_page(self, crisis: crisis_use.Crisis, page: ChannelPage, *, step: int, now: datetime) -> None:
