@@ -8,6 +8,7 @@ jobs their collaborators; the composition root calls it before starting the sche
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -59,7 +60,9 @@ from bot.rotation_messages import (
     team_health,
     usergroup_update,
 )
-from bot.slack_gateway import SlackCallFailed, SlackGateway
+from bot.slack_gateway import NOT_INSTALLED, SlackCallFailed, SlackGateway
+from bot.installs import WorkspaceStates
+from bot.workspace_scope import acting_for
 from bot.blocks.report import build_checkin_question, build_report as build_report_blocks
 from bot.report_chart import Chart, report_charts
 from bot.reports import ReportDelivery, TeamReport, build_report, report_period, weekly_report_due, weekly_report_weeks
@@ -110,6 +113,7 @@ class JobContext:
     burnout: Burnout | None = None  # limits, offers and proposals of the burnout guard (issue 7)
     refresh_homes: Callable[[int], None] | None = None  # republish a team's App Homes, in the background (handlers/app_home.py)
     reports: Reports | None = None  # report facts, settings and check-ins (issue 7)
+    installs: WorkspaceStates | None = None  # which workspaces still have the app (an uninstalled one gets nothing sent)
 
 
 _context: JobContext | None = None
@@ -125,6 +129,53 @@ def _ctx() -> JobContext:
     if _context is None:
         raise RuntimeError("bot.jobs used before bind(): the composition root must bind the jobs first")
     return _context
+
+
+# Slack's answers meaning the workspace took the token away: the item waits (held) for a reinstall instead of failing.
+WORKSPACE_GONE = frozenset({NOT_INSTALLED, "token_revoked", "account_inactive"})
+
+
+def _acting_for(workspace_of: Callable[..., str | None]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run a job for the workspace its arguments belong to (its token, its admins); skip it while that workspace is uninstalled.
+
+    `workspace_of(ctx, *args, **kwargs)` finds the workspace from the job's IDs; None (the row is gone) runs the job
+    unscoped, and the job itself then finds nothing to do.
+    """
+    def decorate(job: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(job)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            ctx = _ctx()
+            workspace = workspace_of(ctx, *args, **kwargs)
+            if workspace and ctx.installs is not None and not ctx.installs.is_sending(workspace):
+                log.info("%s%r skipped: workspace %s uninstalled the app", job.__name__, args, workspace)
+                return None
+            with acting_for(workspace):
+                return job(*args, **kwargs)
+        return run
+    return decorate
+
+
+def _team_workspace(ctx: JobContext, team_id: int, *_: Any, **__: Any) -> str | None:
+    rotation = ctx.rotations.load_rotation_by_id(team_id)
+    return None if rotation is None else rotation.team.workspace_id
+
+
+def _crisis_workspace(ctx: JobContext, crisis_id: int, *_: Any, **__: Any) -> str | None:
+    crisis = ctx.crisis_records.get_crisis(crisis_id) if ctx.crisis_records is not None else None
+    return None if crisis is None else crisis.workspace_id
+
+
+def _event_key_workspace(ctx: JobContext, key: str) -> str | None:
+    return _team_workspace(ctx, parse_event_key(key).team_id)
+
+
+def _cover_request_workspace(ctx: JobContext, request_id: int) -> str | None:
+    request = ctx.rotations.get_cover_request(request_id)
+    return None if request is None else request.team.workspace_id
+
+
+def _report_key_workspace(ctx: JobContext, key: str) -> str | None:
+    return _team_workspace(ctx, _report_key_parts(key)[0])
 
 
 def enqueue_call(*, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None) -> int:
@@ -151,9 +202,17 @@ def deliver_outbox_item(item_id: int) -> None:
     item = ctx.outbox.claim(item_id, now=now, lease=SEND_LEASE)
     if item is None:
         return  # already sent, failed for good, not yet due, or another runner holds it
+    if ctx.installs is not None and not ctx.installs.is_sending(item.workspace_id):
+        ctx.outbox.hold(item_id, error="app_uninstalled")  # kept for a reinstall, never retried meanwhile
+        return
     try:
-        result = _send(ctx.slack, item.method, item.payload)
+        with acting_for(item.workspace_id):
+            result = _send(ctx.slack, item.method, item.payload)
     except SlackCallFailed as failure:
+        if failure.code in WORKSPACE_GONE:
+            ctx.outbox.hold(item_id, error=failure.code)
+            log.warning("outbox item %s held: workspace %s has no usable token (%s)", item_id, item.workspace_id or "-", failure.code)
+            return
         attempts = item.attempts + 1
         if failure.transient and not should_give_up(failure.code, attempts):
             due = next_attempt_at(attempts, ctx.clock(), failure.retry_after)
@@ -164,7 +223,7 @@ def deliver_outbox_item(item_id: int) -> None:
         ctx.outbox.mark_failed(item_id, error=failure.code)
         ctx.audit.record(AuditRecord(
             at=ctx.clock(), actor=SYSTEM_ACTOR, action="delivery_failed", via=Via.scheduler,
-            target=item.dedupe_key, after={"method": item.method, "error": failure.code},
+            target=item.dedupe_key, team_id=item.workspace_id or None, after={"method": item.method, "error": failure.code},
         ))
         log.error("outbox item %s (%s) gave up: %s", item_id, item.method, failure.code)
         return
@@ -294,6 +353,7 @@ def plan_rotation_messages() -> None:
             _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", f"usergroup:{team.id}:catch-up", now, [team.id])
 
 
+@_acting_for(_event_key_workspace)
 def run_rotation_event(key: str) -> None:
     """Post one handoff announcement or shift DM, if the schedule still plans it and it is not stale; once per key."""
     ctx = _ctx()
@@ -329,6 +389,7 @@ def run_rotation_event(key: str) -> None:
     ctx.ledger.claim(key, at=now)
 
 
+@_acting_for(_team_workspace)
 def sync_usergroup(team_id: int) -> None:
     """Make the team's user group exactly its current primary and backup, when that changed since the last sync."""
     ctx = _ctx()
@@ -374,9 +435,22 @@ def run_health_check() -> None:
     run_key = f"health:{now:%Y-%m-%d}"
     if ctx.ledger.has_run(run_key):
         return
+    teams_by_workspace: dict[str, list[TeamInfo]] = {}
+    for team in ctx.rotations.all_teams():
+        teams_by_workspace.setdefault(team.workspace_id, []).append(team)
+    for workspace, teams in teams_by_workspace.items():
+        if ctx.installs is not None and not ctx.installs.is_sending(workspace):
+            continue  # uninstalled: its people are not checked and its admins not told
+        # Each workspace's people are checked with its own token, and only its admins hear about its teams.
+        with acting_for(workspace):
+            _check_workspace_health(ctx, teams, run_key=run_key, now=now)
+    ctx.ledger.claim(run_key, at=now)
+
+
+def _check_workspace_health(ctx: JobContext, teams: list[TeamInfo], *, run_key: str, now: datetime) -> None:
     checks: dict[str, MemberCheck] = {}
     reports: list[TeamHealth] = []
-    for team in ctx.rotations.all_teams():
+    for team in teams:
         rotation = ctx.rotations.load_rotation_by_id(team.id)
         if rotation is None:
             continue
@@ -389,8 +463,8 @@ def run_health_check() -> None:
     if reports:
         text, blocks = build_health_report(reports)
         for admin in ctx.admins.admin_ids():
-            enqueue_call(dedupe_key=f"{run_key}:{admin}", method="dm", payload={"user": admin, "text": text, "blocks": blocks})
-    ctx.ledger.claim(run_key, at=now)
+            enqueue_call(dedupe_key=f"{run_key}:{teams[0].workspace_id}:{admin}" if teams[0].workspace_id else f"{run_key}:{admin}",
+                         method="dm", payload={"user": admin, "text": text, "blocks": blocks})
 
 
 def _check_member(slack: SlackGateway, user_id: str) -> MemberCheck:
@@ -437,6 +511,7 @@ def schedule_cover_reminder(request_id: int, *, start: datetime) -> None:
                               id=f"cover-remind:{request_id}", replace_existing=True)
 
 
+@_acting_for(lambda ctx, request_id: _cover_request_workspace(ctx, request_id))
 def remind_cover_request(request_id: int) -> None:
     """Nudge the team in the card's thread while a cover request is still open, until shortly before it starts."""
     ctx = _ctx()
@@ -464,6 +539,7 @@ def _crises(ctx: JobContext) -> Crises:
     return ctx.crisis_records
 
 
+@_acting_for(_crisis_workspace)
 def start_crisis_chain(crisis_id: int) -> None:
     """Run the steps already due (the first page) now and give every later step its date job `escalate:{crisis_id}:{step}`."""
     ctx = _ctx()
@@ -479,6 +555,7 @@ def start_crisis_chain(crisis_id: int) -> None:
                            [crisis_id, step.index])
 
 
+@_acting_for(_crisis_workspace)
 def run_escalation_step(crisis_id: int, step: int) -> None:
     """Run one escalation step once, at or after its stored deadline; skipped once the crisis is acknowledged or closed."""
     ctx = _ctx()
@@ -576,6 +653,7 @@ def _hold_page(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_i
     _schedule_once(ctx.scheduler, "bot.jobs:deliver_held_page", f"held-page:{crisis.id}:{step}:{user_id}", until, [crisis.id, user_id, step])
 
 
+@_acting_for(_crisis_workspace)
 def deliver_held_page(crisis_id: int, user_id: str, step: int) -> None:
     """Deliver a page held for quiet hours, once, unless the crisis was acknowledged or closed meanwhile."""
     ctx = _ctx()
@@ -658,6 +736,7 @@ def _tell_admins(ctx: JobContext, crisis: crisis_use.Crisis, text: str, *, key: 
         enqueue_call(dedupe_key=f"{key}:{admin}", method="dm", payload={"user": admin, "text": text})
 
 
+@_acting_for(_crisis_workspace)
 def page_person(crisis_id: int, user_id: str, actor: str) -> bool:
     """Deliver a page asked for by hand (`/crisis page @who`); return whether the DM arrived."""
     ctx = _ctx()
@@ -670,6 +749,7 @@ def page_person(crisis_id: int, user_id: str, actor: str) -> bool:
     return delivered
 
 
+@_acting_for(_crisis_workspace)
 def refresh_crisis_card(crisis_id: int) -> None:
     """Update the card in place and add any new timeline lines to its thread."""
     ctx = _ctx()
@@ -718,6 +798,7 @@ def _refresh_card_copies(ctx: JobContext, store: Crises, crisis: crisis_use.Cris
                                              after={"channel": channel, "ts": ts, "error": failure.code}))
 
 
+@_acting_for(_crisis_workspace)
 def after_crisis_change(crisis_id: int) -> None:
     """Refresh the card, and plan the "still on it?" check of a freshly acknowledged crisis."""
     ctx = _ctx()
@@ -767,6 +848,7 @@ def _track_queued_still_on_it(ctx: JobContext, dedupe_key: str, *, user_id: str,
     _refresh_card_copies(ctx, store, crisis)
 
 
+@_acting_for(_crisis_workspace)
 def check_still_on_it(crisis_id: int) -> None:
     """Ask an acknowledger with no update "still on it?"; if the question goes unanswered too, page again."""
     ctx = _ctx()
@@ -966,6 +1048,7 @@ def _negative_languages(ctx: JobContext, *, topic_id: int, now: datetime) -> lis
     return [declared or detect_language(text) for text, declared in recent]
 
 
+@_acting_for(lambda ctx, **kw: _team_workspace(ctx, kw["team_id"]))
 def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Severity, expected_per_minute: float,
                       buckets: list[Bucket]) -> crisis_use.Crisis | None:
     """Open a detected crisis with the card's numbers and start paging; None when the topic already has one."""
@@ -988,6 +1071,7 @@ def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Seve
     return opened
 
 
+@_acting_for(_crisis_workspace)
 def upload_crisis_chart(crisis_id: int) -> None:
     """Upload the last 24 h of the crisis topic's mentions as a PNG to the crisis channel, once."""
     ctx = _ctx()
@@ -1041,6 +1125,7 @@ def _person_zone(ctx: JobContext, rotation: TeamRotation, user_id: str) -> str:
     return zone_of(chosen=facts.chosen, known=known, roster=_roster_zone(rotation, user_id), team=rotation.team.tz).key
 
 
+@_acting_for(_team_workspace)
 def guard_sleep_pages(team_id: int, user_id: str, at: str) -> None:
     """After a page to `user_id` at `at`: past the sleep-page limit this shift, offer the backup the rest of it (once per shift)."""
     ctx = _ctx()
@@ -1075,6 +1160,7 @@ def _rebalance_proposal(ctx: JobContext, rotation: TeamRotation, handoff: dateti
     return None if proposal is None else ctx.burnout.save_proposal(proposal, now=now)
 
 
+@_acting_for(_team_workspace)
 def refresh_team_homes(team_id: int, key: str | None = None) -> None:
     """Republish the App Home of everyone the team schedules (a handoff or a crisis changed what it shows).
 
@@ -1158,6 +1244,7 @@ def plan_report_events() -> None:
                 _schedule_once(ctx.scheduler, func, key, max(at, now), [key])
 
 
+@_acting_for(_report_key_workspace)
 def run_shift_checkin(key: str) -> None:
     """DM the primary whose shift ended at the handoff "How heavy was this shift?" (1-5); once per team handoff."""
     ctx = _ctx()
@@ -1181,6 +1268,7 @@ def run_shift_checkin(key: str) -> None:
     ctx.ledger.claim(key, at=now)
 
 
+@_acting_for(_report_key_workspace)
 def run_weekly_report(key: str) -> None:
     """Post the team's report for the weeks up to the handoff, with its charts, where the team's setting says; once."""
     ctx = _ctx()
@@ -1271,9 +1359,13 @@ def _upload_once(ctx: JobContext, upload: FileUpload, *, attempt: int) -> bool:
     limit, anything else (or the last attempt) is given up and recorded in the audit table, never silently dropped."""
     if ctx.ledger.has_run(upload.key):
         return True
+    if upload.workspace_id and ctx.installs is not None and not ctx.installs.is_sending(upload.workspace_id):
+        log.info("upload %s skipped: workspace %s uninstalled the app", upload.key, upload.workspace_id)
+        return False
     try:
-        channel = upload.channel or ctx.slack.open_dm(upload.user or "")
-        ctx.slack.upload_file(channel=channel, filename=upload.filename, content=upload.content, title=upload.title)
+        with acting_for(upload.workspace_id):
+            channel = upload.channel or ctx.slack.open_dm(upload.user or "")
+            ctx.slack.upload_file(channel=channel, filename=upload.filename, content=upload.content, title=upload.title)
     except SlackCallFailed as failure:
         if failure.transient and not should_give_up(failure.code, attempt):
             due = next_attempt_at(attempt, ctx.clock(), failure.retry_after)

@@ -24,6 +24,7 @@ class OutboxItem:
     due_at: datetime
     attempts: int
     status: str
+    workspace_id: str = ""  # whose token sends it; "" in single-token mode before 0016 knew the workspace
 
 
 class OutboxStore(Protocol):

@@ -16,6 +16,7 @@ from bot.detector_tuning import TuningStore
 from bot.escalation import Policy
 from bot.flows.ports import CoverReminders, CrisisFollowUps, MentionsStored, OutboxSender, Uploads
 from bot.home import OpenCrises, SettingsStore
+from bot.installs import Workspaces
 from bot.mentions import MentionRepository
 from bot.offboarding import OffboardingStore
 from bot.people import ZoneFacts
@@ -80,3 +81,4 @@ class Deps:
     cover_reminders: CoverReminders
     uploads: Uploads
     mentions_stored: MentionsStored  # a write stored new mentions: run a detection pass now
+    workspaces: Workspaces | None = None  # uninstall / reinstall: stop and resume sending (bot/installs.py)

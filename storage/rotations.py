@@ -170,9 +170,11 @@ class Rotations:
             return row.id
 
     @_changes_rotations
-    def add_time_off(self, *, user_id: str, start: datetime, end: datetime, now: datetime, created_by: str) -> int:
+    def add_time_off(self, *, workspace_id: str, user_id: str, start: datetime, end: datetime, now: datetime, created_by: str) -> int:
         with self._db.session_scope() as session:
-            row = TimeOffRow(user_id=user_id, start_at=start, end_at=end, created_at=now, created_by=created_by)
+            # Away in the workspace that asked: a user of an Enterprise Grid org is still on duty in its other workspaces.
+            row = TimeOffRow(workspace_id=workspace_id, user_id=user_id, start_at=start, end_at=end, created_at=now,
+                             created_by=created_by)
             session.add(row)
             session.flush()
             assert row.id is not None
@@ -215,7 +217,8 @@ class Rotations:
         swaps = list(session.exec(select(SwapRequest).where(SwapRequest.team_id == team.id, SwapRequest.status == "accepted")))
         windows = list(session.exec(select(TeamWindow).where(TeamWindow.team_id == team.id).order_by(TeamWindow.position)))
         people = [m.user_id for m in members]
-        time_off = list(session.exec(select(TimeOffRow).where(col(TimeOffRow.user_id).in_(people)))) if people else []
+        time_off = list(session.exec(select(TimeOffRow).where(
+            TimeOffRow.workspace_id == team.workspace_id, col(TimeOffRow.user_id).in_(people)))) if people else []
         spec = RotationSpec(
             tz=ZoneInfo(team.tz),
             roster=tuple(m.user_id for m in members if not m.shadow),
@@ -239,9 +242,10 @@ class Rotations:
     # --- the write side used by the /oncall use cases ---
 
     @_changes_rotations
-    def end_time_off(self, *, user_id: str, now: datetime) -> int:
+    def end_time_off(self, *, workspace_id: str, user_id: str, now: datetime) -> int:
         with self._db.session_scope() as session:
-            rows = list(session.exec(select(TimeOffRow).where(TimeOffRow.user_id == user_id, TimeOffRow.start_at <= now, TimeOffRow.end_at > now)))
+            rows = list(session.exec(select(TimeOffRow).where(TimeOffRow.workspace_id == workspace_id, TimeOffRow.user_id == user_id,
+                                                              TimeOffRow.start_at <= now, TimeOffRow.end_at > now)))
             for row in rows:
                 row.end_at = now
             return len(rows)

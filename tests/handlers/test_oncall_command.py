@@ -60,7 +60,7 @@ def test_override_changes_who_is_on_call(frozen_runtime, signed, rotations):
 def test_time_off_skips_the_person(frozen_runtime, signed, rotations):
     """Ben away this week: the next available person is primary."""
     make_team(rotations)
-    rotations.add_time_off(user_id=BEN, start=NOW - timedelta(days=3), end=NOW + timedelta(days=10), now=NOW, created_by=BEN)
+    rotations.add_time_off(workspace_id="T0DEMO", user_id=BEN, start=NOW - timedelta(days=3), end=NOW + timedelta(days=10), now=NOW, created_by=BEN)
     body = ask(frozen_runtime, signed, "who")
     assert f"primary <@{BEN}>" not in body["text"]
 

@@ -18,8 +18,8 @@ def test_team_roster_and_layers_round_trip(database):
                                     crisis_channel="C1")
     rotations.add_override(team_id=team_id, user_id="U2", start=EPOCH, end=EPOCH + timedelta(hours=4), now=EPOCH,
                            created_by="U1", role="backup", replaces="U1")
-    rotations.add_time_off(user_id="U1", start=EPOCH + timedelta(days=1), end=EPOCH + timedelta(days=3), now=EPOCH, created_by="U1")
-    rotations.add_time_off(user_id="U7", start=EPOCH, end=EPOCH + timedelta(days=1), now=EPOCH, created_by="U7")
+    rotations.add_time_off(workspace_id="T1", user_id="U1", start=EPOCH + timedelta(days=1), end=EPOCH + timedelta(days=3), now=EPOCH, created_by="U1")
+    rotations.add_time_off(workspace_id="T1", user_id="U7", start=EPOCH, end=EPOCH + timedelta(days=1), now=EPOCH, created_by="U7")
     loaded = rotations.load_rotation("T1", "social")
     assert loaded is not None
     assert loaded.spec.roster == ("U3", "U1", "U2") and loaded.spec.shadows == ("U9",)

@@ -1,0 +1,71 @@
+"""A workspace stops or resumes getting messages: uninstall and token revocation, reinstall. Pure use cases and ports.
+
+Uninstalling keeps every row (teams, crises, audit); it only stops sending: the workspace's queued messages are held,
+not dropped and not retried, jobs for it skip, and each change is audited. Installing again releases what was held.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink
+
+
+class StopReason(enum.StrEnum):
+    app_uninstalled = "app_uninstalled"
+    tokens_revoked = "tokens_revoked"
+
+
+class WorkspaceStates(Protocol):
+    """Whether the bot may send to a workspace (storage/installations.py implements it)."""
+
+    def is_sending(self, workspace_id: str) -> bool: ...
+    def stop_sending(self, *, workspace_id: str, reason: str, at: datetime) -> bool: ...
+    def resume_sending(self, *, workspace_id: str, at: datetime) -> bool: ...
+
+
+class HeldMessages(Protocol):
+    def hold_workspace(self, workspace_id: str) -> int: ...
+    def release_workspace(self, workspace_id: str, *, now: datetime) -> list[int]: ...
+
+
+class StoredTokens(Protocol):
+    def forget(self, workspace_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Workspaces:
+    """What stopping and resuming a workspace touches."""
+
+    states: WorkspaceStates
+    held: HeldMessages
+    tokens: StoredTokens  # many-workspace mode deletes the revoked tokens; single-token mode has nothing to delete
+
+
+def bot_tokens_revoked(tokens: dict[str, list[str]] | None) -> bool:
+    """Return whether a tokens_revoked event took the bot's token (user tokens alone change nothing for sending)."""
+    return bool((tokens or {}).get("bot"))
+
+
+def stop_sending(workspaces: Workspaces, audit: AuditSink, *, workspace_id: str, reason: StopReason,
+                 detail: dict[str, object] | None, via: str, now: datetime) -> int:
+    """Stop all sending to the workspace, hold its queued messages, forget its token and audit it; return how many were held."""
+    workspaces.states.stop_sending(workspace_id=workspace_id, reason=reason.value, at=now)
+    held = workspaces.held.hold_workspace(workspace_id)
+    workspaces.tokens.forget(workspace_id)
+    audit.record(AuditRecord(at=now, actor=SYSTEM_ACTOR, action=reason.value, via=via, target=f"workspace:{workspace_id}",
+                             team_id=workspace_id, after={**(detail or {}), "held_messages": held}))
+    return held
+
+
+def resume_sending(workspaces: Workspaces, audit: AuditSink, *, workspace_id: str, via: str, now: datetime) -> list[int] | None:
+    """Resume a stopped workspace (it installed the app again): return the held message ids now due, or None if it never stopped."""
+    if not workspaces.states.resume_sending(workspace_id=workspace_id, at=now):
+        return None
+    released = workspaces.held.release_workspace(workspace_id, now=now)
+    audit.record(AuditRecord(at=now, actor=SYSTEM_ACTOR, action="app_reinstalled", via=via, target=f"workspace:{workspace_id}",
+                             team_id=workspace_id, after={"released_messages": len(released)}))
+    return released
