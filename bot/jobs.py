@@ -156,8 +156,7 @@ def _acting_for(workspace_of: Callable[..., str | None]) -> Callable[[Callable[.
 
 
 def _team_workspace(ctx: JobContext, team_id: int, *_: Any, **__: Any) -> str | None:
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    return None if rotation is None else rotation.team.workspace_id
+    return ctx.rotations.team_workspace(team_id)
 
 
 def _crisis_workspace(ctx: JobContext, crisis_id: int, *_: Any, **__: Any) -> str | None:

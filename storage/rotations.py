@@ -205,6 +205,11 @@ class Rotations:
                 return None if team is None else self._load(session, team)
         return self._cached((workspace_id, name), load)
 
+    def team_workspace(self, team_id: int) -> str | None:
+        """Return the workspace a team belongs to (None once deleted): what a job acts for."""
+        with self._db.session_scope() as session:
+            return session.exec(select(Team.workspace_id).where(Team.id == team_id)).first()
+
     def load_rotation_by_id(self, team_id: int) -> TeamRotation | None:
         with self._db.session_scope() as session:
             team = session.get(Team, team_id)
