@@ -218,6 +218,9 @@ def test_uninstall_stops_sending_there_keeps_its_data_and_holds_its_queue(oauth_
     assert len(calls_about(fake_slack, TOPIC[ACME])) == sent_before  # nothing more went to the uninstalled workspace
     assert oauth_runtime.outbox.get(queued).status == "held" and oauth_runtime.outbox.get(queued).attempts == 0
     assert crisis_of(oauth_runtime, ACME).topic == TOPIC[ACME]  # its data stays
+    # Its waiting steps are not overdue (so /healthz stays healthy), the other workspace's are.
+    late = {crisis for crisis, _ in oauth_runtime.deps.crises.due_steps(clock.now + timedelta(hours=3))}
+    assert late == {crisis_of(oauth_runtime, GLOBEX).id}
     assert {c.token for c in calls_about(fake_slack, TOPIC[GLOBEX])} == {tokens[GLOBEX]}
     assert len(calls_about(fake_slack, TOPIC[GLOBEX])) > 4  # the other workspace's chain went on
 
@@ -265,3 +268,21 @@ def test_install_scopes_are_the_manifest_scopes():
     manifest = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
     assert any(url.endswith("/slack/oauth_redirect") for url in manifest["oauth_config"]["redirect_urls"])
+
+
+def test_an_install_begun_on_one_instance_finishes_on_another(oauth_runtime, server, fake_slack, database_url, clock):
+    """Behind a load balancer the redirect may reach another instance: the state and the token live in the shared database."""
+    settings = make_settings(fake_slack, SLACK_BOT_TOKEN="", SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET)
+    other = create_runtime(settings, clock=clock, database=Database.from_url(database_url))
+    try:
+        token = fake_slack.grant_install("code-elsewhere", team_id=ACME, team_name="Acme")
+        with httpx.Client(base_url=server.url) as browser, BackgroundServer(build_asgi_app(other)) as second:
+            page = browser.get("/slack/install")
+            state = re.search(r"state=([A-Za-z0-9_.-]+)", page.text).group(1)
+            cookie = page.headers["set-cookie"].split(";", 1)[0]
+            done = httpx.get(f"{second.url}/slack/oauth_redirect", params={"code": "code-elsewhere", "state": state},
+                             headers={"Cookie": cookie})
+        assert done.status_code == 200
+        assert oauth_runtime.installations.bot_token(ACME) == token == other.installations.bot_token(ACME)
+    finally:
+        other.stop()
