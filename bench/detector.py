@@ -5,7 +5,7 @@ Selection procedure (written before the numbers were looked at, and applied the 
 1. Candidates. Spike detector: threshold {1.0, 0.8, 1.25} x tail rarity {14, 7 days} (6 settings). The
    warm-up is not a candidate but a product requirement (issue 12: a new topic must be able to page within
    its first hours), fixed at 3 h; its false-alarm cost is printed last (replay from the first row, 3 h vs
-   the old 24 h). Rolling robust z-score (median/MAD over the previous day of buckets) and day-of-week x hour
+   the old 24 h, and 3 h from a workspace prior: medians over the other series of the same folder). Rolling robust z-score (median/MAD over the previous day of buckets) and day-of-week x hour
    seasonal z-score (median/MAD of earlier buckets in the same weekday-hour slot, last 4 weeks): z threshold
    {5, 3, 4, 6, 8, 10, 12, 16, 24, 32, 48, 64}; both page after one bucket of history (3 earlier slot visits for the
    seasonal one). Every method merges
@@ -36,7 +36,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -302,43 +302,104 @@ def evaluate(corpus: Corpus, method: Method) -> dict:
             "nested_other": nested_other}
 
 
-def first_row_cost(corpus: Corpus) -> None:
-    """False-alarm cost of paging from the first row: FA/week in the first 3 days, 24 h warm-up vs the shipped one."""
+def workspace_priors(corpus: Corpus) -> dict[str, spikes.Prior | None]:
+    """For each series, the prior the detection pass would give it as a new topic: medians over the settled states
+    of the OTHER series of its source folder (its workspace), each replayed whole at the shipped point."""
     shipped = spikes.Tuning()
-    print(f"\n== new topics: replay each series from its first row (shipped warm-up {shipped.warmup})")
-    print(f"    {'':40s} {'FA first 3 days':>16s} {'FA after':>9s}   (per topic-week, alerts outside windows)")
-    for label, tuning in (("warm-up 24 h", replace(shipped, warmup=timedelta(days=1))), ("shipped", shipped)):
+    states = {key: backtest.replay(file.series, shipped).state for key, file in corpus.files.items()}
+    return {key: spikes.Prior.from_states(states[other] for other in corpus.keys(file.folder) if other != key)
+            for key, file in corpus.files.items()}
+
+
+def first_row_cost(corpus: Corpus) -> None:
+    """False-alarm cost of paging from the first row: FA/week in the first 3 days and after, for a 24 h warm-up, the
+    shipped cold start, and the shipped start from a workspace prior; NAB standard beside it."""
+    import numpy as np
+
+    shipped = spikes.Tuning()
+    priors = workspace_priors(corpus)
+    print(f"\n== new topics: replay each series from its first row (shipped warm-up {shipped.warmup};"
+          " prior = medians of the other series of the same folder)")
+    print(f"    {'':40s} {'FA first 3 days':>16s} {'FA after':>9s}  {'win. 1st 3 d':>12s}  {'std':>6s}  {'windows':>7s}"
+          "   (FA per topic-week, alerts outside windows)")
+    runs = (("warm-up 24 h", replace(shipped, warmup=timedelta(days=1)), False), ("shipped, cold start", shipped, False),
+            ("shipped, workspace prior", shipped, True))
+    for label, tuning, use_prior in runs:
         for group, keys in (("tweets", corpus.keys(TWEET_FOLDER)), ("nab-other", corpus.keys_except(TWEET_FOLDER))):
-            early = late = 0
+            early = late = early_hits = early_windows = 0
             early_weeks = late_weeks = 0.0
+            alerts_by_key = {}
             for key in keys:
                 file = corpus.files[key]
-                alerts = backtest.replay(file.series, tuning).alerts
-                import numpy as np
-
+                alerts = backtest.replay(file.series, tuning, prior=priors[key] if use_prior else None).alerts
+                alerts_by_key[key] = alerts
                 inside = np.zeros(len(alerts), dtype=bool)
-                for start, end in file.windows:
-                    inside |= (file.stamps >= start) & (file.stamps <= end)
                 cut = file.stamps[0] + np.timedelta64(3, "D")
+                fired = np.asarray(alerts, dtype=bool)
+                for start, end in file.windows:
+                    window = (file.stamps >= start) & (file.stamps <= end)
+                    inside |= window
+                    if start < cut:
+                        early_windows += 1
+                        early_hits += bool((fired & window).any())
                 early_mask = file.stamps < cut
-                fa = np.asarray(alerts, dtype=bool) & ~inside
+                fa = fired & ~inside
                 early += int((fa & early_mask).sum())
                 late += int((fa & ~early_mask).sum())
                 span = float((file.stamps[-1] - file.stamps[0]) / np.timedelta64(1, "D"))
                 early_weeks += min(3.0, span) / 7
                 late_weeks += max(span - 3.0, 0.0) / 7
-            print(f"    {label + ', ' + group:40s} {early / early_weeks:16.2f} {late / max(late_weeks, 1e-9):9.2f}")
+            std = corpus.score(alerts_by_key, keys)["standard"]
+            print(f"    {label + ', ' + group:40s} {early / early_weeks:16.2f} {late / max(late_weeks, 1e-9):9.2f}"
+                  f"  {early_hits:>5d}/{early_windows:<6d}  {_fmt(std['score'], '6.1f'):>6s}  {std['windows_detected']:>3d}/{std['windows']:<3d}")
+
+
+def _aware(moment) -> datetime:
+    """numpy datetime64 (the scorer's label times, UTC) -> aware datetime."""
+    import numpy as np
+
+    return datetime.fromisoformat(str(np.datetime_as_string(moment, unit="s"))).replace(tzinfo=UTC)
+
+
+def labels_teach(corpus: Corpus) -> None:
+    """Replay with labels teaching (every alarm outside a window marked false at once, every silent window a miss)
+    at the shipped point, beside the plain replay; NAB scores and false alarms per week, per group and per series."""
+    shipped = spikes.Tuning()
+    print("\n== labels teach: replay where every alarm outside a window is marked False alarm at once and every window"
+          " without an alert is a real crisis declared by hand (shipped point, no sweep)")
+    print_header()
+    plain = {key: backtest.replay(file.series, shipped).alerts for key, file in corpus.files.items()}
+    taught = {key: backtest.replay(file.series, shipped, labelled=[(_aware(a), _aware(b)) for a, b in file.windows]).alerts
+              for key, file in corpus.files.items()}
+    groups = [("realTweets (5 series)", corpus.keys(TWEET_FOLDER)), ("nab-other pooled (48 series)", corpus.keys_except(TWEET_FOLDER))]
+    groups += [(f"  folder {folder}", corpus.keys(folder)) for folder in corpus.folders if folder != TWEET_FOLDER]
+    groups += [(f"  series {Path(key).stem}", [key]) for key in corpus.keys(TWEET_FOLDER)]
+    for label, keys in groups:
+        print_row(f"{label} before", corpus.score(plain, keys))
+        print_row(f"{label} after labels", corpus.score(taught, keys))
+    tables = [folder_table(corpus, run) for run in (plain, taught)]
+    scored = [f for f in corpus.folders if f not in (NO_WINDOWS,)]
+    for name, table in zip(("before", "after labels"), tables):
+        print(f"    folder-mean standard {name}: {statistics.mean(table[f]['standard']['score'] for f in scored):.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the selection and print every table; skip without ../shared."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
+    parser.add_argument("--labels", action="store_true", help="only the labels-teach replay (before/after), not the selection")
+    parser.add_argument("--first-rows", action="store_true", help="only the new-topic replay (cold start vs workspace prior)")
+    args = parser.parse_args(argv)
     needed = (TWEETS / "realtweets_windows.json", OTHER / "combined_windows.json", SCORER)
     if not all(path.exists() for path in needed):
         print(f"skipped: {SHARED} is absent (needs data/nab-realtweets, data/nab-other and tools/nab_score.py)")
         return 0
     corpus = Corpus()
+    if args.labels or args.first_rows:
+        if args.first_rows:
+            first_row_cost(corpus)
+        if args.labels:
+            labels_teach(corpus)
+        return 0
     print(f"NAB development data: {len(corpus.files)} series in folders {', '.join(corpus.folders)}")
     print("(at each method's chosen operating point, alert column, no sweep; FA/wk = false-alarm episodes per"
           " topic-week; lat.win = median minutes from window start to first alert)")
@@ -355,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     print("nab-other per-folder mean standard at the chosen points: "
           + ", ".join(f"{name} {r['nab_other_mean']:.1f} (nested {r['nested_other']:.1f})" for name, r in results.items()))
     first_row_cost(corpus)
+    labels_teach(corpus)
     return 0
 
 

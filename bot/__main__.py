@@ -105,7 +105,12 @@ def _run_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot import logs
+
+    # The settings' own secrets, and any other variable named like one (e.g. a client secret or PGPASSWORD).
+    secrets = logs.secrets_in(os.environ, extra=(settings.slack_bot_token, settings.slack_app_token,
+                                                 settings.slack_signing_secret, settings.metrics_token))
+    logs.configure(level=settings.log_level, log_format=settings.log_format, secrets=secrets)
 
 
 def _run_db(settings: Settings, action: str) -> int:
@@ -195,10 +200,16 @@ def _run_http(settings: Settings) -> int:
 
 
 def run(argv: Sequence[str]) -> int:
-    if list(argv[:1]) == ["backtest"]:  # its own parser, so `backtest -h` reaches it (REMAINDER cannot start with -h)
+    # backtest and import have their own parsers; hand them the words directly, since a REMAINDER argument
+    # cannot start with an option, so `import --help` would otherwise be "unrecognized arguments".
+    if list(argv[:1]) == ["backtest"]:
         from bot.backtest import main as backtest_main
 
         return backtest_main(list(argv[1:]))
+    if list(argv[:1]) == ["import"]:
+        from bot.mention_import import main as import_main
+
+        return import_main(list(argv[1:]))
     args = build_parser().parse_args(argv)
     if args.command == "backtest":
         from bot.backtest import main as backtest_main

@@ -9,19 +9,20 @@ import enum
 import gc
 import logging
 from concurrent.futures import Executor
-from concurrent.futures import ThreadPoolExecutor as WorkPool
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.executors.pool import BasePoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
-from bot import jobs
+from bot import jobs, logs
+from bot.logs import ContextCarryingPool as WorkPool
 from bot.config import Settings, default_data_dir
 from bot.leadership import Role, SchedulerLeadership
 from bot.metrics import Metrics, TimeSlackRequests
@@ -30,6 +31,7 @@ from bot.home import CrisesOnHome
 from bot import installs
 from bot.audit import Via
 from bot.install_flow import StoredBotAuthorize, oauth_settings
+from bot.flows.outbox import schedule_delivery
 from bot.workspace_scope import acting_for, carry_scope
 from bot.slack_gateway import SlackGateway, build_web_client
 from handlers import (
@@ -91,14 +93,14 @@ class Runtime:
     outbox: Outbox
     leadership: SchedulerLeadership
     metrics: Metrics
+    workspace_states: WorkspaceStatesStore  # which workspaces uninstalled the app (nothing is sent there)
     work_pool: Executor | None = None  # owned here (shut down on stop) unless the caller passed its own
-    installations: Installations | None = None  # many-workspace mode: slack_sdk's installation and OAuth state stores
-    workspace_states: WorkspaceStatesStore | None = None
+    installations: Installations | None = None  # many-workspace mode only: slack_sdk's installation and OAuth state stores
 
     def bind_jobs(self) -> None:
         """Give the scheduler's job functions this runtime's collaborators."""
         jobs.bind(jobs.JobContext(
-            clock=self.clock, outbox=self.outbox, slack=self.gateway, audit=self.deps.audit,
+            clock=self.clock, outbox=self.outbox, slack=self.gateway, audit=self.metrics.counting_pages(self.deps.audit),
             events=self.deps.events, scheduler=self.scheduler,
             rotations=Rotations(self.database), admins=self.deps.admins, ledger=JobLedger(self.database),
             message_state=RotationMessageState(self.database),
@@ -111,6 +113,7 @@ class Runtime:
             mentions=Mentions(self.database), mention_retention=timedelta(days=self.settings.mention_retention_days),
             reports=Reports(self.database),
             retention=self.settings.retention, retention_store=RetentionStore(self.database),
+            metrics=self.metrics,
             installs=self.workspace_states,
         ))
 
@@ -210,11 +213,24 @@ class _StoppableScheduler(BackgroundScheduler):
         return SchedulerState.running if thread is not None and thread.is_alive() else SchedulerState.dead
 
 
-def build_scheduler(database: Database) -> _StoppableScheduler:
-    """One APScheduler with jobs persisted in the app's own database, in UTC."""
-    return _StoppableScheduler(
+class _JobRunPool(ThreadPoolExecutor):
+    """The scheduler's threads: each job run logs under its job id and a run id (bot/logs.py)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201 - concurrent.futures' signature
+        job = args[0]  # APScheduler 3 submits run_job(job, jobstore_alias, run_times, logger_name)
+        return super().submit(logs.run_as_job, job.id, fn, *args, **kwargs)
+
+
+class _JobExecutor(BasePoolExecutor):
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(_JobRunPool(max_workers, thread_name_prefix="socialops-job"))
+
+
+def build_scheduler(database: Database, scheduler_class: type[_StoppableScheduler] | None = None) -> _StoppableScheduler:
+    """One APScheduler with jobs persisted in the app's own database, in UTC (console mode passes its clock-driven class)."""
+    return (scheduler_class or _StoppableScheduler)(
         jobstores={"default": SharedJobStore(engine=database.engine, tablename="apscheduler_jobs")},
-        executors={"default": ThreadPoolExecutor(4)},
+        executors={"default": _JobExecutor(4)},
         job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S, "max_instances": 1},
         timezone=UTC,
     )
@@ -280,6 +296,7 @@ def create_runtime(
     clock: Clock = utc_now,
     database: Database | None = None,
     listener_executor: Executor | None = None,
+    scheduler_class: type[_StoppableScheduler] | None = None,
 ) -> Runtime:
     """Build everything the bot needs; migrations are applied here, so every mode starts on the newest schema."""
     database = database or Database.from_url(database_url(settings))
@@ -296,6 +313,7 @@ def create_runtime(
     ports = jobs.JobPorts()
     outbox = Outbox(database)
     workspaces = installs.Workspaces(states=states, held=outbox, tokens=tokens)
+    metrics = Metrics(outbox=outbox, is_leader=lambda: leadership.role is Role.leader)  # leadership: built below
     deps = Deps(
         clock=clock,
         audit=AuditLog(database),
@@ -319,11 +337,13 @@ def create_runtime(
         outbox=ports, crisis_flow=ports, cover_reminders=ports, uploads=ports,
         mentions_stored=_DetectAfterStoring(lambda work: executor.submit(_logged(work))),
         workspaces=workspaces,
+        mention_tally=metrics,
     )
     def resume(workspace_id: str) -> None:
         released = installs.resume_sending(workspaces, deps.audit, workspace_id=workspace_id, via=Via.event, now=clock())
+        later = jobs.SchedulerLater(scheduler)
         for item_id in released or ():
-            jobs.schedule_delivery(scheduler, item_id, clock())
+            schedule_delivery(later, item_id, clock())
 
     install_options: dict[str, Any] = {}
     if installations is not None:
@@ -346,15 +366,15 @@ def create_runtime(
         raise_error_for_unhandled_request=False,
         listener_executor=executor,
     )
-    scheduler = build_scheduler(database)
+    scheduler = build_scheduler(database, scheduler_class)
     lock = leader_lock_for(database)
     leadership = SchedulerLeadership(
         scheduler, lock, on_lead=lambda: jobs.install_recurring_jobs(scheduler),
         standby_note=SQLITE_STANDBY_NOTE if lock.kind == "lock file" else "",
     )
-    metrics = Metrics(outbox=outbox, is_leader=lambda: leadership.role is Role.leader)
     scheduler.add_listener(metrics.on_job_event, Metrics.JOB_EVENTS)
     app.use(TimeSlackRequests(metrics))  # first, so it times every other middleware and listener
+    app.use(logs.tag_slack_request)  # Socket Mode and console requests get a request id too (HTTP ones have it already)
     app.use(ActForRequestWorkspace(deps, states, resume))
     replies.register(app)
     events.register(app, deps)

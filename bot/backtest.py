@@ -10,11 +10,12 @@ import csv
 import math
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import spikes
+from bot import detector_tuning, spikes
 from bot.detector_tuning import DetectorSettings, normalise_sensitivity
 from bot.errors import UsageError
 
@@ -60,6 +61,7 @@ class Replayed:
     scores: list[float]
     alerts: list[int]
     actions: list[spikes.Action]
+    state: dict | None = None  # the detector's state after the last bucket (what a workspace prior is built from)
 
 
 def _parse_time(text: str) -> datetime:
@@ -135,15 +137,23 @@ def bucket_means(series: Series) -> tuple[list[int], dict[int, float]]:
     return index, {number: sums[number] / rows[number] for number in sorted(sums)}
 
 
-def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = RESOLVE_AFTER) -> Replayed:
+def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = RESOLVE_AFTER,
+           labelled: Sequence[tuple[datetime, datetime]] | None = None, prior: spikes.Prior | None = None) -> Replayed:
     """Run the detector over a series as the product would, with value as both total and negative count.
 
     Rows are bucketed onto the series' grid (mean per bucket; empty buckets are gaps, not zeros) and
     replayed in time order; each row gets its bucket's score, and the first row of a bucket its alert.
+
+    With `labelled` crisis windows the replay also teaches as the product does: every crisis opened outside a
+    window is marked a false alarm at once (closed, and the threshold raised by detector_tuning.learn), and a
+    window that ends with no alert in it counts as a real crisis declared by hand while the detector was silent.
     """
     if not series.counts:
         tuning = replace(tuning, min_count=0)  # "10 mentions" means nothing for a CPU percentage
-    detector = spikes.SpikeDetector(tuning=tuning, step=series.step)
+    detector = spikes.SpikeDetector.new(tuning, series.step, prior)
+    windows = sorted(labelled or ())
+    adjustment, factor_in_force = detector_tuning.TopicAdjustment(), 1.0
+    next_window, hit = 0, False  # the first window not yet over, and whether it has an alert
     index, means = bucket_means(series)
     origin = min(series.times)
     scale = None if not series.counts else 1.0
@@ -160,9 +170,23 @@ def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = 
         else:
             value_scaled = max(value, 0.0) * scale
         at = origin + number * series.step
+        if labelled is not None:
+            while next_window < len(windows) and windows[next_window][1] < at:
+                if not hit:
+                    adjustment = detector_tuning.learn(adjustment, detector_tuning.Label.missed, windows[next_window][1])
+                next_window, hit = next_window + 1, False
+            factor = adjustment.factor(at)
+            if abs(factor / factor_in_force - 1.0) > 0.005:  # retune only when the learned factor moved
+                detector.tuning, factor_in_force = replace(tuning, threshold=tuning.threshold * factor), factor
         decision = detector.observe(spikes.Bucket(at=at, total=value_scaled, negative=value_scaled, reach=value_scaled))
         if detector.crisis_open and detector.quiet_for(at) >= resolve_after:
             detector.close_crisis(at)
+        if labelled is not None and decision.pages:
+            inside = next_window < len(windows) and windows[next_window][0] <= at
+            hit = hit or inside
+            if not inside and decision.action is spikes.Action.OPEN:
+                detector.close_crisis(at)  # someone presses False alarm at once
+                adjustment = detector_tuning.learn(adjustment, detector_tuning.Label.false_alarm, at)
         decided[number] = decision
     scores: list[float] = []
     alerts: list[int] = []
@@ -174,7 +198,7 @@ def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = 
         alerts.append(1 if decision.pages and number not in first_row else 0)
         actions.append(decision.action)
         first_row.add(number)
-    return Replayed(scores=scores, alerts=alerts, actions=actions)
+    return Replayed(scores=scores, alerts=alerts, actions=actions, state=detector.to_dict())
 
 
 def _format_value(value: float) -> str:

@@ -19,6 +19,7 @@ from bot.audit import AuditRecord, AuditSink
 from bot.errors import Conflict, NotAllowed, NotFound, UsageError
 from bot.oncall import TeamInfo
 from bot.page_hours import HourKind, classify_page_time
+from bot.plural import counted
 from bot.rotation import Layers, Role, RotationSpec, ScheduleIndex
 
 # --- limits -----------------------------------------------------------------------------------------
@@ -344,13 +345,13 @@ def propose_rebalance(spec: RotationSpec, layers: Layers, team: TeamInfo, limits
             found.append(f"would be on call {weekends} weekends in four weeks (limit {limits.weekends_per_month})")
         sleep = _last_shift_sleep_pages(slots, position, user, pages, tz)
         if sleep > limits.sleep_pages:
-            found.append(f"had {sleep} sleep-hour pages last shift (limit {limits.sleep_pages})")
+            found.append(f"had {counted(sleep, 'sleep-hour page')} last shift (limit {limits.sleep_pages})")
         if load is not None:
             hours = load.primary_hours + extra_hours[user]
             if hours > FAIR_FACTOR * share_hours and hours - share_hours >= MIN_EXCESS_HOURS:
                 found.append(f"{hours:.0f} h as primary in 8 weeks (fair share {share_hours:.0f} h)")
             if load.pages > FAIR_FACTOR * share_pages and load.pages - share_pages >= MIN_EXCESS_PAGES:
-                found.append(f"{load.pages} pages in 8 weeks (fair share {share_pages:.1f})")
+                found.append(f"{counted(load.pages, 'page')} in 8 weeks (fair share {share_pages:.1f})")
         return found
 
     def free(user: str, slot: _Slot) -> bool:

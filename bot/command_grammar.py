@@ -32,15 +32,46 @@ def parse_user(word: str, usage: str) -> str:
     return match.group(1)
 
 
+def parse_number(word: str, *, what: str, usage: str) -> int:
+    """Return the number in "12" or "#12"; a UsageError naming `what` otherwise."""
+    digits = word.removeprefix("#")
+    if not digits.isdigit():
+        raise UsageError(f"“{word}” is not a {what}.", usage=usage)
+    return int(digits)
+
+
 def team_and_weeks(args: Sequence[str], *, default: int, usage: str) -> tuple[str | None, int]:
     """Split `[team] [weeks]` (`/oncall schedule`, `/oncall report`): a trailing number is the weeks, one word before it the team."""
     words = list(args)
     weeks = default
     if words and words[-1].isdigit():
         weeks = int(words.pop())
+    elif len(words) == 2:
+        raise UsageError(f"“{words[-1]}” is not a number of weeks.", usage=usage)
     if len(words) > 1:
         raise UsageError("Too many words.", usage=usage)
     return (words[0] if words else None), weeks
+
+
+def team_from_and_weeks(args: Sequence[str], *, default: int, usage: str) -> tuple[str | None, list[str], int]:
+    """Split `[team] [from <date>] [weeks]` (`/oncall schedule`); the date words are returned unread."""
+    words = list(args)
+    lowered = [w.lower() for w in words]
+    if "from" not in lowered:
+        team, weeks = team_and_weeks(words, default=default, usage=usage)
+        return team, [], weeks
+    at = lowered.index("from")
+    before, after = words[:at], words[at + 1:]
+    weeks = default
+    if len(after) > 1 and after[-1].isdigit():
+        weeks = int(after.pop())
+    elif before and before[-1].isdigit():
+        weeks = int(before.pop())
+    if not after:
+        raise UsageError("Say from when, e.g. `from 2027-03-20`.", usage=usage)
+    if len(before) > 1:
+        raise UsageError("Too many words before `from`.", usage=usage)
+    return (before[0] if before else None), after, weeks
 
 
 @dataclass(frozen=True)

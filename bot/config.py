@@ -46,6 +46,7 @@ class Settings:
     port: int = 3000
     host: str = "0.0.0.0"
     log_level: str = "INFO"
+    log_format: str = "plain"  # SOCIALOPS_LOG_FORMAT: plain text or one JSON object per line (bot/logs.py)
     metrics_token: str = field(default="", repr=False)  # Prometheus' bearer token for GET /metrics; unset: /metrics off
     public_url: str = ""
     mention_retention_days: int = 30
@@ -87,6 +88,16 @@ def _log_level(text: str) -> str:
     if level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {text.strip()!r}; leave it unset for INFO.")
     return level
+
+
+LOG_FORMATS = ("plain", "json")
+
+
+def _log_format(text: str) -> str:
+    chosen = text.strip().lower() or "plain"
+    if chosen not in LOG_FORMATS:
+        raise ConfigError(f"SOCIALOPS_LOG_FORMAT must be plain or json, got {text.strip()!r}; leave it unset for plain text.")
+    return chosen
 
 
 def mask_password(url: str) -> str:
@@ -154,6 +165,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         port=int(port_text),
         host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
         log_level=_log_level(env.get("LOG_LEVEL", "")),
+        log_format=_log_format(env.get("SOCIALOPS_LOG_FORMAT", "")),
         metrics_token=env.get("SOCIALOPS_METRICS_TOKEN", "").strip(),
     )
 

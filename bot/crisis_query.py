@@ -102,5 +102,8 @@ class DeclareQuery:
 def parse_declare(args: tuple[str, ...]) -> DeclareQuery:
     """Split `<topic> [sev] [summary]`: the second word is a severity when it looks like one."""
     topic, rest = args[0], list(args[1:])
+    if rest and re.fullmatch(r"(?i)sev(-?\d+\S*)?", rest[0]) and not re.fullmatch(r"(?i)sev[123]", rest[0]):
+        # "sev9 …" would otherwise open a SEV2 whose summary starts with "sev9".
+        raise UsageError(f"{rest[0]!r} is not a severity: use sev1, sev2 or sev3.", usage="Usage: " + CRISIS.usage("declare"))
     severity = rest.pop(0) if rest and re.fullmatch(r"(?i)(sev)?[123]", rest[0]) else None
     return DeclareQuery(topic=topic, severity_word=severity, summary=" ".join(rest))

@@ -15,7 +15,7 @@ from bot.audit import AuditRecord
 from bot.burnout import PageRecord, count_sleep_pages
 from bot.errors import UsageError
 from bot.oncall import Audit, CoverRequestInfo, TeamInfo, TeamRotation
-from bot.rotation import Role, ScheduleIndex, Shift, UserShift
+from bot.rotation import Role, ScheduleIndex, Shift, UserShift, supported_countries
 from bot.rotation_messages import TeamHealth, team_health
 
 STATS_DAYS = 30
@@ -37,6 +37,7 @@ class MemberSettings:
     quiet_start: time | None = None  # wall-clock in `tz`; both set or both None
     quiet_end: time | None = None
     page_via: PageVia = PageVia.dm
+    holiday_country: str | None = None  # public-holiday calendar (ISO code); None: the team's default
 
 
 class SettingsStore(Protocol):
@@ -194,8 +195,10 @@ class SettingsField(StrEnum):
     quiet_end = "quiet_end"
     quiet_off = "quiet_off"
     page_via = "page_via"
+    holiday_country = "holiday_country"
 
 
+TEAM_CALENDAR = "team"  # the holiday-calendar choice "use my team's default"
 DEFAULT_QUIET = (time(22, 0), time(8, 0))  # PagerDuty's sleep hours
 SLACK_ZONE = "slack"  # the time-zone choice "use the zone my Slack profile says"
 
@@ -219,6 +222,12 @@ def apply_change(current: MemberSettings, what: SettingsField, value: str) -> Me
             except (ZoneInfoNotFoundError, ValueError):
                 raise UsageError(f"{value!r} is not a time zone.") from None
         return replace(current, tz=value or None)
+    if what is SettingsField.holiday_country:
+        if value in ("", TEAM_CALENDAR):
+            return replace(current, holiday_country=None)
+        if value.upper() not in supported_countries():
+            raise UsageError(f"{value!r} is not a public-holiday calendar I know (use an ISO country code such as IT).")
+        return replace(current, holiday_country=value.upper())
     if what is SettingsField.quiet_off:
         return replace(current, quiet_start=None, quiet_end=None)
     if what in (SettingsField.quiet_start, SettingsField.quiet_end):
@@ -237,7 +246,8 @@ def apply_change(current: MemberSettings, what: SettingsField, value: str) -> Me
 
 def _as_dict(settings: MemberSettings) -> dict[str, str | None]:
     return {"tz": settings.tz, "quiet_start": settings.quiet_start.strftime("%H:%M") if settings.quiet_start else None,
-            "quiet_end": settings.quiet_end.strftime("%H:%M") if settings.quiet_end else None, "page_via": settings.page_via.value}
+            "quiet_end": settings.quiet_end.strftime("%H:%M") if settings.quiet_end else None, "page_via": settings.page_via.value,
+            "holiday_country": settings.holiday_country}
 
 
 def change_settings(store: SettingsStore, audit: Audit, *, workspace_id: str, user_id: str, what: SettingsField, value: str,

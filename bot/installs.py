@@ -7,11 +7,23 @@ not dropped and not retried, jobs for it skip, and each change is audited. Insta
 from __future__ import annotations
 
 import enum
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink
+from bot.workspace_scope import acting_for
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+# The acting workspace has no token: it uninstalled the app, revoked the token, or never installed (many-workspace mode).
+NOT_INSTALLED = "not_installed"
+# Slack's answers meaning the workspace took the token away: a queued call waits (held) for a reinstall instead of failing.
+WORKSPACE_GONE = frozenset({NOT_INSTALLED, "token_revoked", "account_inactive"})
 
 
 class StopReason(enum.StrEnum):
@@ -19,10 +31,32 @@ class StopReason(enum.StrEnum):
     tokens_revoked = "tokens_revoked"
 
 
-class WorkspaceStates(Protocol):
-    """Whether the bot may send to a workspace (storage/installations.py implements it)."""
+class SendingCheck(Protocol):
+    """Whether the bot may send to a workspace: what the flows and jobs ask before acting for one."""
 
     def is_sending(self, workspace_id: str) -> bool: ...
+
+
+class EverySending:
+    """The SendingCheck of a runtime that never stops a workspace (flows built without one, e.g. in tests)."""
+
+    def is_sending(self, workspace_id: str) -> bool:
+        return True
+
+
+def run_for_workspace(check: SendingCheck, workspace_id: str | None, work: Callable[[], R], *, skipped: R, what: str) -> R:
+    """Run `work` acting for `workspace_id` (its token, its admins, its outbox rows); while that workspace has
+    uninstalled the app return `skipped` instead. None or "" (the row is gone, or single-workspace data) runs unscoped."""
+    if workspace_id and not check.is_sending(workspace_id):
+        log.info("%s skipped: workspace %s uninstalled the app", what, workspace_id)
+        return skipped
+    with acting_for(workspace_id):
+        return work()
+
+
+class WorkspaceStates(SendingCheck, Protocol):
+    """Whether the bot may send to a workspace, and the changes (storage/installations.py implements it)."""
+
     def stop_sending(self, *, workspace_id: str, reason: str, at: datetime) -> bool: ...
     def resume_sending(self, *, workspace_id: str, at: datetime) -> bool: ...
 

@@ -7,7 +7,6 @@ jobs their collaborators; the composition root calls it before starting the sche
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 import threading
@@ -23,13 +22,9 @@ from bot.access import AdminDirectory
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
 from bot import crisis as crisis_use
 from bot.crisis_chart import CHART_SPAN, render_chart
-from bot.blocks.crisis import build_channel_page, build_crisis_card, build_dm_failed, build_page, timeline_line
-from bot.escalation import OnCall, PlannedStep, plan_chain, recipients, still_on_it_due
-from bot.spikes import Action, Bucket, Decision, Severity, SpikeDetector
-from bot.campaigns import Campaign, active_campaign, running_campaign
-from bot.detector_tuning import DetectorSettings, QuietHours
-from bot.home import PageVia
-from bot.page_delivery import Delivery, plan_delivery
+from bot.spikes import Bucket, Severity
+from bot.flows import detection as detection_flow
+from bot.metrics import Metrics, timed_detection_pass
 from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
 from bot import burnout
 from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
@@ -37,8 +32,9 @@ from bot.blocks.burnout import build_offer_to_backup, build_offer_to_primary
 from bot.oncall import TeamInfo, TeamRotation
 from bot.outbox import next_attempt_at, should_give_up
 from bot.retention import RetentionCutoffs, RetentionPolicy
-from bot.sentiment import detect_language
 from bot.people import ZoneFacts, zone_of
+from bot.flows.outbox import OutboxFlow
+from bot.flows.paging import STILL_ON_IT_DELIVERED, Paging
 from bot.flows.uploads import FileUpload
 from bot.rotation import ScheduleIndex
 from bot.rotation_messages import (
@@ -60,8 +56,8 @@ from bot.rotation_messages import (
     team_health,
     usergroup_update,
 )
-from bot.slack_gateway import NOT_INSTALLED, SlackCallFailed, SlackGateway
-from bot.installs import WorkspaceStates
+from bot.slack_gateway import SlackCallFailed, SlackGateway
+from bot.installs import WorkspaceStates, run_for_workspace
 from bot.workspace_scope import acting_for
 from bot.blocks.report import build_checkin_question, build_report as build_report_blocks
 from bot.report_chart import Chart, report_charts
@@ -82,7 +78,6 @@ from storage.reports import Reports
 
 log = logging.getLogger(__name__)
 
-SEND_LEASE = timedelta(minutes=5)
 SWEEP_EVERY_S = 30
 
 
@@ -101,19 +96,20 @@ class JobContext:
     crises: AnnouncedCrises
     cover_requests: OpenCoverRequests
     people: ZoneDirectory  # each person's zone facts (bot.people.zone_of reads them)
-    mentions: MentionPurger | None = None
+    mentions: MentionPurger  # raw mentions past their retention become tombstones
+    retention_store: ExpiredRows  # counters, finished outbox rows, job ledger, audit past their retention
+    crisis_records: Crises  # crises, their steps, card copies and timeline
+    detection: Detection  # topic watches and their detectors
+    mention_counts: Mentions  # per-minute counters the detector reads
+    detector_settings: DetectorSettingsStore  # per-team tuning and campaign windows
+    member_settings: MemberSettingsStore  # each person's page_via and quiet hours (App Home)
+    burnout: Burnout  # limits, offers and proposals of the burnout guard
+    refresh_homes: Callable[[int], None]  # republish a team's App Homes, in the background (handlers/app_home.py)
+    reports: Reports  # report facts, settings and check-ins
+    installs: WorkspaceStates  # which workspaces still have the app (an uninstalled one gets nothing sent)
     mention_retention: timedelta = timedelta(days=30)
     retention: RetentionPolicy = RetentionPolicy()
-    retention_store: ExpiredRows | None = None  # counters, finished outbox rows, job ledger, audit past their retention
-    crisis_records: Crises | None = None  # the crisis store (issue 6); None in runtimes built before it
-    detection: Detection | None = None  # topic watches and their detectors (issue 6)
-    mention_counts: Mentions | None = None  # per-minute counters the detector reads
-    detector_settings: DetectorSettingsStore | None = None  # per-team tuning and campaign windows (issue 6)
-    member_settings: MemberSettingsStore | None = None  # each person's page_via and quiet hours (App Home)
-    burnout: Burnout | None = None  # limits, offers and proposals of the burnout guard (issue 7)
-    refresh_homes: Callable[[int], None] | None = None  # republish a team's App Homes, in the background (handlers/app_home.py)
-    reports: Reports | None = None  # report facts, settings and check-ins (issue 7)
-    installs: WorkspaceStates | None = None  # which workspaces still have the app (an uninstalled one gets nothing sent)
+    metrics: Metrics | None = None  # this runtime's /metrics (detection pass time); None in bare job contexts
 
 
 _context: JobContext | None = None
@@ -131,26 +127,18 @@ def _ctx() -> JobContext:
     return _context
 
 
-# Slack's answers meaning the workspace took the token away: the item waits (held) for a reinstall instead of failing.
-WORKSPACE_GONE = frozenset({NOT_INSTALLED, "token_revoked", "account_inactive"})
-
-
 def _acting_for(workspace_of: Callable[..., str | None]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Run a job for the workspace its arguments belong to (its token, its admins); skip it while that workspace is uninstalled.
 
     `workspace_of(ctx, *args, **kwargs)` finds the workspace from the job's IDs; None (the row is gone) runs the job
-    unscoped, and the job itself then finds nothing to do.
+    unscoped, and the job itself then finds nothing to do. The flows (bot/flows/) scope their own entry points.
     """
     def decorate(job: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(job)
         def run(*args: Any, **kwargs: Any) -> Any:
             ctx = _ctx()
-            workspace = workspace_of(ctx, *args, **kwargs)
-            if workspace and ctx.installs is not None and not ctx.installs.is_sending(workspace):
-                log.info("%s%r skipped: workspace %s uninstalled the app", job.__name__, args, workspace)
-                return None
-            with acting_for(workspace):
-                return job(*args, **kwargs)
+            return run_for_workspace(ctx.installs, workspace_of(ctx, *args, **kwargs), lambda: job(*args, **kwargs),
+                                     skipped=None, what=f"{job.__name__}{args!r}")
         return run
     return decorate
 
@@ -160,7 +148,7 @@ def _team_workspace(ctx: JobContext, team_id: int, *_: Any, **__: Any) -> str | 
 
 
 def _crisis_workspace(ctx: JobContext, crisis_id: int, *_: Any, **__: Any) -> str | None:
-    crisis = ctx.crisis_records.get_crisis(crisis_id) if ctx.crisis_records is not None else None
+    crisis = ctx.crisis_records.get_crisis(crisis_id)
     return None if crisis is None else crisis.workspace_id
 
 
@@ -177,80 +165,25 @@ def _report_key_workspace(ctx: JobContext, key: str) -> str | None:
     return _team_workspace(ctx, _report_key_parts(key)[0])
 
 
-def enqueue_call(*, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None) -> int:
+def _outbox(ctx: JobContext) -> OutboxFlow:
+    return OutboxFlow(clock=ctx.clock, queue=ctx.outbox, slack=ctx.slack, audit=ctx.audit, later=SchedulerLater(ctx.scheduler),
+                      on_delivered={STILL_ON_IT_DELIVERED: _paging(ctx).still_on_it_delivered}, workspaces=ctx.installs)
+
+
+def enqueue_call(*, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None,
+                 kind: str | None = None, subject: dict[str, Any] | None = None) -> int:
     """Queue a Web API call for delivery at `due_at` (now by default); the same key is queued once."""
-    ctx = _ctx()
-    now = ctx.clock()
-    due = due_at or now
-    item_id = ctx.outbox.enqueue(dedupe_key=dedupe_key, method=method, payload=payload, due_at=due, now=now)
-    schedule_delivery(ctx.scheduler, item_id, due)
-    return item_id
-
-
-def schedule_delivery(scheduler: BaseScheduler, item_id: int, when: datetime) -> None:
-    scheduler.add_job(
-        "bot.jobs:deliver_outbox_item", trigger=DateTrigger(run_date=when), args=[item_id],
-        id=f"outbox:{item_id}", replace_existing=True,
-    )
+    return _outbox(_ctx()).send(dedupe_key=dedupe_key, method=method, payload=payload, due_at=due_at, kind=kind, subject=subject)
 
 
 def deliver_outbox_item(item_id: int) -> None:
     """Send one queued call; on a transient failure try again later, on a permanent one give up loudly."""
-    ctx = _ctx()
-    now = ctx.clock()
-    item = ctx.outbox.claim(item_id, now=now, lease=SEND_LEASE)
-    if item is None:
-        return  # already sent, failed for good, not yet due, or another runner holds it
-    if ctx.installs is not None and not ctx.installs.is_sending(item.workspace_id):
-        ctx.outbox.hold(item_id, error="app_uninstalled")  # kept for a reinstall, never retried meanwhile
-        return
-    try:
-        with acting_for(item.workspace_id):
-            result = _send(ctx.slack, item.method, item.payload)
-    except SlackCallFailed as failure:
-        if failure.code in WORKSPACE_GONE:
-            ctx.outbox.hold(item_id, error=failure.code)
-            log.warning("outbox item %s held: workspace %s has no usable token (%s)", item_id, item.workspace_id or "-", failure.code)
-            return
-        attempts = item.attempts + 1
-        if failure.transient and not should_give_up(failure.code, attempts):
-            due = next_attempt_at(attempts, ctx.clock(), failure.retry_after)
-            ctx.outbox.mark_retry(item_id, error=failure.code, due_at=due)
-            schedule_delivery(ctx.scheduler, item_id, due)
-            log.warning("outbox item %s: %s, retrying at %s", item_id, failure.code, due.isoformat())
-            return
-        ctx.outbox.mark_failed(item_id, error=failure.code)
-        ctx.audit.record(AuditRecord(
-            at=ctx.clock(), actor=SYSTEM_ACTOR, action="delivery_failed", via=Via.scheduler,
-            target=item.dedupe_key, team_id=item.workspace_id or None, after={"method": item.method, "error": failure.code},
-        ))
-        log.error("outbox item %s (%s) gave up: %s", item_id, item.method, failure.code)
-        return
-    ctx.outbox.mark_sent(item_id, at=ctx.clock(), result={k: result[k] for k in ("channel", "ts") if k in result})
-    if item.dedupe_key.startswith(QUEUED_STILL_ON_IT) and "channel" in result and "ts" in result:
-        _track_queued_still_on_it(ctx, item.dedupe_key, user_id=item.payload["user"], channel=result["channel"], ts=result["ts"])
-
-
-def _send(slack: SlackGateway, method: str, payload: dict[str, Any]) -> dict[str, Any]:
-    if method == "chat.postMessage":
-        return slack.post_message(**payload)
-    if method == "chat.update":
-        return slack.update_message(**payload)
-    if method == "chat.postEphemeral":
-        return slack.post_ephemeral(**payload)
-    if method == "dm":
-        channel = slack.open_dm(payload["user"])
-        return slack.post_message(channel=channel, text=payload["text"], blocks=payload.get("blocks"))
-    return slack.call(method, **payload)
+    _outbox(_ctx()).deliver(item_id)
 
 
 def sweep_outbox() -> None:
     """Deliver anything due that no date job is waiting for (e.g. a lease that expired in a crash)."""
-    ctx = _ctx()
-    now = ctx.clock()
-    ctx.outbox.release_expired_leases(now)
-    for item in ctx.outbox.due(now):
-        deliver_outbox_item(item.id)
+    _outbox(_ctx()).sweep()
 
 
 def purge_processed_events() -> None:
@@ -274,8 +207,6 @@ def purge_old_mentions() -> None:
     """Blank raw mentions past the retention to tombstones (their key keeps re-deliveries out) and delete tombstones
     past TOMBSTONE_HORIZON; the per-minute counters stay for detection and reports."""
     ctx = _ctx()
-    if ctx.mentions is None:
-        return
     now = ctx.clock()
     before = now - ctx.mention_retention
     purge = ctx.mentions.purge_mentions(before=before, forget_before=min(before, now - TOMBSTONE_HORIZON), now=now)
@@ -291,8 +222,6 @@ class ExpiredRows(Protocol):
 def purge_expired_rows() -> None:
     """Delete counters, finished outbox rows, ledger keys and audit entries past their retention (nightly)."""
     ctx = _ctx()
-    if ctx.retention_store is None:
-        return
     purged = ctx.retention_store.purge_expired(ctx.retention.cutoffs(ctx.clock()))
     if any(purged.values()):
         log.info("retention purge: %s", ", ".join(f"{table} {count}" for table, count in purged.items() if count))
@@ -327,6 +256,16 @@ _usergroup_lock = threading.Lock()
 
 def _schedule_once(scheduler: BaseScheduler, func: str, job_id: str, when: datetime, args: list[Any]) -> None:
     scheduler.add_job(func, trigger=DateTrigger(run_date=when), args=args, id=job_id, replace_existing=True)
+
+
+@dataclass(frozen=True)
+class SchedulerLater:
+    """The flows' Later port on APScheduler: one date job per id (replace_existing)."""
+
+    scheduler: BaseScheduler
+
+    def at(self, func: str, *, job_id: str, when: datetime, args: list[Any]) -> None:
+        _schedule_once(self.scheduler, func, job_id, when, args)
 
 
 def plan_rotation_messages() -> None:
@@ -438,7 +377,7 @@ def run_health_check() -> None:
     for team in ctx.rotations.all_teams():
         teams_by_workspace.setdefault(team.workspace_id, []).append(team)
     for workspace, teams in teams_by_workspace.items():
-        if ctx.installs is not None and not ctx.installs.is_sending(workspace):
+        if not ctx.installs.is_sending(workspace):
             continue  # uninstalled: its people are not checked and its admins not told
         # Each workspace's people are checked with its own token, and only its admins hear about its teams.
         with acting_for(workspace):
@@ -510,7 +449,7 @@ def schedule_cover_reminder(request_id: int, *, start: datetime) -> None:
                               id=f"cover-remind:{request_id}", replace_existing=True)
 
 
-@_acting_for(lambda ctx, request_id: _cover_request_workspace(ctx, request_id))
+@_acting_for(_cover_request_workspace)
 def remind_cover_request(request_id: int) -> None:
     """Nudge the team in the card's thread while a cover request is still open, until shortly before it starts."""
     ctx = _ctx()
@@ -525,7 +464,7 @@ def remind_cover_request(request_id: int) -> None:
     schedule_cover_reminder(request_id, start=request.start)
 
 
-# --- crisis paging and escalation (issue 6) -------------------------------------------------------
+# --- crisis paging and escalation: bot/flows/paging.py decides and acts; these are its job entry points --------
 
 # Step deadlines live in crisis_escalation_steps; the date jobs are the fast path and this sweep the safety net
 # (a job lost with its process, or a deadline moved by "Escalate now" in another process).
@@ -533,101 +472,58 @@ CRISIS_SWEEP_EVERY_S = 15
 
 
 def _crises(ctx: JobContext) -> Crises:
-    if ctx.crisis_records is None:
-        raise RuntimeError("crisis jobs need JobContext.crisis_records")
     return ctx.crisis_records
 
 
-@_acting_for(_crisis_workspace)
+def _paging(ctx: JobContext) -> Paging:
+    return Paging(
+        clock=ctx.clock, store=_crises(ctx), audit=ctx.audit, messenger=ctx.slack, outbox=JobPorts(), workspaces=ctx.installs,
+        later=SchedulerLater(ctx.scheduler), ledger=ctx.ledger, admins=ctx.admins, rotations=ctx.rotations,
+        member_settings=ctx.member_settings, team_knobs=ctx.detector_settings, people=ctx.people,
+        on_paged=lambda team_id, user_id, at: _plan_sleep_guard(ctx, team_id, user_id, at),
+        refresh_homes=lambda team_id: _refresh_homes_after_crisis(ctx, team_id),
+        display_name=lambda user_id: _slack_name(ctx.slack, user_id),
+    )
+
+
 def start_crisis_chain(crisis_id: int) -> None:
     """Run the steps already due (the first page) now and give every later step its date job `escalate:{crisis_id}:{step}`."""
-    ctx = _ctx()
-    now = ctx.clock()
-    crisis = _crises(ctx).get_crisis(crisis_id)
-    if crisis is not None:
-        _refresh_homes_after_crisis(ctx, crisis.team_id)
-    for step in _crises(ctx).pending_steps(crisis_id):
-        if step.due_at <= now:
-            run_escalation_step(crisis_id, step.index)
-        else:
-            _schedule_once(ctx.scheduler, "bot.jobs:run_escalation_step", f"escalate:{crisis_id}:{step.index}", step.due_at,
-                           [crisis_id, step.index])
+    _paging(_ctx()).start_chain(crisis_id)
 
 
-@_acting_for(_crisis_workspace)
 def run_escalation_step(crisis_id: int, step: int) -> None:
     """Run one escalation step once, at or after its stored deadline; skipped once the crisis is acknowledged or closed."""
-    ctx = _ctx()
-    store = _crises(ctx)
-    now = ctx.clock()
-    planned = next((s for s in store.pending_steps(crisis_id) if s.index == step), None)
-    if planned is None:
-        return  # ran already (here, in another process, or via the sweep)
-    if planned.due_at > now:
-        _schedule_once(ctx.scheduler, "bot.jobs:run_escalation_step", f"escalate:{crisis_id}:{step}", planned.due_at, [crisis_id, step])
-        return
-    crisis = store.get_crisis(crisis_id)
-    if crisis is None:
-        return
-    applies = crisis_use.step_applies(crisis, planned)
-    if not store.claim_step(crisis_id=crisis_id, step=step, at=now, outcome="paged" if applies else "skipped"):
-        return  # a concurrent runner won the claim
-    if applies:
-        _page_step(ctx, store, crisis, planned, now)
-    elif crisis.channel and crisis.message_ts is None and not crisis.status.closed:
-        _post_card(ctx, store, crisis, paging=())  # acknowledged before the first page went out: the card still belongs in the channel
+    _paging(_ctx()).run_step(crisis_id, step)
 
 
-def _on_call(ctx: JobContext, store: Crises, team_id: int, now: datetime) -> tuple[OnCall, TeamInfo | None]:
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if rotation is None:
-        return OnCall(None, None), None
-    shift = ScheduleIndex(rotation.spec, rotation.layers).who_is_on_call(now)
-    return OnCall(shift.primary, shift.backup, shift.shadow, store.away(team_id=team_id, now=now)), rotation.team
+def deliver_held_page(crisis_id: int, user_id: str, step: int) -> None:
+    """Deliver a page held for quiet hours, once, unless the crisis was acknowledged or closed meanwhile."""
+    _paging(_ctx()).deliver_held_page(crisis_id, user_id, step)
 
 
-def _page_step(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, planned: PlannedStep, now: datetime) -> None:
-    on_call, team = _on_call(ctx, store, crisis.team_id, now)
-    reach = recipients(planned.target, on_call, managers=ctx.admins.admin_ids(), usergroup_id=team.usergroup_id if team else None)
-    # Each person's App Home choice (DM or a channel mention) and the team's quiet-hours rule decide how, and when.
-    deliveries = {user_id: _plan_page(ctx, crisis, user_id, now) for user_id in (*reach.dm, *reach.cc)}
-    if crisis.channel and crisis.message_ts is None:
-        crisis = _post_card(ctx, store, crisis, paging=tuple(u for u in reach.dm if deliveries[u].hold_until is None))
-    by_channel: list[str] = []
-    for user_id, delivery in deliveries.items():
-        if delivery.hold_until is not None:
-            _hold_page(ctx, store, crisis, user_id, step=planned.index, until=delivery.hold_until, now=now)
-        elif delivery.via is PageVia.channel:
-            by_channel.append(user_id)
-        else:
-            _page_by_dm(ctx, store, crisis, user_id, step=planned.index, now=now)
-    # The shadow is mentioned only if they asked for channel pages; a held person is not mentioned (that would notify them).
-    mentioned = tuple(dict.fromkeys([*(u for u in reach.dm if deliveries[u].hold_until is None), *by_channel]))
-    if crisis.channel and (mentioned or reach.channel_mention):
-        text = build_channel_page(crisis, people=mentioned, mention=reach.channel_mention)
-        try:
-            ctx.slack.post_message(channel=crisis.channel, text=text, thread_ts=crisis.message_ts)
-            delivered = True
-        except SlackCallFailed as failure:
-            log.warning("crisis %s: channel page failed: %s", crisis.id, failure.code)
-            delivered = False
-        for who in (*by_channel, *([reach.channel_mention] if reach.channel_mention else [])):
-            crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=who, method="channel", delivered=delivered,
-                                   step=planned.index, actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
-        for user_id in by_channel:
-            _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
-    refresh_crisis_card(crisis.id)
+def page_person(crisis_id: int, user_id: str, actor: str) -> bool:
+    """Deliver a page asked for by hand (`/crisis page @who`); return whether it arrived."""
+    return _paging(_ctx()).page_person(crisis_id, user_id)
 
 
-def _plan_page(ctx: JobContext, crisis: crisis_use.Crisis, user_id: str, now: datetime) -> Delivery:
-    """Return how and when to page `user_id`: their page_via and quiet hours, under the team's quiet-hours rule."""
-    settings = ctx.member_settings.settings_of(crisis.workspace_id, user_id) if ctx.member_settings else None
-    quiet = ctx.detector_settings.detector_settings(crisis.team_id).quiet_hours if ctx.detector_settings else QuietHours.page
-    rotation = ctx.rotations.load_rotation_by_id(crisis.team_id)
-    facts = ctx.people.tz_facts(crisis.workspace_id, user_id)
-    zone = zone_of(chosen=facts.chosen, known=facts.known, roster=_roster_zone(rotation, user_id),
-                   team=rotation.team.tz if rotation is not None else None)
-    return plan_delivery(settings, zone=zone.key, severity=crisis.severity, quiet_hours=quiet, has_channel=bool(crisis.channel), at=now)
+def refresh_crisis_card(crisis_id: int) -> None:
+    """Update the card in place and add any new timeline lines to its thread."""
+    _paging(_ctx()).refresh_card(crisis_id)
+
+
+def after_crisis_change(crisis_id: int) -> None:
+    """Refresh the card, and plan the "still on it?" check of a freshly acknowledged crisis."""
+    _paging(_ctx()).after_change(crisis_id)
+
+
+def check_still_on_it(crisis_id: int) -> None:
+    """Ask an acknowledger with no update "still on it?"; if the question goes unanswered too, page again."""
+    _paging(_ctx()).check_still_on_it(crisis_id)
+
+
+def sweep_crises() -> None:
+    """Run every escalation step past its deadline that no date job ran (after a restart, or moved elsewhere)."""
+    _paging(_ctx()).sweep()
 
 
 def _roster_zone(rotation: TeamRotation | None, user_id: str) -> str | None:
@@ -636,265 +532,9 @@ def _roster_zone(rotation: TeamRotation | None, user_id: str) -> str | None:
     return next((m.tz for m in rotation.spec.members if m.user_id == user_id), None)
 
 
-def _team_zone(ctx: JobContext, team_id: int) -> str:
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    return rotation.team.tz if rotation is not None else "UTC"
-
-
-def _hold_page(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_id: str, *, step: int, until: datetime, now: datetime) -> None:
-    """Note a SEV3 page held for the person's quiet hours and schedule it for when they end (the chain goes on meanwhile)."""
-    store.record_event(crisis_id=crisis.id, event=crisis_use.CrisisEvent(
-        at=now, kind=crisis_use.EventKind.NOTE, actor=SYSTEM_ACTOR, via=Via.scheduler, target=user_id,
-        detail={"note": f"Page to <@{user_id}> held until {slack_date(until, _team_zone(ctx, crisis.team_id))} "
-                        "(their quiet hours; this team holds SEV3 pages until they end)."}))
-    ctx.audit.record(AuditRecord(at=now, actor=SYSTEM_ACTOR, action="crisis_page_held", via=Via.scheduler, target=f"crisis:{crisis.id}",
-                                 team_id=crisis.workspace_id, after={"who": user_id, "until": until.isoformat(), "step": step}))
-    _schedule_once(ctx.scheduler, "bot.jobs:deliver_held_page", f"held-page:{crisis.id}:{step}:{user_id}", until, [crisis.id, user_id, step])
-
-
-@_acting_for(_crisis_workspace)
-def deliver_held_page(crisis_id: int, user_id: str, step: int) -> None:
-    """Deliver a page held for quiet hours, once, unless the crisis was acknowledged or closed meanwhile."""
-    ctx = _ctx()
-    store = _crises(ctx)
-    crisis = store.get_crisis(crisis_id)
-    if crisis is None or crisis.status is not crisis_use.Status.OPEN:
-        return
-    if not ctx.ledger.claim(f"held-page:{crisis_id}:{step}:{user_id}", at=ctx.clock()):
-        return  # delivered already (another instance, or a catch-up run)
-    _page_member(ctx, store, crisis, user_id, step=step, now=ctx.clock())
-    refresh_crisis_card(crisis_id)
-
-
-def _page_member(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_id: str, *, step: int | None, now: datetime) -> bool:
-    """Page one person now the way they chose on their App Home (a channel mention or a DM); return whether it arrived."""
-    if _plan_page(ctx, crisis, user_id, now).via is not PageVia.channel or not crisis.channel:
-        return _page_by_dm(ctx, store, crisis, user_id, step=step, now=now)
-    try:
-        ctx.slack.post_message(channel=crisis.channel, text=build_channel_page(crisis, people=(user_id,), mention=None),
-                               thread_ts=crisis.message_ts)
-        delivered = True
-    except SlackCallFailed as failure:
-        log.warning("crisis %s: channel page for %s failed: %s", crisis.id, user_id, failure.code)
-        delivered = False
-    crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="channel", delivered=delivered, step=step,
-                           actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
-    _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
-    return delivered
-
-
-def _post_card(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, *, paging: tuple[str, ...]) -> crisis_use.Crisis:
-    """Post the card in the crisis channel and remember where, so later changes update it in place."""
-    assert crisis.channel is not None
-    text, blocks = build_crisis_card(crisis, paging=paging)
-    try:
-        posted = ctx.slack.post_message(channel=crisis.channel, text=text, blocks=blocks)
-    except SlackCallFailed as failure:
-        # The client already waited out 429s; a channel we cannot post in is the admins' to fix.
-        log.error("crisis %s: card not posted in %s: %s", crisis.id, crisis.channel, failure.code)
-        _tell_admins(ctx, crisis, f"I could not post crisis #{crisis.id} ({crisis.topic}) in <#{crisis.channel}>: {failure.code}.",
-                     key=f"crisis-card-failed:{crisis.id}")
-        return crisis
-    store.set_card(crisis_id=crisis.id, channel=posted["channel"], ts=posted["ts"])
-    if crisis.topic_id is not None:
-        # Rendering and uploading take a second or two: a job of its own, so the pages go out first.
-        _schedule_once(ctx.scheduler, "bot.jobs:upload_crisis_chart", f"crisis-chart:{crisis.id}", ctx.clock(), [crisis.id])
-    return store.get_crisis(crisis.id) or crisis
-
-
-def _page_by_dm(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, user_id: str, *, step: int | None, now: datetime) -> bool:
-    """DM one person the card; when that fails, mention them in the channel and tell the admins."""
-    text, blocks = build_page(crisis, channel=crisis.channel)
-    try:
-        posted = ctx.slack.post_message(channel=ctx.slack.open_dm(user_id), text=text, blocks=blocks)
-    except SlackCallFailed as failure:
-        crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="dm", delivered=False, step=step,
-                               actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
-        note = build_dm_failed(crisis, user_id=user_id, error=failure.code)
-        if crisis.channel:
-            enqueue_call(dedupe_key=f"crisis-dm-fallback:{crisis.id}:{step}:{user_id}", method="chat.postMessage",
-                         payload={"channel": crisis.channel, "text": note})
-            # The same page as the failed DM above: recorded apart so reports and the burnout guard count it once.
-            crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method=crisis_use.PAGE_DM_FALLBACK, delivered=True,
-                                   step=step, actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
-        _tell_admins(ctx, crisis, f"Page for crisis #{crisis.id} could not reach <@{user_id}> by DM ({failure.code}); I posted in the channel instead.",
-                     key=f"crisis-dm-failed:{crisis.id}:{step}:{user_id}")
-        _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
-        return False
-    # Remembered so every later change of the card (ack, responding, resolve) updates this copy in place too.
-    store.add_card_copy(crisis_id=crisis.id, user_id=user_id, channel=posted["channel"], ts=posted["ts"],
-                        state=crisis_use.card_state(crisis), at=now)
-    crisis_use.record_page(store, ctx.audit, crisis_id=crisis.id, who=user_id, method="dm", delivered=True, step=step,
-                           actor=SYSTEM_ACTOR, now=now, via=Via.scheduler, team=crisis.workspace_id)
-    _plan_sleep_guard(ctx, crisis.team_id, user_id, now)
-    return True
-
-
-def _tell_admins(ctx: JobContext, crisis: crisis_use.Crisis, text: str, *, key: str) -> None:
-    for admin in ctx.admins.admin_ids():
-        enqueue_call(dedupe_key=f"{key}:{admin}", method="dm", payload={"user": admin, "text": text})
-
-
-@_acting_for(_crisis_workspace)
-def page_person(crisis_id: int, user_id: str, actor: str) -> bool:
-    """Deliver a page asked for by hand (`/crisis page @who`); return whether the DM arrived."""
-    ctx = _ctx()
-    store = _crises(ctx)
-    crisis = store.get_crisis(crisis_id)
-    if crisis is None:
-        return False
-    delivered = _page_member(ctx, store, crisis, user_id, step=None, now=ctx.clock())
-    refresh_crisis_card(crisis_id)
-    return delivered
-
-
-@_acting_for(_crisis_workspace)
-def refresh_crisis_card(crisis_id: int) -> None:
-    """Update the card in place and add any new timeline lines to its thread."""
-    ctx = _ctx()
-    store = _crises(ctx)
-    crisis = store.get_crisis(crisis_id)
-    if crisis is not None:
-        _refresh_card(ctx, store, crisis)
-
-
-def _refresh_card(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis) -> None:
-    """refresh_crisis_card for a crisis the caller has loaded already."""
-    crisis_id = crisis.id
-    _refresh_card_copies(ctx, store, crisis)  # DM copies exist even when the team has no crisis channel
-    if crisis.channel is None or crisis.message_ts is None:
-        return
-    text, blocks = build_crisis_card(crisis)
-    try:
-        ctx.slack.update_message(channel=crisis.channel, ts=crisis.message_ts, text=text, blocks=blocks)
-    except SlackCallFailed as failure:
-        if not failure.transient:
-            raise
-        enqueue_call(dedupe_key=f"crisis-card:{crisis_id}:{crisis.status.value}:{len(crisis.responders)}:{crisis.last_activity_at:%H%M%S}",
-                     method="chat.update", payload={"channel": crisis.channel, "ts": crisis.message_ts, "text": text, "blocks": blocks})
-    for event_id, event in store.claim_thread_lines(crisis_id=crisis_id):
-        # Claimed rows and the dedupe key make each line go out once however often, and wherever, the card is refreshed.
-        enqueue_call(dedupe_key=f"crisis-line:{crisis_id}:e{event_id}", method="chat.postMessage",
-                     payload={"channel": crisis.channel, "thread_ts": crisis.message_ts, "text": timeline_line(crisis, event)})
-
-
-def _refresh_card_copies(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis) -> None:
-    """Update each DM copy of the card whose state is behind, once per change (claimed in the database)."""
-    state = crisis_use.card_state(crisis)
-    text, blocks = build_page(crisis, channel=crisis.channel)
-    for channel, ts in store.claim_card_copies(crisis_id=crisis.id, state=state):
-        try:
-            ctx.slack.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
-        except SlackCallFailed as failure:
-            if failure.transient:
-                # The outbox retries after Retry-After; the key makes one update per copy and state.
-                enqueue_call(dedupe_key=f"crisis-dm-card:{crisis.id}:{channel}:{ts}:{state}", method="chat.update",
-                             payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks})
-            else:
-                # A copy the person deleted, or a DM Slack closed: that copy stays as it was; the channel card is current.
-                ctx.audit.record(AuditRecord(at=ctx.clock(), actor=SYSTEM_ACTOR, action="crisis_dm_copy_not_updated", via=Via.scheduler,
-                                             target=f"crisis:{crisis.id}", team_id=crisis.workspace_id,
-                                             after={"channel": channel, "ts": ts, "error": failure.code}))
-
-
-@_acting_for(_crisis_workspace)
-def after_crisis_change(crisis_id: int) -> None:
-    """Refresh the card, and plan the "still on it?" check of a freshly acknowledged crisis."""
-    ctx = _ctx()
-    store = _crises(ctx)
-    crisis = store.get_crisis(crisis_id)
-    if crisis is None:
-        return
-    _refresh_card(ctx, store, crisis)
-    _refresh_homes_after_crisis(ctx, crisis.team_id)
-    if crisis.status is crisis_use.Status.ACKNOWLEDGED:
-        due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=store.policy(crisis.team_id))
-        if due is not None:
-            _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", due, [crisis_id])
-
-
-def _ask_still_on_it(ctx: JobContext, store: Crises, crisis: crisis_use.Crisis, *, key: str, now: datetime) -> None:
-    """DM the acknowledger the card with "Still on it?", kept as a card copy so its buttons follow later changes in place."""
-    assert crisis.acked_by is not None
-    text, blocks = build_page(crisis, channel=crisis.channel)
-    text = "Still on it? Press I'm responding or Resolve. " + text
-    if not ctx.ledger.claim(key, at=now):
-        return  # asked already (a repeated run)
-    state = crisis_use.card_state(crisis)
-    try:
-        posted = ctx.slack.post_message(channel=ctx.slack.open_dm(crisis.acked_by), text=text, blocks=blocks)
-    except SlackCallFailed as failure:
-        # The outbox retries (or audits) it; once delivered it becomes a card copy too (_track_queued_still_on_it).
-        log.warning("crisis %s: still-on-it DM not sent now: %s", crisis.id, failure.code)
-        enqueue_call(dedupe_key=f"{QUEUED_STILL_ON_IT}{crisis.id}|{state}|{key}", method="dm",
-                     payload={"user": crisis.acked_by, "text": text, "blocks": blocks})
-        return
-    store.add_card_copy(crisis_id=crisis.id, user_id=crisis.acked_by, channel=posted["channel"], ts=posted["ts"], state=state, at=now)
-
-
-# Outbox key of a "still on it?" DM that waits for Slack: prefix, then crisis id | card state it shows | ledger key.
-QUEUED_STILL_ON_IT = "queued-still-on-it:"
-
-
-def _track_queued_still_on_it(ctx: JobContext, dedupe_key: str, *, user_id: str, channel: str, ts: str) -> None:
-    """Keep a "still on it?" DM the outbox delivered late as a card copy, and bring it up to date if the crisis moved on."""
-    crisis_id, shown, _ = dedupe_key.removeprefix(QUEUED_STILL_ON_IT).split("|", 2)
-    store = _crises(ctx)
-    crisis = store.get_crisis(int(crisis_id))
-    if crisis is None:
-        return
-    store.add_card_copy(crisis_id=crisis.id, user_id=user_id, channel=channel, ts=ts, state=shown, at=ctx.clock())
-    _refresh_card_copies(ctx, store, crisis)
-
-
-@_acting_for(_crisis_workspace)
-def check_still_on_it(crisis_id: int) -> None:
-    """Ask an acknowledger with no update "still on it?"; if the question goes unanswered too, page again."""
-    ctx = _ctx()
-    store = _crises(ctx)
-    now = ctx.clock()
-    crisis = store.get_crisis(crisis_id)
-    if crisis is None or crisis.status is not crisis_use.Status.ACKNOWLEDGED or crisis.acked_by is None:
-        return
-    policy = store.policy(crisis.team_id)
-    due = still_on_it_due(acked_at=crisis.acked_at, last_activity_at=crisis.last_activity_at, policy=policy)
-    assert due is not None
-    if now < due:
-        _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", due, [crisis_id])
-        return
-    asked = [e for e in store.timeline(crisis_id) if e.kind is crisis_use.EventKind.STILL_ON_IT and e.at >= crisis.last_activity_at]
-    if not asked:
-        crisis_use.still_on_it(store, ctx.audit, crisis_id=crisis_id, now=now)
-        _ask_still_on_it(ctx, store, crisis, key=f"still-on-it:{crisis_id}:{now:%Y%m%dT%H%M%S}", now=now)
-        _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", now + policy.still_on_it_after, [crisis_id])
-        return
-    if now < asked[-1].at + policy.still_on_it_after:
-        _schedule_once(ctx.scheduler, "bot.jobs:check_still_on_it", f"still-on-it:{crisis_id}", asked[-1].at + policy.still_on_it_after, [crisis_id])
-        return
-    # Unanswered: page the acknowledger and the backup again, then start the wait over.
-    on_call, _ = _on_call(ctx, store, crisis.team_id, now)
-    for user_id in dict.fromkeys(u for u in (crisis.acked_by, on_call.backup) if u):
-        _page_member(ctx, store, crisis, user_id, step=None, now=now)
-    store.touch(crisis_id=crisis_id, at=now)
-    after_crisis_change(crisis_id)
-
-
-def sweep_crises() -> None:
-    """Run every escalation step past its deadline that no date job ran (after a restart, or moved elsewhere)."""
-    ctx = _ctx()
-    if ctx.crisis_records is None:
-        return
-    for crisis_id, step in ctx.crisis_records.due_steps(ctx.clock()):
-        run_escalation_step(crisis_id, step)
-
-
 # --- spike detection (issue 6) -----------------------------------------------------------------------
 
 DETECT_EVERY_S = 60
-# Decisions about minutes older than this (a backfill, or catching up after an outage) teach the detector
-# but do not page: a crisis opened for last Tuesday's spike would be noise.
-PAGE_HORIZON = timedelta(minutes=15)
-CARD_SERIES = timedelta(hours=1)  # minutes read for the card's sparkline (spike_stats sums the last 15 of them)
 
 
 _detect_lock = threading.Lock()  # the minute job and webhook-triggered passes must not open one spike twice
@@ -903,7 +543,7 @@ _detect_lock = threading.Lock()  # the minute job and webhook-triggered passes m
 def detect_spikes() -> None:
     """Feed every watched topic's new whole minutes into its persisted detector; open or escalate crises."""
     ctx = _ctx()
-    if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None:
+    if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None or ctx.detector_settings is None:
         return
     with _detect_lock:
         _detect(ctx, ctx.detection, ctx.crisis_records, ctx.mention_counts)
@@ -923,151 +563,33 @@ def detect_after_batch() -> None:
         while _detect_again.is_set():
             _detect_again.clear()
             ctx = _ctx()
-            if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None:
+            if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None or ctx.detector_settings is None:
                 return
             _detect(ctx, ctx.detection, ctx.crisis_records, ctx.mention_counts)
     finally:
         _detect_lock.release()
 
 
+@timed_detection_pass
 def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentions) -> None:
-    now = ctx.clock()
-    watches = detection.watches()
-    # One read per kind for the whole pass (10,000 topics fit in a few seconds): counters, open crises, team knobs.
-    windows = {topic_id: crisis_use.detection_window(read_until=read_until, now=now) for topic_id, _, _, _, read_until in watches}
-    counters: dict[int, list[Bucket]] = {}
-    for since in {since for since, _ in windows.values()}:
-        ids = [topic_id for topic_id, (start, _) in windows.items() if start == since]
-        until = next(end for start, end in windows.values() if start == since)
-        counters.update(counts.buckets_of_topics(ids, since=since, until=until + crisis_use.MINUTE))  # + the minute still filling
-    open_now = store.open_by_topic()
-    team_knobs: dict[int, tuple[DetectorSettings, list[Campaign]]] = {}
-    saves: list[tuple[int, dict[str, Any], datetime, datetime | None]] = []
-    for topic_id, team_id, topic, state, read_until in watches:
-        since, until = windows[topic_id]
-        if team_id not in team_knobs:
-            team_knobs[team_id] = _team_knobs(ctx, team_id=team_id, now=now)
-        # The team's knobs apply from this pass on; the learned baseline in `state` is kept whatever they are.
-        settings, campaigns = team_knobs[team_id]
-        campaign = active_campaign(campaigns, topic=topic, at=now)
-        tuning = settings.tuning(campaign=campaign is not None)
-        detector = SpikeDetector.from_dict(state, tuning) if state else SpikeDetector(tuning=tuning, step=crisis_use.MINUTE)
-        stored = counters.get(topic_id, [])
-        whole = [b for b in stored if b.at < until]
-        partial = [b for b in stored if b.at >= until]
-        buckets = crisis_use.minutes_between(since, until, whole)
-        if detector.last_at is not None:
-            buckets = [b for b in buckets if b.at > detector.last_at]
-        current = open_now.get((team_id, topic.lower()))
-        if current is None and detector.crisis_open:
-            detector.close_crisis(since)  # resolved (or never opened) since the last pass: the cooldown starts
-        elif current is not None and not detector.crisis_open:
-            detector.mark_open(current.severity)  # declared by hand: spikes join it
-        last_page: tuple[Bucket, Decision] | None = None
-        last_elevated: tuple[Bucket, Decision] | None = None
-        for bucket in buckets:
-            decision = detector.observe(bucket)
-            if decision.pages:
-                last_page = (bucket, decision)
-            if decision.action is not Action.QUIET and decision.score >= detector.tuning.effective_threshold:
-                last_elevated = (bucket, decision)
-        if last_page is not None and now - last_page[0].at <= PAGE_HORIZON:
-            # The card shows the latest minute the detector still saw elevated (the spike may have grown after paging).
-            shown = last_elevated if last_elevated is not None and last_elevated[0].at >= last_page[0].at else last_page
-            _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=last_page[1], deciding=shown[0],
-                          expected=shown[1].expected, current=current)
-            if current is not None and last_elevated is not None:
-                _follow_spike(ctx, store, counts, current, topic_id=topic_id, elevated=last_elevated)
-        elif current is not None and last_elevated is not None and now - last_elevated[0].at <= PAGE_HORIZON:
-            _follow_spike(ctx, store, counts, current, topic_id=topic_id, elevated=last_elevated)
-        elif last_page is not None and current is None:
-            detector.close_crisis(until)  # an old spike seen in the backfill: learn from it, page nobody
-        elif current is None and not detector.crisis_open and partial:
-            # Peek at the minute still filling on a copy: a spike pages seconds after its batch lands instead of at
-            # the next minute boundary. The stored detector sees that minute once, when it is whole.
-            peek = copy.deepcopy(detector)
-            decision = peek.observe(partial[0])
-            if decision.action is Action.OPEN:
-                _act_on_spike(ctx, store, topic_id=topic_id, team_id=team_id, topic=topic, decision=decision, deciding=partial[0],
-                              expected=decision.expected, current=None)
-        saves.append((topic_id, detector.to_dict(), until, read_until))
-    # Compare-and-set per topic, in one transaction: of two runners over the same minutes one stores its state;
-    # opening is already once per topic.
-    detection.save_detectors(saves, now=now)
+    """One pass of bot.flows.detection with this runtime's stores."""
+    assert ctx.detector_settings is not None  # both entry points return early without it
+    detection_flow.run_pass(topics=detection, counts=counts, crises=store, knobs=ctx.detector_settings,
+                            actions=_spike_responder(ctx), audit=ctx.audit, now=ctx.clock())
 
 
-def _team_knobs(ctx: JobContext, *, team_id: int, now: datetime) -> tuple[DetectorSettings, list[Campaign]]:
-    """Return the team's detector settings and its campaign windows still running or to come."""
-    if ctx.detector_settings is None:
-        return DetectorSettings(), []
-    return ctx.detector_settings.detector_settings(team_id), ctx.detector_settings.campaigns(team_id=team_id, ending_after=now)
+def _spike_responder(ctx: JobContext) -> detection_flow.SpikeResponder:
+    assert ctx.detection is not None and ctx.mention_counts is not None and ctx.detector_settings is not None
+    return detection_flow.SpikeResponder(crises=_crises(ctx), counts=ctx.mention_counts, sources=ctx.detection, rotations=ctx.rotations,
+                                         campaigns=ctx.detector_settings, audit=ctx.audit, follow_ups=JobPorts(), clock=ctx.clock,
+                                         workspaces=ctx.installs)
 
 
-def _window_ending_at(counts: Mentions, *, topic_id: int, deciding: Bucket, span: timedelta) -> list[Bucket]:
-    """Return the minutes the detector had seen when it decided: `span` of stored minutes ending with the deciding bucket.
-
-    The deciding bucket is passed as the detector saw it (a minute still filling may have grown since).
-    """
-    since = deciding.at - span + crisis_use.MINUTE
-    earlier = crisis_use.minutes_between(since, deciding.at, counts.buckets(topic_id=topic_id, since=since, until=deciding.at))
-    return [*earlier, deciding]
-
-
-def _follow_spike(ctx: JobContext, store: Crises, counts: Mentions, current: crisis_use.Crisis, *, topic_id: int,
-                  elevated: tuple[Bucket, Decision]) -> None:
-    """Keep a detected crisis' card figures on the detector's latest elevated minute when the spike has grown since."""
-    if current.origin != "detected" or current.stats is None:
-        return
-    bucket, decision = elevated
-    buckets = _window_ending_at(counts, topic_id=topic_id, deciding=bucket, span=CARD_SERIES)
-    stats = crisis_use.spike_stats(buckets, expected_per_minute=decision.expected, mentions=list(current.stats.top_mentions),
-                                   negative_languages=_negative_languages(ctx, topic_id=topic_id, now=ctx.clock()))
-    if stats.negative > current.stats.negative and store.update_stats(crisis_id=current.id, stats=stats):
-        refresh_crisis_card(current.id)
-
-
-def _act_on_spike(ctx: JobContext, store: Crises, *, topic_id: int, team_id: int, topic: str, decision: Decision,
-                  deciding: Bucket, expected: float, current: crisis_use.Crisis | None) -> None:
-    severity = decision.severity or Severity.SEV3
-    if current is not None:
-        if store.raise_severity(crisis_id=current.id, severity=severity):
-            store.record_event(crisis_id=current.id, event=crisis_use.CrisisEvent(
-                at=ctx.clock(), kind=crisis_use.EventKind.NOTE, actor=SYSTEM_ACTOR, via=Via.scheduler,
-                detail={"note": f"Spike grew: now {severity.label}."}))
-            refresh_crisis_card(current.id)
-        return
-    # The card's figures are those of the minute that paged, with the minutes before it as the detector saw them.
-    buckets = _window_ending_at(ctx.mention_counts, topic_id=topic_id, deciding=deciding, span=CARD_SERIES)
-    open_spike_crisis(topic_id=topic_id, team_id=team_id, topic=topic, severity=severity, expected_per_minute=expected, buckets=buckets)
-
-
-def _negative_languages(ctx: JobContext, *, topic_id: int, now: datetime) -> list[str | None]:
-    """Languages of the topic's recent negative mentions: the vendor's where it sent one, else the one the text reads as."""
-    recent = ctx.detection.negative_texts(topic_id=topic_id, since=now - PAGE_HORIZON) if ctx.detection else []
-    return [declared or detect_language(text) for text, declared in recent]
-
-
-@_acting_for(lambda ctx, **kw: _team_workspace(ctx, kw["team_id"]))
 def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Severity, expected_per_minute: float,
                       buckets: list[Bucket]) -> crisis_use.Crisis | None:
-    """Open a detected crisis with the card's numbers and start paging; None when the topic already has one."""
-    ctx = _ctx()
-    store = _crises(ctx)
-    now = ctx.clock()
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if rotation is None:
-        return None
-    mentions = ctx.detection.top_negative_mentions(topic_id=topic_id, since=now - PAGE_HORIZON) if ctx.detection else []
-    stats = crisis_use.spike_stats(buckets, expected_per_minute=expected_per_minute, mentions=mentions,
-                                   negative_languages=_negative_languages(ctx, topic_id=topic_id, now=now))
-    campaign = None if ctx.detector_settings is None else running_campaign(ctx.detector_settings, team_id=team_id, topic=topic, at=now)
-    # During a campaign window the first page goes to primary and backup together.
-    steps = plan_chain(store.policy(team_id), now, campaign=campaign is not None)
-    opened = crisis_use.open_detected(store, ctx.audit, team=crisis_use.team_of(rotation, now), topic=topic, topic_id=topic_id,
-                                      severity=severity, stats=stats, steps=steps, now=now)
-    if opened is not None:
-        start_crisis_chain(opened.id)
-    return opened
+    """Open a detected crisis with the card's numbers and start paging (console `/simulate spike`); None when it has one."""
+    return _spike_responder(_ctx()).open_spike_crisis(topic_id=topic_id, team_id=team_id, topic=topic, severity=severity,
+                                                      expected_per_minute=expected_per_minute, buckets=buckets)
 
 
 @_acting_for(_crisis_workspace)
@@ -1102,9 +624,8 @@ def _stamp(at: datetime) -> str:
 
 def _plan_sleep_guard(ctx: JobContext, team_id: int, user_id: str, at: datetime) -> None:
     """Check the burnout guard in a job of its own, so paging never waits for it or fails because of it."""
-    if ctx.burnout is not None:
-        _schedule_once(ctx.scheduler, "bot.jobs:guard_sleep_pages", f"burnout-page:{team_id}:{user_id}:{_stamp(at)}", ctx.clock(),
-                       [team_id, user_id, at.isoformat()])
+    _schedule_once(ctx.scheduler, "bot.jobs:guard_sleep_pages", f"burnout-page:{team_id}:{user_id}:{_stamp(at)}", ctx.clock(),
+                   [team_id, user_id, at.isoformat()])
 
 
 def _person_zone(ctx: JobContext, rotation: TeamRotation, user_id: str) -> str:
@@ -1129,7 +650,7 @@ def guard_sleep_pages(team_id: int, user_id: str, at: str) -> None:
     """After a page to `user_id` at `at`: past the sleep-page limit this shift, offer the backup the rest of it (once per shift)."""
     ctx = _ctx()
     rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if ctx.burnout is None or rotation is None:
+    if rotation is None:
         return
     paged_at = datetime.fromisoformat(at)
     limits = ctx.burnout.limits(team_id)
@@ -1149,8 +670,6 @@ def guard_sleep_pages(team_id: int, user_id: str, at: str) -> None:
 
 def _rebalance_proposal(ctx: JobContext, rotation: TeamRotation, handoff: datetime, now: datetime) -> burnout.RebalanceProposal | None:
     """Return the stored rebalancing proposal for this handoff's announcement, or None when nobody is overloaded."""
-    if ctx.burnout is None:
-        return None
     limits = ctx.burnout.limits(rotation.team.id)
     since = handoff - burnout.LOOKBACK - rotation.spec.length * (limits.consecutive_weeks + 1)
     pages = ctx.burnout.pages(team_id=rotation.team.id, since=since, until=handoff)
@@ -1167,8 +686,6 @@ def refresh_team_homes(team_id: int, key: str | None = None) -> None:
     by earlier versions carry no key and simply run.
     """
     ctx = _ctx()
-    if ctx.refresh_homes is None:
-        return
     if key is not None and not ctx.ledger.claim(key, at=ctx.clock()):
         return
     ctx.refresh_homes(team_id)
@@ -1177,8 +694,6 @@ def refresh_team_homes(team_id: int, key: str | None = None) -> None:
 def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, now: datetime) -> None:
     """Give every change of primary/backup/shadow in the planner's look-ahead a Home refresh at that instant, and
     catch up the latest change of the last day if its refresh never ran (the bot was down past the look-ahead)."""
-    if ctx.refresh_homes is None:
-        return
     shifts = index.final_schedule(now - PLAN_LOOKBACK, now + PLAN_LOOKAHEAD)
     changes = [after.start for before, after in zip(shifts, shifts[1:]) if Holders.of(before) != Holders.of(after)]
     keys = {at: f"homes:{team_id}:{_stamp(at)}" for at in changes}
@@ -1191,8 +706,7 @@ def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, no
 
 def _refresh_homes_after_crisis(ctx: JobContext, team_id: int) -> None:
     """Refresh the team's Homes after a crisis opens or changes (off the scheduler's threads, which page people)."""
-    if ctx.refresh_homes is not None:
-        ctx.refresh_homes(team_id)
+    ctx.refresh_homes(team_id)
 
 
 # --- weekly reports and end-of-shift check-ins (issue 7) ---------------------------------------------------
@@ -1203,8 +717,6 @@ REPORT_LATE_LIMIT = timedelta(hours=24)  # a report this late (a long outage) is
 
 
 def _report_store(ctx: JobContext) -> Reports:
-    if ctx.reports is None:
-        raise RuntimeError("report jobs need JobContext.reports")
     return ctx.reports
 
 
@@ -1221,8 +733,6 @@ def _report_key_parts(key: str) -> tuple[int, datetime]:
 def plan_report_events() -> None:
     """Give each recent or coming handoff its check-in job and, weekly, its report job (missed ones run now, once)."""
     ctx = _ctx()
-    if ctx.reports is None:
-        return
     now = ctx.clock()
     for team in ctx.rotations.all_teams():
         rotation = ctx.rotations.load_rotation_by_id(team.id)
@@ -1319,17 +829,19 @@ def upload_report_charts(slack: SlackGateway, report: TeamReport, *, key: str, c
     return upload_charts(_named_report_charts(slack, report), key=key, channel=channel, user=user, workspace_id=workspace_id)
 
 
+def _slack_name(slack: SlackGateway, user_id: str) -> str:
+    """Return the person's Slack display name (the ID when Slack cannot say): for text that must not notify them."""
+    try:
+        info = slack.user_info(user_id)
+    except SlackCallFailed:
+        return user_id  # a line or chart labelled with the ID still says who
+    profile = info.get("profile") or {}
+    return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
+
+
 def _named_report_charts(slack: SlackGateway, report: TeamReport) -> list[Chart]:
     """Render the report's charts, people labelled by their Slack names."""
-    def name_of(user_id: str) -> str:
-        try:
-            info = slack.user_info(user_id)
-        except SlackCallFailed:
-            return user_id  # a chart labelled with the ID is still a chart
-        profile = info.get("profile") or {}
-        return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
-
-    return report_charts(report, name_of)
+    return report_charts(report, lambda user_id: _slack_name(slack, user_id))
 
 
 def upload_charts(charts: Sequence[Chart], *, key: str, channel: str | None = None, user: str | None = None,
@@ -1358,9 +870,6 @@ def _upload_once(ctx: JobContext, upload: FileUpload, *, attempt: int) -> bool:
     limit, anything else (or the last attempt) is given up and recorded in the audit table, never silently dropped."""
     if ctx.ledger.has_run(upload.key):
         return True
-    if upload.workspace_id and ctx.installs is not None and not ctx.installs.is_sending(upload.workspace_id):
-        log.info("upload %s skipped: workspace %s uninstalled the app", upload.key, upload.workspace_id)
-        return False
     try:
         with acting_for(upload.workspace_id):
             channel = upload.channel or ctx.slack.open_dm(upload.user or "")
@@ -1389,8 +898,9 @@ def _upload_once(ctx: JobContext, upload: FileUpload, *, attempt: int) -> bool:
 class JobPorts:
     """Adapter of bot.flows.ports onto the job functions above (bound to the runtime by bind())."""
 
-    def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None) -> int:
-        return enqueue_call(dedupe_key=dedupe_key, method=method, payload=payload, due_at=due_at)
+    def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None,
+             kind: str | None = None, subject: dict[str, Any] | None = None) -> int:
+        return enqueue_call(dedupe_key=dedupe_key, method=method, payload=payload, due_at=due_at, kind=kind, subject=subject)
 
     def after_change(self, crisis_id: int) -> None:
         after_crisis_change(crisis_id)

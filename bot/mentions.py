@@ -5,6 +5,7 @@ Pure: payload dicts in, dataclasses out. Each rejected item carries a reason, so
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import math
 import re
@@ -28,8 +29,27 @@ RETENTION = timedelta(days=30)
 TOMBSTONE_HORIZON = timedelta(days=396)
 
 
+class RejectionKind(enum.StrEnum):
+    """Why an item was rejected, in a few words that stay the same (a metric label); the message says the details."""
+
+    missing_field = "missing_field"
+    bad_time = "bad_time"
+    bad_number = "bad_number"
+    no_id = "no_id"
+    bad_sentiment = "bad_sentiment"
+    no_text = "no_text"
+    not_an_object = "not_an_object"
+    unknown_vendor = "unknown_vendor"
+    no_topic = "no_topic"
+    invalid = "invalid"  # anything else (a malformed file row, a Slack message without ts)
+
+
 class Rejected(ValueError):
     """One item cannot become a mention; the message is the reason shown to the sender."""
+
+    def __init__(self, message: str, *, kind: RejectionKind = RejectionKind.invalid) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class StoreUnavailable(RuntimeError):
@@ -110,6 +130,7 @@ class Rejection:
     index: int  # position in the batch (0-based); the importer turns it into a line number
     reason: str
     source_id: str | None = None
+    kind: RejectionKind = RejectionKind.invalid
 
 
 @dataclass(frozen=True)
@@ -153,6 +174,23 @@ class MinuteCount:
     total: int = 0
     negative: int = 0
     reach_negative: float = 0.0
+
+
+class IngestTally(Protocol):
+    """Counts what ingestion did (the runtime's metrics): each result by way in, and each request refused whole."""
+
+    def counted(self, result: IngestResult, *, via: str) -> None: ...
+    def refused(self, reason: str, *, via: str) -> None: ...
+
+
+class Uncounted:
+    """The IngestTally of a runtime without metrics: counts nothing."""
+
+    def counted(self, result: IngestResult, *, via: str) -> None:
+        return None
+
+    def refused(self, reason: str, *, via: str) -> None:
+        return None
 
 
 class MentionStore(Protocol):
@@ -219,7 +257,7 @@ def count_by_minute(mentions: Iterable[Mention]) -> dict[tuple[int, datetime], M
 def parse_time(value: object, *, field_name: str) -> datetime:
     """Parse ISO 8601 text or epoch seconds/milliseconds into aware UTC; naive text is taken as UTC."""
     if isinstance(value, bool) or value is None or value == "":
-        raise Rejected(f"{field_name} is missing")
+        raise Rejected(f"{field_name} is missing", kind=RejectionKind.missing_field)
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
@@ -229,14 +267,14 @@ def parse_time(value: object, *, field_name: str) -> datetime:
         try:
             return datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError) as error:
-            raise Rejected(f"{field_name} {value!r} is not a time") from error
+            raise Rejected(f"{field_name} {value!r} is not a time", kind=RejectionKind.bad_time) from error
     if not isinstance(value, str):
-        raise Rejected(f"{field_name} {value!r} is not a time")
+        raise Rejected(f"{field_name} {value!r} is not a time", kind=RejectionKind.bad_time)
     text = value.strip()
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as error:
-        raise Rejected(f"{field_name} {value!r} is not an ISO 8601 time") from error
+        raise Rejected(f"{field_name} {value!r} is not an ISO 8601 time", kind=RejectionKind.bad_time) from error
     # Exports without an offset are in UTC in every tool we map; guessing a local zone would be worse.
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
@@ -286,13 +324,13 @@ def _count(value: object, *, field_name: str) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise Rejected(f"{field_name} must be a number, not {value!r}")
+        raise Rejected(f"{field_name} must be a number, not {value!r}", kind=RejectionKind.bad_number)
     try:
         number = float(value) if isinstance(value, (int, float, str)) else math.nan
     except ValueError:
         number = math.nan
     if not math.isfinite(number) or number < 0:
-        raise Rejected(f"{field_name} {value!r} is not a non-negative number")
+        raise Rejected(f"{field_name} {value!r} is not a non-negative number", kind=RejectionKind.bad_number)
     return int(min(number, 2**62))
 
 
@@ -311,7 +349,7 @@ def _source_id(item: Mapping[str, Any], url: str | None, *names: str) -> str:
     if url:
         # Some tools strip ids (X/Twitter restrictions); the URL identifies the post just as well.
         return "url:" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:40]
-    raise Rejected("no id and no url to identify the mention")
+    raise Rejected("no id and no url to identify the mention", kind=RejectionKind.no_id)
 
 
 def _generic_upstream(value: object) -> Sentiment | None:
@@ -319,7 +357,8 @@ def _generic_upstream(value: object) -> Sentiment | None:
         return None
     label = value.get("label") if isinstance(value, Mapping) else value
     if not isinstance(label, str) or label.strip().lower() not in ("negative", "neutral", "positive", "unknown"):
-        raise Rejected(f"sentiment {value!r} is not negative/neutral/positive/unknown or {{label, score}}")
+        raise Rejected(f"sentiment {value!r} is not negative/neutral/positive/unknown or {{label, score}}",
+                       kind=RejectionKind.bad_sentiment)
     label = label.strip().lower()
     default_score = {"negative": -1.0, "neutral": 0.0, "positive": 1.0, "unknown": 0.0}[label]
     score = value.get("score", default_score) if isinstance(value, Mapping) else default_score
@@ -327,7 +366,7 @@ def _generic_upstream(value: object) -> Sentiment | None:
     try:
         return Sentiment(label, float(score), float(confidence), "upstream:generic")  # type: ignore[arg-type]
     except (TypeError, ValueError) as error:
-        raise Rejected(f"sentiment {value!r}: {error}") from error
+        raise Rejected(f"sentiment {value!r}: {error}", kind=RejectionKind.bad_sentiment) from error
 
 
 def _vendor_upstream(vendor: str, value: object) -> Sentiment | None:
@@ -336,12 +375,12 @@ def _vendor_upstream(vendor: str, value: object) -> Sentiment | None:
     try:
         return from_upstream(vendor, value)
     except ValueError as error:
-        raise Rejected(str(error)) from error
+        raise Rejected(str(error), kind=RejectionKind.bad_sentiment) from error
 
 
 def _draft(*, source_id: str, text: str, created: object, created_field: str, **fields: Any) -> Draft:
     if not text:
-        raise Rejected("no text: the mention has neither text nor title")
+        raise Rejected("no text: the mention has neither text nor title", kind=RejectionKind.no_text)
     return Draft(source_id=source_id, text=text[:MAX_TEXT_CHARS], created_at=parse_time(created, field_name=created_field), **fields)
 
 
@@ -361,7 +400,7 @@ def _from_generic(item: Mapping[str, Any]) -> Draft:
     sentiment = get("sentiment")
     upstream = None if sentiment is None else _generic_upstream(sentiment)
     if not text:
-        raise Rejected("no text: the mention has neither text nor title")
+        raise Rejected("no text: the mention has neither text nor title", kind=RejectionKind.no_text)
     return Draft(source_id, text[:MAX_TEXT_CHARS], parse_time(created, field_name="created_at"), author, reach, url,
                  language, topic_name, upstream)
 
@@ -455,10 +494,10 @@ def split_batch(payload: object) -> list[Any]:
 def normalise(item: object, *, vendor: str) -> Draft:
     """Map one vendor item to a Draft, or raise Rejected with the reason."""
     if not isinstance(item, Mapping):
-        raise Rejected(f"item is a {type(item).__name__}, not an object")
+        raise Rejected(f"item is a {type(item).__name__}, not an object", kind=RejectionKind.not_an_object)
     mapping = _MAPPINGS.get(vendor)
     if mapping is None:
-        raise Rejected(f"no mapping for vendor {vendor!r}")
+        raise Rejected(f"no mapping for vendor {vendor!r}", kind=RejectionKind.unknown_vendor)
     return mapping(item)
 
 
@@ -493,8 +532,8 @@ class TopicMatcher:
         if default_topic_id is not None and default_topic_id in self.by_id:
             return self.by_id[default_topic_id]
         if draft.topic_name is not None:
-            raise Rejected(f"no topic called {draft.topic_name!r}")
-        raise Rejected("matches no topic (no keyword or hashtag of any topic in the text)")
+            raise Rejected(f"no topic called {draft.topic_name!r}", kind=RejectionKind.no_topic)
+        raise Rejected("matches no topic (no keyword or hashtag of any topic in the text)", kind=RejectionKind.no_topic)
 
 
 def _topic_pattern(topic: Topic) -> re.Pattern[str] | None:
@@ -537,7 +576,7 @@ def prepare(items: Sequence[object], *, vendor: str, matcher: TopicMatcher, defa
             topic = matcher.choose(draft, default_topic_id=default_topic_id)
         except Rejected as error:
             source_id = _peek_id(item)
-            prepared.rejections.append(Rejection(index=index, reason=str(error), source_id=source_id))
+            prepared.rejections.append(Rejection(index=index, reason=str(error), source_id=source_id, kind=error.kind))
             continue
         if draft.source_id in seen:
             prepared.duplicate_in_batch += 1
@@ -702,7 +741,7 @@ def ingest_slack_message(
         draft = draft_from_slack_message(message, channel_id=channel.channel_id)
         topic = TopicMatcher(store.topics(channel.workspace_id)).choose(draft, default_topic_id=channel.topic_id)
     except Rejected as error:
-        return IngestResult(accepted=0, duplicate=0, rejections=(Rejection(0, str(error)),))
+        return IngestResult(accepted=0, duplicate=0, rejections=(Rejection(0, str(error), kind=error.kind),))
     mention = to_mention(draft, source=SLACK_SOURCE, topic_id=topic.id, analyser=analyser, now=now)
     stored = store.store_batch([mention])
     return IngestResult(accepted=stored.inserted, duplicate=stored.duplicate)
@@ -760,7 +799,7 @@ def normalise_export_row(row: Mapping[str, str], *, vendor: str) -> Draft:
         for field_name, header in columns.items():
             if message.startswith(field_name + " "):
                 message = f"column {header!r}" + message[len(field_name):]
-        raise Rejected(message) from error
+        raise Rejected(message, kind=error.kind) from error
     if sentiment is None:
         return draft
     upstream = _generic_upstream(sentiment.lower()) if vendor in ("generic", "slack") else _vendor_upstream(vendor, sentiment)

@@ -14,7 +14,8 @@ from bot.audit import AuditRecord
 from bot.errors import Conflict, NotAllowed, NotFound, UsageError
 from bot.rotation import Layers, RotationSpec, ScheduleIndex, Shift, UserShift
 
-MAX_SCHEDULE_WEEKS = 12
+# A year ahead; the answer itself stays within Block Kit's limits (bot/blocks/oncall.py says where to go on).
+MAX_SCHEDULE_WEEKS = 52
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class ScheduleAnswer:
     team: TeamInfo
     shifts: list[Shift]
     weeks: int
+    start: datetime | None = None  # None: from now
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,15 @@ class _WhoCache:
 _who_cache = _WhoCache()
 
 
-def schedule(store: RotationStore, *, workspace_id: str, team: str | None, weeks: int, now: datetime) -> ScheduleAnswer:
-    """Return the final schedule from now for `weeks` weeks."""
+def schedule(store: RotationStore, *, workspace_id: str, team: str | None, weeks: int, now: datetime,
+             start: datetime | None = None) -> ScheduleAnswer:
+    """Return the final schedule for `weeks` weeks from `start` (default: now)."""
     if not 1 <= weeks <= MAX_SCHEDULE_WEEKS:
-        raise UsageError(f"Weeks must be between 1 and {MAX_SCHEDULE_WEEKS}.", usage="Usage: `/oncall schedule [team] [weeks]`")
+        raise UsageError(f"Weeks must be between 1 and {MAX_SCHEDULE_WEEKS}.", usage="Usage: `/oncall schedule [team] [from <date>] [weeks]`")
     rotation = pick_team(store, workspace_id, team)
-    shifts = ScheduleIndex(rotation.spec, rotation.layers).final_schedule(now, now + timedelta(weeks=weeks))
-    return ScheduleAnswer(team=rotation.team, shifts=shifts, weeks=weeks)
+    begin = now if start is None else start
+    shifts = ScheduleIndex(rotation.spec, rotation.layers).final_schedule(begin, begin + timedelta(weeks=weeks))
+    return ScheduleAnswer(team=rotation.team, shifts=shifts, weeks=weeks, start=start)
 
 
 def my_shifts(store: RotationStore, *, workspace_id: str, user_id: str, now: datetime, limit: int = 5) -> MyShifts:
@@ -164,6 +168,14 @@ class SwapRequestInfo:
     status: str
 
 
+@dataclass(frozen=True)
+class TimeOffInfo:
+    id: int
+    user_id: str
+    start: datetime
+    end: datetime
+
+
 class RotationWriter(RotationStore, Protocol):
     """The write side of the rotation store; storage/rotations.py implements both."""
 
@@ -171,6 +183,8 @@ class RotationWriter(RotationStore, Protocol):
                      created_by: str, role: str = "primary", replaces: str | None = None) -> int: ...
     def add_time_off(self, *, workspace_id: str, user_id: str, start: datetime, end: datetime, now: datetime, created_by: str) -> int: ...
     def end_time_off(self, *, workspace_id: str, user_id: str, now: datetime) -> int: ...
+    def upcoming_time_off(self, *, workspace_id: str, user_id: str, now: datetime) -> list[TimeOffInfo]: ...
+    def cancel_time_off(self, *, workspace_id: str, time_off_id: int, user_id: str, now: datetime) -> TimeOffInfo | None: ...
     def set_paused(self, *, workspace_id: str, user_id: str, paused: bool) -> list[str]: ...
     def create_cover_request(self, *, team_id: int, requester: str, start: datetime, end: datetime, note: str, now: datetime) -> int: ...
     def get_cover_request(self, request_id: int) -> CoverRequestInfo | None: ...
@@ -271,12 +285,13 @@ def add_override(store: RotationWriter, audit: Audit, *, actor: str, workspace_i
     return rotation.team
 
 
-def go_away(store: RotationWriter, audit: Audit, *, user_id: str, workspace_id: str, start: datetime, end: datetime, now: datetime, via: str) -> None:
-    """Record time off: every team of the workspace skips the person over [start, end)."""
+def go_away(store: RotationWriter, audit: Audit, *, user_id: str, workspace_id: str, start: datetime, end: datetime, now: datetime, via: str) -> int:
+    """Record time off: every team of the workspace skips the person over [start, end); return its id."""
     _require_future_range(start, end, now)
     time_off_id = store.add_time_off(workspace_id=workspace_id, user_id=user_id, start=start, end=end, now=now, created_by=user_id)
     audit.record(AuditRecord(at=now, actor=user_id, action="time_off_added", via=via, target=f"time_off:{time_off_id}",
                              team_id=workspace_id, after={"start": start.isoformat(), "end": end.isoformat()}))
+    return time_off_id
 
 
 def come_back(store: RotationWriter, audit: Audit, *, user_id: str, workspace_id: str, now: datetime, via: str) -> int:
@@ -286,6 +301,24 @@ def come_back(store: RotationWriter, audit: Audit, *, user_id: str, workspace_id
         audit.record(AuditRecord(at=now, actor=user_id, action="time_off_ended", via=via, target=f"user:{user_id}",
                                  team_id=workspace_id, after={"ended_at": now.isoformat(), "ranges": ended}))
     return ended
+
+
+def my_time_off(store: RotationWriter, *, user_id: str, workspace_id: str, now: datetime) -> list[TimeOffInfo]:
+    """Return the person's booked time off in this workspace that has not ended, soonest first."""
+    return store.upcoming_time_off(workspace_id=workspace_id, user_id=user_id, now=now)
+
+
+def cancel_time_off(store: RotationWriter, audit: Audit, *, user_id: str, workspace_id: str, time_off_id: int,
+                    now: datetime, via: str) -> TimeOffInfo:
+    """Cancel one of the person's own ranges: a future one is removed, one in progress ends now (audited)."""
+    before = store.cancel_time_off(workspace_id=workspace_id, time_off_id=time_off_id, user_id=user_id, now=now)
+    if before is None:
+        raise NotFound(f"You have no time off #{time_off_id} that is still to come; `/oncall away list` shows yours.")
+    started = before.start < now
+    audit.record(AuditRecord(at=now, actor=user_id, action="time_off_cancelled", via=via, target=f"time_off:{time_off_id}",
+                             team_id=workspace_id, before={"start": before.start.isoformat(), "end": before.end.isoformat()},
+                             after={"start": before.start.isoformat(), "end": now.isoformat()} if started else None))
+    return before
 
 
 def set_paused(store: RotationWriter, audit: Audit, *, actor: str, workspace_id: str, user_id: str, paused: bool, now: datetime, via: str) -> list[str]:
@@ -299,12 +332,18 @@ def set_paused(store: RotationWriter, audit: Audit, *, actor: str, workspace_id:
 
 
 def request_swap(store: RotationWriter, audit: Audit, *, workspace_id: str, team: str | None, requester: str, other: str,
-                 other_at: datetime, now: datetime, via: str) -> SwapRequestInfo:
-    """Ask `other` to take the requester's next primary shift in exchange for theirs at `other_at`."""
+                 other_at: datetime, now: datetime, via: str, other_day_end: datetime | None = None) -> SwapRequestInfo:
+    """Ask `other` to take the requester's next primary shift in exchange for theirs at `other_at`.
+
+    With `other_day_end` (a date-only phrase), [other_at, other_day_end) is a whole day and `other`'s shift is the one
+    holding most of it, so "2026-12-28" means the Monday shift from 09:00, not local midnight of the week before.
+    """
     if other == requester:
         raise UsageError("Swap with someone else.", usage="Usage: `/oncall swap @other <date>`")
     rotation = _team_of(store, workspace_id, team, requester)
     index = ScheduleIndex(rotation.spec, rotation.layers)
+    if other_day_end is not None:
+        other_at = _their_shift_on_day(index, other, other_at, other_day_end)
     theirs = index.who_is_on_call(other_at)
     if theirs.primary != other:
         raise UsageError(f"<@{other}> is not primary then; pick a date inside one of their shifts (`/oncall schedule`).")
@@ -318,6 +357,15 @@ def request_swap(store: RotationWriter, audit: Audit, *, workspace_id: str, team
     info = store.get_swap_request(swap_id)
     assert info is not None
     return info
+
+
+def _their_shift_on_day(index: ScheduleIndex, user_id: str, day_start: datetime, day_end: datetime) -> datetime:
+    """Return an instant in `user_id`'s primary stretch holding most of [day_start, day_end); day_start if none."""
+    theirs = [s for s in index.final_schedule(day_start, day_end) if s.primary == user_id]
+    if not theirs:
+        return day_start
+    longest = max(theirs, key=lambda s: s.end - s.start)
+    return longest.start
 
 
 def decide_swap(store: RotationWriter, audit: Audit, *, swap_id: int, user_id: str, accept: bool, now: datetime, via: str) -> SwapRequestInfo:

@@ -35,6 +35,7 @@ class Reason(StrEnum):
     REBALANCE = "rebalance"  # someone who was covered earlier pays the shift back
     TIME_OFF = "time_off"  # the scheduled person is away; the next available member covers
     HOLIDAY = "holiday"  # the scheduled person has a public holiday (team opted in)
+    HOLIDAY_WORKED = "holiday_worked"  # everyone free has a public holiday: the scheduled person works it (health check says so)
     SWAP = "swap"
     OVERRIDE = "override"
     GAP = "gap"  # nobody is available: the health check reports these
@@ -213,6 +214,7 @@ class Shift:
     shadow: str | None
     reason: Reason
     window: str | None = None
+    holiday_workers: tuple[str, ...] = ()  # primary/backup kept on call through their own public holiday
 
 
 # who_is_on_call answers with the final-schedule shift that contains the instant asked about.
@@ -341,40 +343,76 @@ class ScheduleIndex:
 
     # -- evaluation at one instant; every layer is constant between two boundaries --
 
-    def _evaluate(self, t: datetime) -> tuple[str | None, str | None, str | None, Reason, str | None]:
-        """Return (primary, backup, shadow, reason, window) at UTC instant `t`."""
+    def _evaluate(self, t: datetime) -> tuple[str | None, str | None, str | None, Reason, str | None, tuple[str, ...]]:
+        """Return (primary, backup, shadow, reason, window, holiday_workers) at UTC instant `t`."""
         if t < self._epoch:
-            return (None, None, None, Reason.NOT_STARTED, None)
+            return (None, None, None, Reason.NOT_STARTED, None, ())
         k = self._slot_index(t)
         rotation = self._rotation_at(t)
         window = rotation.name
+        # The backup layer follows the plain rotation (no override, no swap), so overriding, covering or
+        # swapping the primary never makes someone backup who was not asked (as PagerDuty layers do).
+        plain_rotation, plain_owner, plain_primary, _ = self._rotation_primary(rotation, k, t, swapped=False)
         forced = self._overrides[Role.PRIMARY].at(t)
-        owner, reason = self._owner(rotation, k)
         if forced is not None:
-            primary, reason = forced, Reason.OVERRIDE
+            primary, reason, rotation, owner = forced, Reason.OVERRIDE, plain_rotation, plain_owner
         else:
-            primary = self._first_available(rotation, owner, t, skip=())
-            if primary is None and rotation is not self._base:
-                # Nobody in the window's roster is free: the base roster covers rather than leave a gap.
-                owner, reason = self._owner(self._base, k)
-                rotation = self._base
-                primary = self._first_available(rotation, owner, t, skip=())
-            if primary != owner and primary is not None:
-                reason = self._absence_reason(owner, t, t + _TICK)
+            rotation, owner, primary, reason = self._rotation_primary(rotation, k, t, swapped=True)
         backup = self._overrides[Role.BACKUP].at(t)
         if primary is None:
-            # An explicit gap; a backup override still shows, since its holder agreed to be paged.
-            return (None, backup, None, Reason.GAP, window)
+            # An explicit gap (everyone on time off); a backup override still shows, since its holder agreed to be paged.
+            return (None, backup, None, Reason.GAP, window, ())
         if backup is None or backup == primary:
-            anchor = primary if primary in rotation.position else owner
-            backup = self._first_available(rotation, anchor, t, skip=(primary,), include_anchor=False)
+            backup = self._plain_backup(plain_rotation, plain_owner, plain_primary, t)
+            if backup is None or backup == primary:
+                # The scheduled backup took the primary (override or swap): the next free member after them backs up.
+                anchor = backup if backup is not None else (primary if primary in rotation.position else owner)
+                walk = plain_rotation if backup is not None else rotation
+                backup = self._first_available(walk, anchor, t, skip=(primary,), include_anchor=False)
+                if backup is None:
+                    # Nobody free but on a public holiday: the next one not on time off backs up through it.
+                    backup = self._first_present(walk, anchor, t, skip=(primary,), include_anchor=False)
+        # Only a fallback puts someone on call through their own holiday; an override is an explicit decision.
+        explicit = (forced, self._overrides[Role.BACKUP].at(t))
+        workers = tuple(u for u in (primary, backup) if u is not None and u not in explicit and self._on_holiday(u, t))
         shadow = None
         if self._shadows:
             shadow = _first(
                 self._cycle(self._shadows, k % len(self._shadows)),
                 lambda m: m not in (primary, backup) and self._available(m, t),
             )
-        return (primary, backup, shadow, reason, window)
+        return (primary, backup, shadow, reason, window, workers)
+
+    def _rotation_primary(
+        self, rotation: _Rotation, k: int, t: datetime, *, swapped: bool
+    ) -> tuple[_Rotation, str | None, str | None, Reason]:
+        """Return (rotation, owner, primary, reason) of slot `k` at `t` without overrides; swaps only if `swapped`."""
+        owner, reason = self._owner(rotation, k) if swapped else self._ledger_owner(rotation, k)
+        asked = (rotation, owner)
+        primary = self._first_available(rotation, owner, t, skip=())
+        if primary is None and rotation is not self._base:
+            # Nobody in the window's roster is free: the base roster covers rather than leave a gap.
+            rotation = self._base
+            owner, reason = self._owner(rotation, k) if swapped else self._ledger_owner(rotation, k)
+            primary = self._first_available(rotation, owner, t, skip=())
+        if primary is None:
+            # Everyone free has a public holiday: a 24/7 rotation keeps the scheduled person (the first one
+            # not on time off) on call through it rather than leave a hole; the health check flags it.
+            for roster, anchor in (asked, (rotation, owner)):
+                worker = self._first_present(roster, anchor, t, skip=())
+                if worker is not None:
+                    return roster, anchor, worker, Reason.HOLIDAY_WORKED
+            return rotation, owner, None, reason
+        if primary != owner:
+            reason = self._absence_reason(owner, t, t + _TICK)
+        return rotation, owner, primary, reason
+
+    def _plain_backup(self, rotation: _Rotation, owner: str | None, primary: str | None, t: datetime) -> str | None:
+        """Return the backup the plain rotation gives: the first free member after its primary."""
+        if primary is None:
+            return None
+        anchor = primary if primary in rotation.position else owner
+        return self._first_available(rotation, anchor, t, skip=(primary,), include_anchor=False)
 
     def _first_available(
         self, rotation: _Rotation, anchor: str | None, t: datetime, *, skip: Sequence[str | None], include_anchor: bool = True
@@ -384,6 +422,15 @@ class ScheduleIndex:
             return None
         start = rotation.position[anchor] + (0 if include_anchor else 1)
         return _first(self._cycle(rotation.active, start), lambda m: m not in skip and self._available(m, t))
+
+    def _first_present(
+        self, rotation: _Rotation, anchor: str | None, t: datetime, *, skip: Sequence[str | None], include_anchor: bool = True
+    ) -> str | None:
+        """Return the first member not on time off at `t` (public holidays ignored), walking from `anchor`."""
+        if anchor is None or not rotation.active:
+            return None
+        start = rotation.position[anchor] + (0 if include_anchor else 1)
+        return _first(self._cycle(rotation.active, start), lambda m: m not in skip and not self._on_time_off(m, t))
 
     @staticmethod
     def _cycle(people: Sequence[str], start: int) -> Iterator[str]:
@@ -400,8 +447,11 @@ class ScheduleIndex:
     # -- availability --
 
     def _available(self, user_id: str, t: datetime) -> bool:
+        return not self._on_time_off(user_id, t) and not self._on_holiday(user_id, t)
+
+    def _on_time_off(self, user_id: str, t: datetime) -> bool:
         off = self._time_off.get(user_id)
-        return not (off is not None and off.covers(t)) and not self._on_holiday(user_id, t)
+        return off is not None and off.covers(t)
 
     def _on_holiday(self, user_id: str, t: datetime) -> bool:
         member = self._members.get(user_id)
@@ -452,6 +502,10 @@ class ScheduleIndex:
         swapped = self._swapped.get((rotation.name, k))
         if swapped is not None:
             return swapped, Reason.SWAP
+        return self._ledger_owner(rotation, k)
+
+    def _ledger_owner(self, rotation: _Rotation, k: int) -> tuple[str | None, Reason]:
+        """Return who owns slot `k` by roster order and the fairness ledger, ignoring swaps."""
         while len(rotation.owners) <= k:
             self._ledger_step(rotation)
         return rotation.owners[k]

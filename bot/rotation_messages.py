@@ -7,7 +7,7 @@ so however often the planner sees an event, it happens once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -318,11 +318,12 @@ class TeamHealth:
     gaps: list[Shift]  # nobody primary
     no_backup: list[Shift]  # a primary alone
     problems: dict[str, MemberCheck]  # user -> what is wrong
+    holiday_worked: list[Shift] = field(default_factory=list)  # someone kept on call through their public holiday
 
     @property
     def ok(self) -> bool:
         """Return whether there is nothing to tell the admins."""
-        return not (self.gaps or self.no_backup or self.problems)
+        return not (self.gaps or self.no_backup or self.problems or self.holiday_worked)
 
 
 def scheduled_people(spec: RotationSpec) -> list[str]:
@@ -339,7 +340,19 @@ def team_health(index: ScheduleIndex, team: TeamInfo, checks: dict[str, MemberCh
         gaps=[s for s in shifts if s.primary is None],
         no_backup=merged_gaps([s for s in shifts if s.primary is not None and s.backup is None]),
         problems={u: c for u in scheduled_people(index.spec) if (c := checks.get(u)) and c.state not in (MemberState.OK, MemberState.UNKNOWN)},
+        holiday_worked=_merged_holiday_work([s for s in shifts if s.holiday_workers]),
     )
+
+
+def _merged_holiday_work(shifts: list[Shift]) -> list[Shift]:
+    """Join touching stretches with the same people working a holiday, so each holiday is reported once."""
+    out: list[Shift] = []
+    for s in shifts:
+        if out and out[-1].end == s.start and out[-1].holiday_workers == s.holiday_workers:
+            out[-1] = replace(out[-1], end=s.end)
+        else:
+            out.append(s)
+    return out
 
 
 def merged_gaps(shifts: list[Shift]) -> list[Shift]:

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import Runtime
+from bot.logs import RequestIds
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from handlers import calendar_feed, listening_webhook
 
@@ -57,7 +58,7 @@ class SlackFirst:
             await self._rest(scope, receive, send)  # lifespan too: Starlette answers it
 
 
-def build_asgi_app(runtime: Runtime) -> SlackFirst:
+def build_asgi_app(runtime: Runtime) -> RequestIds:
     """Return the ASGI app serving Slack's requests, the health check, the mentions webhook and calendar feeds."""
 
     async def healthz(_: Request) -> Response:
@@ -96,7 +97,7 @@ def build_asgi_app(runtime: Runtime) -> SlackFirst:
     ])
     oauth = runtime.app.oauth_flow
     install_paths = frozenset() if oauth is None else frozenset({oauth.install_path, oauth.redirect_uri_path})
-    return SlackFirst(SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH), rest, install_paths=install_paths)
+    return RequestIds(SlackFirst(SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH), rest, install_paths=install_paths))
 
 
 def serve(runtime: Runtime) -> int:
@@ -108,7 +109,8 @@ def serve(runtime: Runtime) -> int:
     runtime.freeze_startup_heap()
     try:
         uvicorn.run(build_asgi_app(runtime), host=runtime.settings.host, port=runtime.settings.port,
-                    log_level=runtime.settings.log_level.lower(), access_log=False)
+                    log_level=runtime.settings.log_level.lower(), access_log=False,
+                    log_config=None)  # uvicorn's lines go through socialops' handler: same format, same redaction
     finally:
         runtime.stop()
     return EXIT_SCHEDULER_DIED if runtime.scheduler.died else 0

@@ -21,6 +21,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.blocks.limits import fit_message, fit_view
+from bot.errors import DeliveryFailed
+from bot.installs import NOT_INSTALLED
 from bot.workspace_scope import current_workspace
 
 log = logging.getLogger(__name__)
@@ -29,21 +31,8 @@ CHANNEL_INTERVAL_S = 1.0  # chat.postMessage is "about one message per second pe
 UPDATE_INTERVAL_S = 1.2  # chat.update is Tier 3 (~50/min); edits of one card are paced a little slower
 
 
-class SlackCallFailed(Exception):
+class SlackCallFailed(DeliveryFailed):
     """A Web API call that Slack refused or that never got through, keyed by Slack's error code."""
-
-    def __init__(self, method: str, code: str, *, retry_after: float | None = None, status: int | None = None) -> None:
-        super().__init__(f"{method}: {code}")
-        self.method = method
-        self.code = code
-        self.retry_after = retry_after
-        self.status = status
-
-    @property
-    def transient(self) -> bool:
-        """Return whether waiting and trying again may help."""
-        return self.code in {"ratelimited", "rate_limited", "connection_error", "server_error", "service_unavailable",
-                             "fatal_error", "internal_error", "request_timeout"}
 
 
 def build_web_client(*, token: str, base_url: str) -> WebClient:
@@ -58,10 +47,6 @@ def build_web_client(*, token: str, base_url: str) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
-
-
-# The acting workspace has no token: it uninstalled the app, revoked the token, or never installed (many-workspace mode).
-NOT_INSTALLED = "not_installed"
 
 
 class BotTokens(Protocol):

@@ -6,7 +6,9 @@ Pure (stdlib only); O(1) per bucket; the state is a few dozen numbers that round
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -145,6 +147,34 @@ def _poisson_var(mean: float) -> float:
     return (mean + 0.25) / (mean + _COUNT_OFFSET) ** 2
 
 
+@dataclass(frozen=True)
+class Prior:
+    """What a new topic borrows from its workspace's settled topics: noise, tail and daily/weekly shape (medians).
+
+    Brands watched by one team share an audience and its rhythm; the level stays the new topic's own. With a prior
+    the first hours are scored on the workspace's scale instead of the cautious cold start (a wide variance and
+    a high tail), so a clear spike on a new campaign hashtag can page from the end of the warm-up.
+    """
+
+    excess_var: float
+    tail: float
+    tod: tuple[float, ...]
+    dow: tuple[float, ...]
+    peers: int
+
+    @classmethod
+    def from_states(cls, states: Iterable[dict]) -> Prior | None:
+        """Return the medians over stored detector states that have seen a whole day, or None when there are none."""
+        settled = [state for state in states if state.get("first_at") and state.get("last_at")
+                   and datetime.fromisoformat(state["last_at"]) - datetime.fromisoformat(state["first_at"]) >= _SETTLED]
+        if not settled:
+            return None
+        median = statistics.median
+        return cls(excess_var=median(s["excess_var"] for s in settled), tail=median(s["tail"] for s in settled),
+                   tod=tuple(median(s["tod"][h] for s in settled) for h in range(24)),
+                   dow=tuple(median(s["dow"][d] for s in settled) for d in range(7)), peers=len(settled))
+
+
 @dataclass
 class SpikeDetector:
     """Streaming detector for one topic; feed every bucket in time order, zero counts included."""
@@ -166,6 +196,18 @@ class SpikeDetector:
     quiet_since: datetime | None = None  # first quiet bucket of the open crisis' current lull
     closed_at: datetime | None = None
     previous_score: float = 0.0  # the last bucket's score, for the two-bucket confirmation
+    crisis_peak: float = 0.0  # highest score while the open crisis lasted (a hand-declared one the detector missed stays low)
+
+    @classmethod
+    def new(cls, tuning: Tuning, step: timedelta, prior: Prior | None = None) -> SpikeDetector:
+        """Return a detector for a topic with no history, starting from the workspace's prior when there is one."""
+        if prior is None:
+            return cls(tuning=tuning, step=step)
+        # The tail tracker climbs fast but comes down over months, so a start above the cold one would stay too
+        # deaf (first measured: 8 of 17 tweet windows instead of 15); the peers' tail may only lower it.
+        cold = cls(tuning=tuning, step=step)
+        return cls(tuning=tuning, step=step, excess_var=max(prior.excess_var, _MIN_EXCESS_SD**2),
+                   tail=min(max(prior.tail, 1.0), cold.tail), tod=list(prior.tod), dow=list(prior.dow))
 
     def __post_init__(self) -> None:
         if self.step <= timedelta(0):
@@ -189,7 +231,7 @@ class SpikeDetector:
 
     def mark_open(self, severity: Severity) -> None:
         """Record a crisis opened elsewhere (e.g. declared by hand), so spikes join it."""
-        self.crisis, self.quiet_since = severity, None
+        self.crisis, self.quiet_since, self.crisis_peak = severity, None, 0.0
 
     def observe(self, bucket: Bucket) -> Decision:
         """Score `bucket` against the baseline, update the baseline and the crisis state, and decide."""
@@ -205,8 +247,8 @@ class SpikeDetector:
         x = bucket.negative
         y = math.log(x + _COUNT_OFFSET)
 
-        if self.seen == 0:
-            self.level, self.first_at = y, at
+        if self.seen == 0:  # the level is deseasonalised (the offsets are zero unless a workspace prior set them)
+            self.level, self.first_at = y - self.tod[hour] - self.dow[day], at
         expected_log = self.level + self.tod[hour] + self.dow[day]
         expected = max(math.exp(expected_log) - _COUNT_OFFSET, 0.0)
         var = self.excess_var + _poisson_var(expected)
@@ -226,6 +268,8 @@ class SpikeDetector:
         score = score_now if warm else 0.0
         severity = self._severity(bucket, score, expected) if warm else None
         action = self._decide(at, score, severity)
+        if self.crisis is not None:
+            self.crisis_peak = max(self.crisis_peak, score)
         # An unconfirmed spike bucket is learned slowly too, or it would raise the baseline and hide
         # the very bucket that should confirm it.
         candidate = score >= self.tuning.effective_threshold
@@ -269,7 +313,7 @@ class SpikeDetector:
             return Action.QUIET
         if self.closed_at is not None and at - self.closed_at < self.tuning.cooldown:
             return Action.QUIET
-        self.crisis, self.quiet_since = severity, None
+        self.crisis, self.quiet_since, self.crisis_peak = severity, None, 0.0
         return Action.OPEN
 
     def _severity(self, bucket: Bucket, score: float, expected: float) -> Severity:
@@ -338,6 +382,7 @@ class SpikeDetector:
             "quiet_since": iso(self.quiet_since),
             "closed_at": iso(self.closed_at),
             "previous_score": self.previous_score,
+            "crisis_peak": self.crisis_peak,
         }
 
     @classmethod
@@ -362,6 +407,7 @@ class SpikeDetector:
             quiet_since=when(data["quiet_since"]),
             closed_at=when(data["closed_at"]),
             previous_score=data.get("previous_score", 0.0),  # absent in version 1 states
+            crisis_peak=data.get("crisis_peak", 0.0),  # absent before labels taught
         )
         return detector
 

@@ -40,6 +40,7 @@ class TeamForm:
     crisis_channel: str | None = None
     usergroup_id: str | None = None
     observe_holidays: bool = False
+    holiday_country: str | None = None  # the default calendar for members who have not chosen their own
     windows: tuple[WindowForm, ...] = ()
     accounts: tuple[str, ...] = ()
 
@@ -104,13 +105,16 @@ def read_form(values: dict[str, object]) -> TeamForm:
             continue
         windows.append(WindowForm(match.group(1), match.group(4), match.group(2).zfill(5), match.group(3).zfill(5), people))
     accounts = tuple(line.strip() for line in str(values.get("accounts") or "").splitlines() if line.strip())
+    holiday_country = (_text_or_none(values.get("holiday_country")) or "").upper() or None
+    if holiday_country is not None and holiday_country not in supported_countries():
+        errors["holiday_country"] = "Use an ISO country code with a holiday calendar, e.g. IT, US, GB."
     if errors:
         raise FormErrors(errors)
     return TeamForm(
         name=name, tz=tz, handoff_weekday=weekday, handoff_at=f"{clock:%H:%M}" if clock else handoff_at, length_days=length,
         roster=roster, shadows=shadows, announce_channel=_text_or_none(values.get("announce_channel")),
         crisis_channel=_text_or_none(values.get("crisis_channel")), usergroup_id=_text_or_none(values.get("usergroup_id")),
-        observe_holidays=bool(values.get("observe_holidays")), windows=tuple(windows), accounts=accounts,
+        observe_holidays=bool(values.get("observe_holidays")), holiday_country=holiday_country, windows=tuple(windows), accounts=accounts,
     )
 
 
@@ -142,10 +146,3 @@ class TeamSetupStore(Protocol):
     def save_team(self, *, workspace_id: str, team_id: int | None, form: TeamForm, epoch: datetime, now: datetime) -> tuple[int, dict | None]: ...
     def set_member_profile(self, *, workspace_id: str, user_id: str, tz: str | None, country: str | None) -> int: ...
 
-
-def country_from_locale(locale: str | None) -> str | None:
-    """Return the holiday-calendar country of a Slack locale like 'en-US', or None when unknown."""
-    if not locale or "-" not in locale:
-        return None
-    country = locale.rsplit("-", 1)[1].upper()
-    return country if country in supported_countries() else None

@@ -65,6 +65,16 @@ def parse_when(text: str, *, tz: ZoneInfo, now: datetime) -> datetime:
     return parsed.instant
 
 
+def parse_when_or_period(text: str, *, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime | None]:
+    """Return (instant, period end) for `text`; the end is set when it names a whole day or week ("2026-12-28")."""
+    now = _require_aware(now)
+    words = text.split()
+    parsed = _parse_phrase(words, tz=tz, now=now, anchor=now) if 0 < len(words) <= 2 else None
+    if parsed is None:
+        raise WhenError(f"I couldn't read “{text.strip()}” as a date or time. Try {FORMS}.")
+    return parsed.instant, parsed.period_end
+
+
 def parse_range(text_or_tokens: str | Sequence[str], *, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
     """Return [start, end) from "<from> [to] <to>", or the whole day/week one phrase names; UTC."""
     start, end, rest = split_range(text_or_tokens, tz=tz, now=now)

@@ -33,6 +33,7 @@ SETTINGS_CONTROLS = {
     HomeActions.quiet_off: home.SettingsField.quiet_off,
     HomeActions.page_dm: home.SettingsField.page_via,
     HomeActions.page_channel: home.SettingsField.page_via,
+    HomeActions.holiday_country: home.SettingsField.holiday_country,
 }
 
 
@@ -105,6 +106,8 @@ def register(app: App, deps: Deps) -> None:
             value = (action.get("selected_option") or {}).get("value") or action.get("value", "")
             home.change_settings(deps.member_settings, deps.audit, workspace_id=workspace_id, user_id=user_id, what=what, value=value,
                                  now=deps.clock(), via=Via.button)
+            if what is home.SettingsField.holiday_country:
+                deps.rotations.forget_cached()  # the rotation reads the calendar with the roster
             ack()
             deps.run_later(lambda: publish_home(deps, workspace_id=workspace_id, user_id=user_id))
         return listener

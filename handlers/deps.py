@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.access import AdminDirectory, EventLedger
+from bot.access import AdminRoster, EventLedger
 from bot.audit import AuditSink
 from bot.burnout import BurnoutStore
 from bot.campaigns import CampaignStore
@@ -17,7 +17,7 @@ from bot.escalation import Policy
 from bot.flows.ports import CoverReminders, CrisisFollowUps, MentionsStored, OutboxSender, Uploads
 from bot.home import OpenCrises, SettingsStore
 from bot.installs import Workspaces
-from bot.mentions import MentionRepository
+from bot.mentions import IngestTally, MentionRepository, Uncounted
 from bot.offboarding import OffboardingStore
 from bot.people import ZoneFacts
 from bot.oncall import RotationWriter
@@ -29,6 +29,8 @@ from bot.team_setup import TeamSetupStore
 
 class RotationRepository(RotationWriter, OffboardingStore, TeamSetupStore, Protocol):
     """Everything /oncall needs from storage (storage/rotations.py implements it)."""
+
+    def forget_cached(self) -> None: ...
 
 
 class CrisisRepository(CrisisStore, Protocol):
@@ -59,7 +61,7 @@ class CalendarTokenStore(Protocol):
 class Deps:
     clock: Callable[[], datetime]
     audit: AuditSink
-    admins: AdminDirectory
+    admins: AdminRoster
     events: EventLedger
     slack: SlackGateway
     rotations: RotationRepository
@@ -81,4 +83,5 @@ class Deps:
     cover_reminders: CoverReminders
     uploads: Uploads
     mentions_stored: MentionsStored  # a write stored new mentions: run a detection pass now
-    workspaces: Workspaces | None = None  # uninstall / reinstall: stop and resume sending (bot/installs.py)
+    workspaces: Workspaces  # uninstall / reinstall: stop and resume sending (bot/installs.py)
+    mention_tally: IngestTally = field(default_factory=Uncounted)  # mentions ingested and refused, for /metrics

@@ -60,7 +60,7 @@ def register(app: App, deps: Deps) -> None:
         # Slack took the app (or its bot token) away: nothing more goes there; teams, crises and audit stay.
         workspace_id = body.get("team_id") or ""
         tokens = event.get("tokens")
-        if deps.workspaces is None or not workspace_id or (event["type"] == "tokens_revoked" and not installs.bot_tokens_revoked(tokens)):
+        if not workspace_id or (event["type"] == "tokens_revoked" and not installs.bot_tokens_revoked(tokens)):
             record_workspace_event(body, event)  # only user tokens went: sending is unaffected
             return
         installs.stop_sending(deps.workspaces, deps.audit, workspace_id=workspace_id, reason=installs.StopReason(event["type"]),

@@ -18,6 +18,7 @@ from handlers.deps import Deps
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # 1,000 vendor documents of a few KB each fit with room to spare
 RETRY_AFTER_S = 30
+VIA = "webhook"  # the way in, as /metrics labels it
 
 
 def error(status: int, message: str, **headers: str) -> JSONResponse:
@@ -28,36 +29,42 @@ def error(status: int, message: str, **headers: str) -> JSONResponse:
 def routes(deps: Deps) -> list[Route]:
     """Return the webhook's Starlette routes, bound to the runtime's collaborators."""
 
+    def refused(reason: str, response: JSONResponse) -> JSONResponse:
+        deps.mention_tally.refused(reason, via=VIA)
+        return response
+
     async def post_mentions(request: Request) -> Response:
         token = _bearer(request)
         if token is None:
-            return error(401, "missing bearer token: send Authorization: Bearer <source token>", **{"WWW-Authenticate": "Bearer"})
+            return refused("no_token", error(401, "missing bearer token: send Authorization: Bearer <source token>", **{"WWW-Authenticate": "Bearer"}))
         try:
             source = await run_in_threadpool(lambda: mentions.source_for_token(deps.mentions.sources(), token))
         except mentions.StoreUnavailable:
-            return error(503, "database unavailable; retry later", **{"Retry-After": str(RETRY_AFTER_S)})
+            return refused("store_unavailable", error(503, "database unavailable; retry later", **{"Retry-After": str(RETRY_AFTER_S)}))
         if source is None:
-            return error(401, "unknown or revoked token", **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return refused("bad_token", error(401, "unknown or revoked token", **{"WWW-Authenticate": 'Bearer error="invalid_token"'}))
         body = await _read_limited(request)
         if body is None:
-            return error(413, f"body is over the limit of {MAX_BODY_BYTES} bytes; send smaller batches")
+            return refused("too_large", error(413, f"body is over the limit of {MAX_BODY_BYTES} bytes; send smaller batches"))
         try:
             payload = json.loads(body)
             items = mentions.split_batch(payload)
         except (UnicodeDecodeError, RecursionError):
-            return error(400, "malformed JSON: the body is not UTF-8 JSON text")
+            return refused("malformed_json", error(400, "malformed JSON: the body is not UTF-8 JSON text"))
         except json.JSONDecodeError as problem:
-            return error(400, f"malformed JSON: {problem.msg} at line {problem.lineno} column {problem.colno}")
+            return refused("malformed_json", error(400, f"malformed JSON: {problem.msg} at line {problem.lineno} column {problem.colno}"))
         except mentions.Rejected as problem:
-            return error(400, str(problem))
+            return refused("not_a_batch", error(400, str(problem)))
         if len(items) > mentions.MAX_BATCH_ITEMS:
-            return error(413, f"batch of {len(items)} items is over the limit of {mentions.MAX_BATCH_ITEMS}")
+            return refused("too_many_items", error(413, f"batch of {len(items)} items is over the limit of {mentions.MAX_BATCH_ITEMS}"))
         try:
             result = await run_in_threadpool(
                 mentions.ingest, deps.mentions, items, source=source, analyser=mentions.default_analyser(), now=deps.clock(),
             )
         except mentions.StoreUnavailable:
-            return error(503, "database unavailable; nothing of this batch was stored, retry it", **{"Retry-After": str(RETRY_AFTER_S)})
+            return refused("store_unavailable", error(503, "database unavailable; nothing of this batch was stored, retry it",
+                                                      **{"Retry-After": str(RETRY_AFTER_S)}))
+        deps.mention_tally.counted(result, via=VIA)
         if result.accepted:
             deps.mentions_stored.after_stored()  # a spike pages in seconds, not at the next detection pass
         return JSONResponse(result.to_dict(), status_code=202)

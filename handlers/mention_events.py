@@ -27,6 +27,7 @@ def register(app: App, deps: Deps) -> None:
             return
         result = mentions.ingest_slack_message(deps.mentions, event, channel=channel,
                                                analyser=mentions.default_analyser(), now=deps.clock())
+        deps.mention_tally.counted(result, via="slack")
         if result.accepted:
             deps.mentions_stored.after_stored()
         for rejection in result.rejections:

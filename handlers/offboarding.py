@@ -11,10 +11,10 @@ from bot.access import require_admin
 from bot.audit import SYSTEM_ACTOR, Via
 from bot.blocks.oncall import OncallActions, build_confirmation
 from bot.blocks.offboarding import build_checklist
-from bot.errors import NotFound, SocialopsError
+from bot.errors import NotFound
 from bot.offboarding import confirm_task, offboard
+from handlers.after_ack import refusals_to_presser
 from handlers.deps import Deps
-from handlers.replies import tell_presser
 
 Answer = tuple[str, list[dict[str, Any]]]
 
@@ -73,16 +73,13 @@ def register(app: App, deps: Deps, offboarding: Offboarding) -> None:
     app.event("user_change")(ack=ack_now, lazy=[on_user_change])
 
     @app.action(OncallActions.offboard_confirm)
+    @refusals_to_presser(deps, key="offboard-refused")
     def confirm(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user_id = body["user"]["id"]
-        try:
-            require_admin(deps.admins, user_id, action="confirm offboarding items")
-            task = confirm_task(deps.rotations, deps.audit, workspace_id=body["team"]["id"], task_id=int(action["value"]),
-                                user_id=user_id, now=deps.clock(), via=Via.button)
-        except SocialopsError as refusal:
-            tell_presser(deps, body, respond, str(refusal), dedupe_key=f"offboard-refused:{action['value']}:{user_id}:{action.get('action_ts', '')}")
-            return
+        require_admin(deps.admins, user_id, action="confirm offboarding items")
+        task = confirm_task(deps.rotations, deps.audit, workspace_id=body["team"]["id"], task_id=int(action["value"]),
+                            user_id=user_id, now=deps.clock(), via=Via.button)
         text, blocks = build_checklist(task.user_id, deps.rotations.offboarding_tasks_of(workspace_id=body["team"]["id"], user_id=task.user_id))
         deps.run_later(lambda: respond(text=text, blocks=blocks, replace_original=True))
 

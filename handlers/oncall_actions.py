@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from bot import oncall
 from bot.audit import Via
 from bot.blocks.oncall import OncallActions, build_cover_card, build_cover_taken_note, build_swap_decided
-from bot.errors import SocialopsError
+from handlers.after_ack import refusals_to_presser
 from handlers.app_home import refresh_team_homes
 from handlers.deps import Deps
 from handlers.replies import pressed_message, tell_presser, update_or_queue
@@ -17,15 +17,12 @@ from handlers.replies import pressed_message, tell_presser, update_or_queue
 
 def register(app: App, deps: Deps) -> None:
     @app.action(OncallActions.cover_take)
+    @refusals_to_presser(deps, key="cover-refused")
     def take_cover(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user_id = body["user"]["id"]
-        try:
-            # The claim is one conditional UPDATE: of many simultaneous presses exactly one wins.
-            request = oncall.take_cover(deps.rotations, deps.audit, request_id=int(action["value"]), user_id=user_id, now=deps.clock(), via=Via.button)
-        except SocialopsError as refusal:
-            tell_presser(deps, body, respond, str(refusal), dedupe_key=f"cover-refused:{action['value']}:{user_id}:{action.get('action_ts', '')}")
-            return
+        # The claim is one conditional UPDATE: of many simultaneous presses exactly one wins.
+        request = oncall.take_cover(deps.rotations, deps.audit, request_id=int(action["value"]), user_id=user_id, now=deps.clock(), via=Via.button)
         refresh_team_homes(deps, request.team.id)
         deps.outbox.send(dedupe_key=f"cover-taken:{request.id}", method="dm", payload={"user": request.requester, "text": build_cover_taken_note(request)})
         tell_presser(deps, body, respond, f"You cover *{request.team.name}* for <@{request.requester}>. Thank you!", dedupe_key=f"cover-thanks:{request.id}")
@@ -38,14 +35,11 @@ def register(app: App, deps: Deps) -> None:
         update_or_queue(deps, request.channel or channel, request.message_ts or ts, text=text, blocks=blocks, dedupe_key=f"cover-card:{request.id}")
 
     def decide(accept: bool):  # noqa: ANN202 - a Bolt listener
+        @refusals_to_presser(deps, key="swap-refused")
         def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
             ack()
-            try:
-                swap = oncall.decide_swap(deps.rotations, deps.audit, swap_id=int(action["value"]), user_id=body["user"]["id"],
-                                          accept=accept, now=deps.clock(), via=Via.button)
-            except SocialopsError as refusal:
-                tell_presser(deps, body, respond, str(refusal), dedupe_key=f"swap-refused:{action['value']}:{body['user']['id']}:{action.get('action_ts', '')}")
-                return
+            swap = oncall.decide_swap(deps.rotations, deps.audit, swap_id=int(action["value"]), user_id=body["user"]["id"],
+                                      accept=accept, now=deps.clock(), via=Via.button)
             deps.run_later(lambda: respond(text=f"Swap {swap.status}.", replace_original=True))
             deps.outbox.send(dedupe_key=f"swap-decided:{swap.id}", method="dm", payload={"user": swap.requester, "text": build_swap_decided(swap)})
         return listener

@@ -7,17 +7,18 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 
-from bot import burnout, oncall
+from bot import access, burnout, oncall
 from bot.access import require_admin
 from bot.audit import Via
 from bot.blocks.burnout import build_limits
 from bot.blocks.help import build_help
-from bot.blocks.oncall import build_confirmation, build_cover_card, build_my_shifts, build_schedule, build_swap_request, build_who
-from bot.command_grammar import ParsedCommand, parse_user, team_and_weeks
+from bot.blocks.oncall import (build_admins, build_confirmation, build_cover_card, build_my_shifts, build_schedule, build_swap_request, build_time_off_list,
+                               build_who)
+from bot.command_grammar import ParsedCommand, parse_number, parse_user, team_from_and_weeks
 from bot.errors import UsageError
 from bot.oncall_query import ONCALL
 from bot.slack_gateway import SlackCallFailed
-from bot.when import describe_range, parse_range, parse_when, split_range
+from bot.when import describe_range, parse_range, parse_when, parse_when_or_period, split_range
 from handlers import offboarding
 from handlers.app_home import refresh_team_homes
 from handlers.asker import asker_zone
@@ -35,8 +36,8 @@ _rendered_who = IdentityMemo(build_who)
 DEFAULT_SCHEDULE_WEEKS = 2
 
 
-def _schedule_args(query: ParsedCommand) -> tuple[str | None, int]:
-    return team_and_weeks(query.args, default=DEFAULT_SCHEDULE_WEEKS, usage="Usage: " + ONCALL.usage("schedule"))
+def _schedule_args(query: ParsedCommand) -> tuple[str | None, list[str], int]:
+    return team_from_and_weeks(query.args, default=DEFAULT_SCHEDULE_WEEKS, usage="Usage: " + ONCALL.usage("schedule"))
 
 
 class OncallCommand:
@@ -67,6 +68,7 @@ class OncallCommand:
             "report": Route(self._report),
             "export": Route(self._export),
             "offboard": Route(self._offboard, admin_only="offboard people"),
+            "admins": Route(self._admins),  # everyone sees the list; the use cases check add/remove
         }
 
     def answer(self, command: dict[str, Any]) -> Answer:
@@ -80,8 +82,10 @@ class OncallCommand:
         return _rendered_who(oncall.who(self.deps.rotations, workspace_id=command["team_id"], team=query.args[0] if query.args else None, now=self.deps.clock()))
 
     def _schedule(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
-        team, weeks = _schedule_args(query)
-        return build_schedule(oncall.schedule(self.deps.rotations, workspace_id=command["team_id"], team=team, weeks=weeks, now=self.deps.clock()))
+        team, from_words, weeks = _schedule_args(query)
+        now = self.deps.clock()
+        start = parse_when(" ".join(from_words), tz=self._zone(command), now=now) if from_words else None
+        return build_schedule(oncall.schedule(self.deps.rotations, workspace_id=command["team_id"], team=team, weeks=weeks, now=now, start=start))
 
     def _me(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         return build_my_shifts(oncall.my_shifts(self.deps.rotations, workspace_id=command["team_id"], user_id=command["user_id"], now=self.deps.clock()))
@@ -115,19 +119,32 @@ class OncallCommand:
     def _swap(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         other = parse_user(query.args[0], "Usage: " + ONCALL.usage("swap"))
         tz, now = self._zone(command), self.deps.clock()
-        at = parse_when(" ".join(query.args[1:]), tz=tz, now=now)
+        at, day_end = parse_when_or_period(" ".join(query.args[1:]), tz=tz, now=now)
         swap = oncall.request_swap(self.deps.rotations, self.deps.audit, workspace_id=command["team_id"], team=None,
-                                   requester=command["user_id"], other=other, other_at=at, now=now, via=Via.slash_command)
+                                   requester=command["user_id"], other=other, other_at=at, now=now, via=Via.slash_command,
+                                   other_day_end=day_end)
         text, blocks = build_swap_request(swap)
         self.deps.outbox.send(dedupe_key=f"swap-request:{swap.id}", method="dm", payload={"user": other, "text": text, "blocks": blocks})
         return build_confirmation(f"Asked <@{other}> to swap; I'll tell you their answer.")
 
     def _away(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         tz, now = self._zone(command), self.deps.clock()
+        action = query.args[0].lower()
+        if action == "list" and len(query.args) == 1:
+            return build_time_off_list(oncall.my_time_off(self.deps.rotations, user_id=command["user_id"], workspace_id=command["team_id"], now=now), tz)
+        if action == "cancel":
+            if len(query.args) != 2:
+                raise UsageError("Say which one: `/oncall away cancel <id>` (`/oncall away list` shows the ids).", usage="Usage: " + ONCALL.usage("away"))
+            time_off_id = parse_number(query.args[1], what="time-off id", usage="Usage: " + ONCALL.usage("away"))
+            cancelled = oncall.cancel_time_off(self.deps.rotations, self.deps.audit, user_id=command["user_id"], workspace_id=command["team_id"],
+                                               time_off_id=time_off_id, now=now, via=Via.slash_command)
+            ended = "ended now" if cancelled.start < now else "cancelled"
+            return build_confirmation(f"Time off #{cancelled.id} ({describe_range(cancelled.start, cancelled.end, tz)}) {ended}.")
         start, end = parse_range(query.args, tz=tz, now=now)
-        oncall.go_away(self.deps.rotations, self.deps.audit, user_id=command["user_id"], workspace_id=command["team_id"],
-                       start=start, end=end, now=now, via=Via.slash_command)
-        return build_confirmation(f"Time off recorded: {describe_range(start, end, tz)}. Every rotation skips you then; `/oncall back` ends it early.")
+        time_off_id = oncall.go_away(self.deps.rotations, self.deps.audit, user_id=command["user_id"], workspace_id=command["team_id"],
+                                     start=start, end=end, now=now, via=Via.slash_command)
+        return build_confirmation(f"Time off #{time_off_id} recorded: {describe_range(start, end, tz)}. Every rotation skips you then; "
+                                  f"`/oncall back` ends it early, `/oncall away cancel {time_off_id}` cancels it.")
 
     def _back(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         ended = oncall.come_back(self.deps.rotations, self.deps.audit, user_id=command["user_id"], workspace_id=command["team_id"], now=self.deps.clock(), via=Via.slash_command)
@@ -176,6 +193,18 @@ class OncallCommand:
 
     def _export(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         return self.reports.export(query, command)
+
+    def _admins(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        usage = "Usage: " + ONCALL.usage("admins")
+        if not query.args:
+            return build_admins(access.list_admins(self.deps.admins))
+        action = query.args[0].lower()
+        if action not in ("add", "remove") or len(query.args) != 2:
+            raise UsageError("Say `add @who` or `remove @who`, or nothing to see the admins.", usage=usage)
+        who = parse_user(query.args[1], usage)
+        change = access.grant_admin if action == "add" else access.revoke_admin
+        return build_admins(change(self.deps.admins, self.deps.audit, actor=command["user_id"], user_id=who,
+                                   workspace_id=command["team_id"], now=self.deps.clock(), via=Via.slash_command))
 
     def _offboard(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         who = parse_user(query.args[0], "Usage: " + ONCALL.usage("offboard"))

@@ -14,7 +14,7 @@ from bot.blocks.setup import SETUP_CALLBACK, build_setup_modal, read_view_values
 from bot.crisis_query import SourcesQuery
 from bot.errors import Conflict, NotAllowed, NotFound
 from bot.slack_gateway import SlackCallFailed
-from bot.team_setup import FormErrors, country_from_locale, latest_start, read_form
+from bot.team_setup import FormErrors, latest_start, read_form
 from handlers.asker import asker_zone
 from handlers.deps import Deps
 
@@ -38,14 +38,14 @@ class TeamSetup:
 
 
 def learn_member_profiles(deps: Deps, *, workspace_id: str, user_ids: list[str]) -> None:
-    """Fill each member's time zone and holiday country from Slack (users.info with locale)."""
+    """Fill each member's time zone from Slack (users.info)."""
     for user_id in user_ids:
         try:
-            user = deps.slack.user_info(user_id, include_locale=True)
+            user = deps.slack.user_info(user_id)
         except SlackCallFailed:
             continue  # the daily health check reports people Slack no longer knows
-        deps.rotations.set_member_profile(workspace_id=workspace_id, user_id=user_id, tz=user.get("tz"),
-                                          country=country_from_locale(user.get("locale")))
+        # The holiday calendar is the person's own choice (App Home) or the team's default, not their Slack language.
+        deps.rotations.set_member_profile(workspace_id=workspace_id, user_id=user_id, tz=user.get("tz"), country=None)
         deps.people.remember(workspace_id=workspace_id, user_id=user_id, tz=user.get("tz"), deleted=bool(user.get("deleted")), now=deps.clock())
 
 

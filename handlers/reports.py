@@ -20,15 +20,16 @@ from bot.flows.uploads import FileUpload
 from bot.blocks.oncall import build_confirmation
 from bot.blocks.report import ReportActions, build_charts_note, build_checkin_question, build_delivery_changed, build_report
 from bot.command_grammar import ParsedCommand, team_and_weeks
-from bot.errors import SocialopsError, UsageError
+from bot.errors import UsageError
 from bot.export import write_csvs
 from bot.oncall import pick_team
 from bot.oncall_query import ONCALL
 from bot.shift_checkin import answer_checkin, parse_score
 from bot.when import describe_range, parse_range
+from handlers.after_ack import refusals_to_presser
 from handlers.asker import asker_zone
 from handlers.deps import Deps
-from handlers.replies import pressed_message, tell_presser, update_or_queue
+from handlers.replies import pressed_message, update_or_queue
 
 log = logging.getLogger(__name__)
 Answer = tuple[str, list[dict[str, Any]]]
@@ -102,15 +103,12 @@ class ReportCommands:
 
 def register(app: App, deps: Deps) -> None:
     @app.action(_CHECKIN_ACTION)
+    @refusals_to_presser(deps, key="checkin-refused")
     def rate_shift(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user_id = body["user"]["id"]
-        try:
-            checkin_id, score = parse_score(action["value"])
-            checkin = answer_checkin(deps.reports, deps.audit, checkin_id=checkin_id, user_id=user_id, score=score, now=deps.clock(), via=Via.button)
-        except SocialopsError as refusal:
-            tell_presser(deps, body, respond, str(refusal), dedupe_key=f"checkin-refused:{action['value']}:{user_id}:{action.get('action_ts', '')}")
-            return
+        checkin_id, score = parse_score(action["value"])
+        checkin = answer_checkin(deps.reports, deps.audit, checkin_id=checkin_id, user_id=user_id, score=score, now=deps.clock(), via=Via.button)
         text, blocks = build_checkin_question(checkin)
         # The question is updated in place: the chosen number highlighted, and a thank-you under it. An answer can be
         # changed, so each press queues under its own key.

@@ -37,10 +37,19 @@ class AdminDirectory:
         """Store an admin of the current workspace; return False when they already were one."""
         return self._db.insert_once(Admin(workspace_id=current_workspace(), user_id=user_id, added_at=at, added_by=by))
 
-    def remove(self, user_id: str) -> bool:
+    def stored_ids(self) -> list[str]:
+        """Return the admins stored for the current workspace (the bootstrap list not included)."""
         with self._db.session_scope() as session:
-            row = session.get(Admin, (current_workspace(), user_id))
-            if row is None:
+            return list(session.exec(select(Admin.user_id).where(Admin.workspace_id == current_workspace()).order_by(Admin.user_id)))
+
+    def remove(self, user_id: str, *, keep_one: bool = False) -> bool:
+        """Delete a stored admin of the current workspace; with `keep_one`, refuse (False) when they are its only one left."""
+        with self._db.session_scope() as session:
+            # Lock the workspace's admin rows (PostgreSQL; SQLite serialises writers anyway) so two admins removing each
+            # other at once cannot leave nobody.
+            rows = list(session.exec(select(Admin).where(Admin.workspace_id == current_workspace()).with_for_update()))
+            row = next((r for r in rows if r.user_id == user_id), None)
+            if row is None or (keep_one and len(rows) <= 1):
                 return False
             session.delete(row)
         return True

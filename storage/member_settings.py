@@ -22,7 +22,8 @@ class MemberSettingsStore:
             row = session.get(MemberSettingRow, (workspace_id, user_id))
             if row is None:
                 return None
-            return MemberSettings(tz=row.tz, quiet_start=_clock(row.quiet_start), quiet_end=_clock(row.quiet_end), page_via=PageVia(row.page_via))
+            return MemberSettings(tz=row.tz, quiet_start=_clock(row.quiet_start), quiet_end=_clock(row.quiet_end), page_via=PageVia(row.page_via),
+                                  holiday_country=row.holiday_country)
 
     def save_settings(self, *, workspace_id: str, user_id: str, settings: MemberSettings, now: datetime) -> None:
         with self._db.session_scope() as session:
@@ -34,4 +35,5 @@ class MemberSettingsStore:
             row.quiet_start = settings.quiet_start.strftime("%H:%M") if settings.quiet_start else None
             row.quiet_end = settings.quiet_end.strftime("%H:%M") if settings.quiet_end else None
             row.page_via = settings.page_via.value
+            row.holiday_country = settings.holiday_country
             row.updated_at = now

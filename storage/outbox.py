@@ -20,13 +20,13 @@ class Outbox:
         self._db = database
 
     def enqueue(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime, now: datetime,
-                workspace_id: str | None = None) -> int:
+                kind: str | None = None, subject: dict[str, Any] | None = None, workspace_id: str | None = None) -> int:
         """Queue a call once per dedupe_key for `workspace_id` (default: the one acting); return its id (the existing one on a repeat)."""
         workspace = current_workspace() if workspace_id is None else workspace_id
         try:
             with self._db.session_scope() as session:
                 row = OutboxMessage(dedupe_key=dedupe_key, workspace_id=workspace, method=method, payload=payload,
-                                    created_at=now, due_at=due_at)
+                                    created_at=now, due_at=due_at, kind=kind, subject=subject)
                 session.add(row)
                 session.flush()
                 assert row.id is not None
@@ -127,5 +127,6 @@ def _item(row: OutboxMessage) -> OutboxItem:
     assert row.id is not None
     return OutboxItem(
         id=row.id, dedupe_key=row.dedupe_key, method=row.method, payload=dict(row.payload),
-        due_at=row.due_at, attempts=row.attempts, status=row.status, workspace_id=row.workspace_id,
+        due_at=row.due_at, attempts=row.attempts, status=row.status, kind=row.kind,
+        subject=None if row.subject is None else dict(row.subject), workspace_id=row.workspace_id,
     )

@@ -19,11 +19,12 @@ from sqlmodel import col, select
 
 from bot.errors import Conflict
 from bot.offboarding import OffboardingTaskInfo
-from bot.oncall import CoverRequestInfo, SwapRequestInfo, TeamInfo, TeamRotation
+from bot.oncall import CoverRequestInfo, SwapRequestInfo, TeamInfo, TeamRotation, TimeOffInfo
 from bot.team_setup import TeamForm, WindowForm
-from bot.rotation import Layers, Member, Override, RegionalWindow, Role, RotationSpec, Swap, TimeOff
+from bot.rotation import Layers, Member, Override, RegionalWindow, Role, RotationSpec, Swap, TimeOff, supported_countries
 from storage.session import Database
 from storage.tables import (
+    MemberSettingRow,
     CoverRequest, OffboardingTask, OverrideRow, SwapRequest, Team, TeamAccount, TeamMember, TeamWindow, TimeOffRow,
 )
 
@@ -224,6 +225,11 @@ class Rotations:
         people = [m.user_id for m in members]
         time_off = list(session.exec(select(TimeOffRow).where(
             TimeOffRow.workspace_id == team.workspace_id, col(TimeOffRow.user_id).in_(people)))) if people else []
+        # A person's own calendar (App Home), else the team's default; never guessed from their Slack language.
+        chosen: dict[str, str] = {user: country for user, country in session.exec(
+            select(MemberSettingRow.user_id, MemberSettingRow.holiday_country).where(
+                MemberSettingRow.workspace_id == team.workspace_id, col(MemberSettingRow.user_id).in_(people),
+                col(MemberSettingRow.holiday_country).is_not(None)))} if people else {}
         spec = RotationSpec(
             tz=ZoneInfo(team.tz),
             roster=tuple(m.user_id for m in members if not m.shadow),
@@ -232,7 +238,8 @@ class Rotations:
             handoff_weekday=team.handoff_weekday,
             handoff_at=_clock(team.handoff_at),
             length=timedelta(days=team.length_days),
-            members=tuple(Member(user_id=m.user_id, tz=m.tz or team.tz, country=m.country, paused=m.paused) for m in members),
+            members=tuple(Member(user_id=m.user_id, tz=m.tz or team.tz, country=_calendar(chosen.get(m.user_id) or team.holiday_country),
+                                 paused=m.paused) for m in members),
             observe_holidays=team.observe_holidays,
             windows=tuple(RegionalWindow(w.name, ZoneInfo(w.tz), _clock(w.start), _clock(w.end), tuple(w.roster)) for w in windows),
         )
@@ -254,6 +261,28 @@ class Rotations:
             for row in rows:
                 row.end_at = now
             return len(rows)
+
+    def upcoming_time_off(self, *, workspace_id: str, user_id: str, now: datetime) -> list[TimeOffInfo]:
+        """Return the person's time off in the workspace that has not ended by `now`, soonest first."""
+        with self._db.session_scope() as session:
+            rows = session.exec(select(TimeOffRow).where(TimeOffRow.workspace_id == workspace_id, TimeOffRow.user_id == user_id,
+                                                         TimeOffRow.end_at > now)
+                                .order_by(col(TimeOffRow.start_at), col(TimeOffRow.id)))
+            return [TimeOffInfo(id=r.id, user_id=r.user_id, start=r.start_at, end=r.end_at) for r in rows]
+
+    @_changes_rotations
+    def cancel_time_off(self, *, workspace_id: str, time_off_id: int, user_id: str, now: datetime) -> TimeOffInfo | None:
+        """Delete a future range, or end one in progress at `now`; None when it is not the person's (in this workspace) or is over."""
+        with self._db.session_scope() as session:
+            row = session.get(TimeOffRow, time_off_id)
+            if row is None or row.workspace_id != workspace_id or row.user_id != user_id or row.end_at <= now:
+                return None
+            before = TimeOffInfo(id=time_off_id, user_id=row.user_id, start=row.start_at, end=row.end_at)
+            if row.start_at >= now:
+                session.delete(row)
+            else:
+                row.end_at = now
+            return before
 
     @_changes_rotations
     def set_paused(self, *, workspace_id: str, user_id: str, paused: bool) -> list[str]:
@@ -363,7 +392,7 @@ class Rotations:
                 team.epoch = epoch  # a new handoff rule restarts the count from its latest handoff
             team.name, team.tz, team.handoff_weekday, team.handoff_at = form.name, form.tz, form.handoff_weekday, form.handoff_at
             team.length_days, team.announce_channel, team.crisis_channel = form.length_days, form.announce_channel, form.crisis_channel
-            team.usergroup_id, team.observe_holidays = form.usergroup_id, form.observe_holidays
+            team.usergroup_id, team.observe_holidays, team.holiday_country = form.usergroup_id, form.observe_holidays, form.holiday_country
             session.flush()
             assert team.id is not None
             old = {m.user_id: m for m in session.exec(select(TeamMember).where(TeamMember.team_id == team.id))}
@@ -473,6 +502,11 @@ class Rotations:
             return [_task(row, _team_name(session, row.team_id)) for row in rows]
 
 
+def _calendar(country: str | None) -> str | None:
+    # A stored code the holidays package no longer knows is dropped rather than failing the whole rotation load.
+    return country if country in supported_countries() else None
+
+
 def _form(session, team: Team) -> TeamForm:  # noqa: ANN001 - a sqlmodel Session
     members = list(session.exec(select(TeamMember).where(TeamMember.team_id == team.id).order_by(TeamMember.position)))
     windows = session.exec(select(TeamWindow).where(TeamWindow.team_id == team.id).order_by(TeamWindow.position))
@@ -481,7 +515,7 @@ def _form(session, team: Team) -> TeamForm:  # noqa: ANN001 - a sqlmodel Session
         name=team.name, tz=team.tz, handoff_weekday=team.handoff_weekday, handoff_at=team.handoff_at, length_days=team.length_days,
         roster=tuple(m.user_id for m in members if not m.shadow), shadows=tuple(m.user_id for m in members if m.shadow),
         announce_channel=team.announce_channel, crisis_channel=team.crisis_channel, usergroup_id=team.usergroup_id,
-        observe_holidays=team.observe_holidays, windows=tuple(WindowForm(w.name, w.tz, w.start, w.end, tuple(w.roster)) for w in windows),
+        observe_holidays=team.observe_holidays, holiday_country=team.holiday_country, windows=tuple(WindowForm(w.name, w.tz, w.start, w.end, tuple(w.roster)) for w in windows),
         accounts=tuple(accounts),
     )
 

@@ -70,6 +70,8 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=255)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    kind: str | None = Field(default=None, max_length=32)  # the on-delivered step its flow declared (bot/flows/outbox.py)
+    subject: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # what that step needs
 
 
 class JobRun(SQLModel, table=True):
@@ -100,6 +102,7 @@ class Team(SQLModel, table=True):
     crisis_channel: str | None = Field(default=None, max_length=32)
     usergroup_id: str | None = Field(default=None, max_length=32)
     observe_holidays: bool = False
+    holiday_country: str | None = Field(default=None, max_length=8)  # default calendar for members without their own
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
 
 
@@ -511,6 +514,7 @@ class MemberSettingRow(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, max_length=5)
     page_via: str = Field(default="dm", max_length=16)  # dm | channel
     updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    holiday_country: str | None = Field(default=None, max_length=8)  # public-holiday calendar; None: the team's default
 
 
 # --- reports and end-of-shift check-ins (issue 7) --------------------------------------------------------
@@ -627,6 +631,21 @@ class DetectorSettingRow(SQLModel, table=True):
     min_count: int = 10
     quiet_hours: str = Field(default="page", max_length=16)  # bot.detector_tuning.QuietHours
     updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_by: str = Field(max_length=64)
+
+
+class TopicSensitivityRow(SQLModel, table=True):
+    """What labels taught one topic's detector (bot.detector_tuning.TopicAdjustment); no row means no change."""
+
+    __tablename__ = "topic_sensitivity"
+
+    topic_id: int = Field(primary_key=True, foreign_key="topics.id", ondelete="CASCADE")
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    log_factor: float = 0.0  # log of the threshold factor as of adjusted_at (TopicAdjustment.offset); decays towards 0
+    adjusted_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    false_alarms: int = 0
+    missed: int = 0
+    last_crisis_id: int = 0  # the crisis that taught it last: each crisis teaches once
     updated_by: str = Field(max_length=64)
 
 

@@ -91,6 +91,8 @@ def build_health_report(reports: list[TeamHealth]) -> tuple[str, list[dict[str, 
         tz = report.team.tz
         lines = [f"• *No one on call* {slack_date(s.start, tz)} → {slack_date(s.end, tz)}" for s in report.gaps[:10]]
         lines += [f"• No backup {slack_date(s.start, tz)} → {slack_date(s.end, tz)}" for s in report.no_backup[:10]]
+        lines += [f"• {', '.join(_person(u) for u in s.holiday_workers)} on call through their public holiday "
+                  f"{slack_date(s.start, tz)} → {slack_date(s.end, tz)}: nobody else is free" for s in report.holiday_worked[:10]]
         lines += [f"• {_person(user)} {_PROBLEM[check.state]}" + (f" (`{check.detail}`)" if check.detail else "")
                   for user, check in list(report.problems.items())[:15]]
         blocks.append(_section(f"*{report.team.name}*\n" + "\n".join(lines)))

@@ -8,6 +8,7 @@ from typing import Any
 from bot.blocks.limits import fit_message
 from bot.burnout import LIMIT_WORDS, Limits, ProposalStatus, RebalanceProposal, SleepOffer
 from bot.oncall import TeamInfo
+from bot.plural import counted
 from bot.slack_time import slack_date
 
 MAX_FINDINGS = 10
@@ -35,7 +36,7 @@ def _note(text: str) -> dict[str, Any]:
 def build_offer_to_backup(offer: SleepOffer) -> tuple[str, list[dict[str, Any]]]:
     """Return (text, blocks) asking the backup to take the rest of the primary's shift, with the one button."""
     tz = offer.team.tz
-    text = (f"<@{offer.primary}> has had {offer.sleep_pages} pages in their sleep hours this shift on *{offer.team.name}* "
+    text = (f"<@{offer.primary}> has had {counted(offer.sleep_pages, 'page')} in their sleep hours this shift on *{offer.team.name}* "
             f"(the team's limit is {offer.limit}). Can you, as backup, take the rest of this shift, until {slack_date(offer.shift_end, tz)}?")
     blocks = [_section(text), {"type": "actions", "block_id": f"burnout-offer-{offer.id}", "elements": [
         {"type": "button", "action_id": BurnoutActions.accept_offer, "value": str(offer.id), "style": "primary",
@@ -45,7 +46,7 @@ def build_offer_to_backup(offer: SleepOffer) -> tuple[str, list[dict[str, Any]]]
 
 def build_offer_to_primary(offer: SleepOffer) -> tuple[str, list[dict[str, Any]]]:
     """Return (text, blocks) telling the primary the backup has been offered the rest of their shift."""
-    text = (f"You've had {offer.sleep_pages} pages in your sleep hours this shift on *{offer.team.name}* "
+    text = (f"You've had {counted(offer.sleep_pages, 'page')} in your sleep hours this shift on *{offer.team.name}* "
             f"(limit {offer.limit}). I've asked <@{offer.backup}> to take the rest of this shift; "
             "I'll tell you when they do. Until then pages still come to you.")
     return fit_message(text, [_section(text)])

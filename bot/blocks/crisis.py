@@ -1,7 +1,8 @@
 """Block Kit for crises: the card (channel and DM), its timeline lines, the resolve modal, `/crisis list|status`.
 
 The card never mentions the person who pressed a button in a way that notifies them: people appear on the
-card only through chat.update edits (edits do not notify), and timeline lines name only the people paged.
+card only through chat.update edits (edits do not notify); thread timeline lines name who acted in plain text
+(their Slack name, no mention) and mention only the people paged.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from bot.blocks.limits import clip, fit_message
 from bot.crisis import MAX_NOTE, Crisis, CrisisEvent, EventKind, Status, describe_language_mix, notes
+from bot.plural import counted
 
 SPARK = "▁▂▃▄▅▆▇█"
 RESOLVE_CALLBACK = "crisis-resolve"
@@ -154,22 +156,37 @@ def build_dm_failed(crisis: Crisis, *, user_id: str, error: str) -> str:
     return f"<@{user_id}> I could not DM you ({error}) — crisis #{crisis.id} on *{crisis.topic}* is waiting for an acknowledgement here."
 
 
-def timeline_line(crisis: Crisis, event: CrisisEvent, *, name_actors: bool = False) -> str:
-    """Return one thread line of the timeline; the actor of a button press is not mentioned (the card shows them).
+def acted_by_a_person(event: CrisisEvent) -> bool:
+    """Return whether a person (not the scheduler or the detector) did what `event` records."""
+    return event.actor.startswith(("U", "W")) and event.kind is not EventKind.PAGE
 
-    `name_actors` adds who did it, for ephemeral views (`/crisis status`), where a mention notifies nobody.
+
+def timeline_line(crisis: Crisis, event: CrisisEvent, *, name_actors: bool = False, actor_name: str | None = None) -> str:
+    """Return one timeline line, naming who acted.
+
+    `name_actors` mentions them, for ephemeral views (`/crisis status`), where a mention notifies nobody; in the
+    thread `actor_name` (their Slack name) names them as plain text, so the line does not notify them again.
     """
     line = _timeline_text(crisis, event)
-    if name_actors and event.actor.startswith(("U", "W")) and event.kind is not EventKind.PAGE:
-        line += f" — <@{event.actor}>"
-    return line
+    if not acted_by_a_person(event):
+        return line
+    if name_actors:
+        return line + f" — <@{event.actor}>"
+    return line + f" — {_plain_name(actor_name or event.actor)}"
+
+
+def _plain_name(name: str) -> str:
+    # Slack markup in a display name (<, >, &) would be read as a token; escape as Slack asks.
+    return name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _timeline_text(crisis: Crisis, event: CrisisEvent) -> str:
     at = clock(event.at)
+    # The opening line is history: the severity it was opened with (stored with the event), not today's.
+    severity = (event.detail or {}).get("severity") or crisis.severity.label
     texts = {
-        EventKind.DECLARED: f"{at} Declared ({crisis.severity.label}).",
-        EventKind.DETECTED: f"{at} Detected a spike ({crisis.severity.label}).",
+        EventKind.DECLARED: f"{at} Declared ({severity}).",
+        EventKind.DETECTED: f"{at} Detected a spike ({severity}).",
         EventKind.ACK: f"{at} Acknowledged via {event.via.replace('_', ' ')}.",
         EventKind.RESPONDING: f"{at} A responder joined (see the card).",
         EventKind.ESCALATED: f"{at} Escalated by hand to step {(event.detail or {}).get('step', '?')}.",
@@ -210,7 +227,7 @@ def build_crisis_list(crises: list[Crisis]) -> tuple[str, list[dict[str, Any]]]:
         text = "No open crises."
         return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
     lines = [f"• *{c.title}* ({c.team_name}) — {status_line(c)}" for c in crises]
-    heading = f"{len(crises)} open crisis" + ("es" if len(crises) != 1 else "")
+    heading = counted(len(crises), "open crisis", "open crises")
     text = f"{heading}: " + ", ".join(c.title for c in crises)
     return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{heading}*\n" + "\n".join(lines)}}])
 

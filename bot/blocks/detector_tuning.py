@@ -7,7 +7,7 @@ from typing import Any
 from bot.blocks.crisis import build_confirmation
 from bot.blocks.limits import fit_message
 from bot.campaigns import Campaign
-from bot.detector_tuning import QuietHours, TuningAnswer
+from bot.detector_tuning import QuietHours, TopicAdjustment, TuningAnswer
 from bot.slack_time import slack_date
 
 _SENSITIVITY = {"low": "low (fewer, bigger spikes page)", "normal": "normal", "high": "high (smaller spikes page too)"}
@@ -25,11 +25,24 @@ def build_tuning_answer(answer: TuningAnswer) -> tuple[str, list[dict[str, Any]]
     head = f"Detector tuning of {answer.team_name}" + (" changed" if answer.changed else "")
     body = (f"*{head}*\n• sensitivity: {sensitivity}\n• minimum count: {s.min_count} negative mentions in 15 minutes\n"
             f"• quiet hours: {_QUIET[s.quiet_hours]}")
+    learned = [_learned_line(name, adjustment, answer) for name, adjustment in answer.topics]
+    if learned:
+        body += "\n*Learned from labels* (fades by half every two weeks; admins: `/crisis tuning reset <topic>`)\n" + "\n".join(learned)
     blocks = [_section(body)]
     if answer.note:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": answer.note}]})
-    text = (f"{head}: sensitivity {s.sensitivity}, min-count {s.min_count}, quiet-hours {s.quiet_hours.value}. {answer.note}").strip()
+    learned_text = "".join(f" {line[2:]}." for line in learned)
+    text = (f"{head}: sensitivity {s.sensitivity}, min-count {s.min_count}, quiet-hours {s.quiet_hours.value}.{learned_text} "
+            f"{answer.note}").strip()
     return fit_message(text, blocks)
+
+
+def _learned_line(name: str, adjustment: TopicAdjustment, answer: TuningAnswer) -> str:
+    """One topic's learned change, e.g. "• acme: less sensitive (threshold ×1.16; 1 false alarm, 0 missed)"."""
+    factor = adjustment.factor(answer.now) if answer.now is not None else 1.0
+    direction = "less sensitive" if factor > 1 else "more sensitive"
+    alarms = f"{adjustment.false_alarms} false alarm{'s' if adjustment.false_alarms != 1 else ''}"
+    return f"• {name}: {direction} (threshold ×{factor:.2f}; {alarms}, {adjustment.missed} missed)"
 
 
 def _window(campaign: Campaign, tz: str) -> str:

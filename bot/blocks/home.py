@@ -9,8 +9,9 @@ from typing import Any
 from bot.blocks.limits import fit_view
 from bot.blocks.oncall import OncallActions
 from bot.command_grammar import Grammar
-from bot.home import SLACK_ZONE, HomeContent, HomeCrisis, MemberSettings, PageVia, TeamNow
+from bot.home import SLACK_ZONE, TEAM_CALENDAR, HomeContent, HomeCrisis, MemberSettings, PageVia, TeamNow
 from bot.oncall import CoverRequestInfo
+from bot.rotation import supported_countries
 from bot.rotation_messages import TeamHealth
 from bot.slack_time import slack_date
 
@@ -40,6 +41,7 @@ class HomeActions(StrEnum):
     quiet_off = "home-settings-quiet-off"
     page_dm = "home-settings-page-dm"
     page_channel = "home-settings-page-channel"
+    holiday_country = "home-settings-holiday-country"
     open_setup = "home-open-setup"
 
 
@@ -100,6 +102,8 @@ def _health(report: TeamHealth) -> dict[str, Any]:
     tz = report.team.tz
     lines = [f":warning: nobody on call {slack_date(s.start, tz)} → {slack_date(s.end, tz)}" for s in report.gaps]
     lines += [f"no backup {slack_date(s.start, tz)} → {slack_date(s.end, tz)}" for s in report.no_backup]
+    lines += [f"{', '.join(_person(u) for u in s.holiday_workers)} working a public holiday {slack_date(s.start, tz)} → {slack_date(s.end, tz)}"
+              for s in report.holiday_worked]
     shown = lines[:MAX_HEALTH_LINES]
     if len(lines) > len(shown):
         shown.append(f"…and {len(lines) - len(shown)} more")
@@ -116,6 +120,19 @@ def _zone_select(settings: MemberSettings, slack_tz: str) -> dict[str, Any]:
     options = [slack_choice, *(_option(z, z) for z in zones)]
     initial = slack_choice if settings.tz is None else _option(settings.tz, settings.tz)
     return {"type": "static_select", "action_id": HomeActions.tz, "options": options, "initial_option": initial}
+
+
+def _calendar_select(settings: MemberSettings) -> dict[str, Any]:
+    # 250-odd calendars: grouped by first letter, since a select holds at most 100 options per group.
+    team_choice = _option("My team's default", TEAM_CALENDAR)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for code in sorted(c for c in supported_countries() if len(c) == 2):
+        groups.setdefault(code[0], []).append(_option(code, code))
+    option_groups = [{"label": _plain("Default"), "options": [team_choice]}]
+    option_groups += [{"label": _plain(letter), "options": options} for letter, options in groups.items()]
+    chosen = settings.holiday_country
+    initial = team_choice if chosen is None else _option(chosen, chosen)
+    return {"type": "static_select", "action_id": HomeActions.holiday_country, "option_groups": option_groups, "initial_option": initial}
 
 
 def _hour_select(action_id: str, label: str, current: time | None) -> dict[str, Any]:
@@ -139,6 +156,10 @@ def _settings(settings: MemberSettings, slack_tz: str) -> list[dict[str, Any]]:
         {"type": "header", "text": _plain("Your settings")},
         {"type": "section", "block_id": "home-settings-tz", "text": {"type": "mrkdwn", "text": f"*Time zone*: {zone}" + (" (from Slack)" if settings.tz is None else "")},
          "accessory": _zone_select(settings, slack_tz)},
+        {"type": "section", "block_id": "home-settings-holidays",
+         "text": {"type": "mrkdwn", "text": "*Public holidays*: " + (f"the {settings.holiday_country} calendar" if settings.holiday_country
+                                                                     else "your team's calendar") + " (teams that observe holidays skip you then)"},
+         "accessory": _calendar_select(settings)},
         _text(f"*Quiet hours*: {quiet}"),
         {"type": "actions", "block_id": "home-settings-quiet", "elements": quiet_controls},
         _text(f"*Pages reach you by* {via}."),

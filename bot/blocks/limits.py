@@ -29,8 +29,32 @@ ELLIPSIS = "…"
 
 
 def clip(text: str, limit: int) -> str:
-    """Cut `text` to `limit` characters, marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+    """Cut `text` to `limit` characters, marking the cut; never inside a `<…>` token (mention, date, link)."""
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    # Half a `<!date^…>` or `<@U…>` token renders as raw markup (or eats the rest), so cut before its `<`.
+    opening = text.rfind("<", 0, cut)
+    if opening != -1 and text.find(">", opening, cut) == -1:
+        cut = opening
+    return text[:cut] + ELLIPSIS
+
+
+def pack_lines(lines: list[str], limit: int = SECTION_TEXT) -> list[str]:
+    """Join `lines` into as few newline-joined chunks of at most `limit` characters as fit, cutting only between lines."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        line = clip(line, limit)
+        if current and size + 1 + len(line) > limit:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        size += len(line) + (1 if current else 0)
+        current.append(line)
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
 
 
 def _clip_text_object(obj: dict[str, Any] | None, limit: int) -> None:

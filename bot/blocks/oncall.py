@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bot.blocks.limits import fit_message
-from bot.oncall import CoverRequestInfo, MyShifts, ScheduleAnswer, SwapRequestInfo, WhoAnswer
+from bot.access import AdminsAnswer
+from bot.blocks.limits import MESSAGE_BLOCKS, SECTION_TEXT, fit_message, pack_lines
+from bot.oncall import CoverRequestInfo, MyShifts, ScheduleAnswer, SwapRequestInfo, TimeOffInfo, WhoAnswer
 from bot.rotation import Reason, Shift
 from bot.slack_time import slack_date
+from bot.when import describe_range
 
 _REASON_NOTE = {
     Reason.OVERRIDE: "override", Reason.SWAP: "swap", Reason.TIME_OFF: "covering time off",
     Reason.HOLIDAY: "covering a public holiday", Reason.REBALANCE: "paying back a covered shift",
+    Reason.HOLIDAY_WORKED: "working a public holiday: nobody else is free",
 }
 
 
@@ -53,13 +57,27 @@ def build_who(answer: WhoAnswer) -> tuple[str, list[dict[str, Any]]]:
 
 
 def build_schedule(answer: ScheduleAnswer) -> tuple[str, list[dict[str, Any]]]:
-    """Return (text, blocks) listing the final schedule, one line per stretch."""
+    """Return (text, blocks) listing the final schedule, one line per stretch, sections split between lines."""
     tz = answer.team.tz
     lines = [f"{slack_date(s.start, tz)} → {slack_date(s.end, tz)}: {_people(s)}" for s in answer.shifts]
-    title = f"{answer.team.name}: the next {answer.weeks} week{'s' if answer.weeks != 1 else ''} ({tz})"
+    span = f"{answer.weeks} week{'s' if answer.weeks != 1 else ''}"
+    if answer.start is None:
+        title = f"{answer.team.name}: the next {span} ({tz})"
+    else:
+        title = f"{answer.team.name}: {span} from {answer.start.astimezone(ZoneInfo(tz)):%a %d %b %Y %H:%M} ({tz})"
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title}}]
-    for start in range(0, len(lines), 20):
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines[start:start + 20])}})
+    # Header, a "not shown" note and the footer take three of the message's blocks.
+    room = MESSAGE_BLOCKS - 3
+    chunks = pack_lines(lines, SECTION_TEXT)
+    shown = chunks[:room]
+    for chunk in shown:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    listed = sum(chunk.count("\n") + 1 for chunk in shown)
+    if listed < len(lines):
+        rest = answer.shifts[listed]
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            f"{len(lines) - listed} more stretches from {slack_date(rest.start, tz)} not shown: "
+            f"`/oncall schedule {answer.team.name} from {rest.start.astimezone(ZoneInfo(tz)):%Y-%m-%d}` shows them.")}]})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Read-only preview of the final schedule (overrides, swaps and time off included)."}]})
     return fit_message(title + "\n" + "\n".join(lines), blocks, owned=True)
 
@@ -73,6 +91,32 @@ def build_my_shifts(answer: MyShifts) -> tuple[str, list[dict[str, Any]]]:
              for team, shift in answer.shifts]
     return fit_message("Your next shifts:\n" + "\n".join(lines),
                        [{"type": "section", "text": {"type": "mrkdwn", "text": "*Your next shifts*\n" + "\n".join(lines)}}])
+
+
+def build_time_off_list(ranges: list[TimeOffInfo], tz: ZoneInfo) -> tuple[str, list[dict[str, Any]]]:
+    """Return (text, blocks) listing the asker's booked time off with the ids `away cancel` takes."""
+    if not ranges:
+        text = "You have no time off booked. `/oncall away <from> <to>` books some."
+        return fit_message(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], owned=True)
+    lines = [f"#{r.id}  {describe_range(r.start, r.end, tz)}" for r in ranges]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}}
+                                    for chunk in pack_lines(["*Your time off*", *lines], SECTION_TEXT)][:MESSAGE_BLOCKS - 1]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "`/oncall away cancel <id>` cancels one (one in progress ends now)."}]})
+    return fit_message("Your time off:\n" + "\n".join(lines), blocks, owned=True)
+
+
+def build_admins(answer: AdminsAnswer) -> tuple[str, list[dict[str, Any]]]:
+    """Return (text, blocks) naming the admins, after a change when there was one."""
+    names = ", ".join(f"<@{user_id}>" for user_id in answer.admins) or "_nobody yet_ (set SOCIALOPS_ADMINS)"
+    text = f"Admins: {names}."
+    if answer.changed is not None:
+        text = f"<@{answer.who}> {'is now an admin' if answer.changed == 'added' else 'is no longer an admin'}. " + text
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    note = "Admins change rotations, policies and the admin list: `/oncall admins add @who`, `/oncall admins remove @who` (audited)."
+    if answer.bootstrap:
+        note += " These come from SOCIALOPS_ADMINS until the first change stores them."
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    return fit_message(text, blocks, owned=True)
 
 
 class OncallActions(StrEnum):

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.blocks.limits import fit_message
 from bot.page_hours import HourKind
+from bot.plural import counted
 from bot.reports import ReportDelivery, Durations, PersonLoad, TeamReport
 from bot.shift_checkin import SCORE_WORDS, SCORES, Checkin
 from bot.slack_time import slack_date
@@ -53,11 +54,11 @@ def _hours(value: float) -> str:
 
 def _person_line(person: PersonLoad) -> str:
     pages = person.pages
-    parts = [f"<@{person.user_id}>: {person.page_total} pages (business {pages[HourKind.business]}, off {pages[HourKind.off]}, "
+    parts = [f"<@{person.user_id}>: {counted(person.page_total, 'page')} (business {pages[HourKind.business]}, off {pages[HourKind.off]}, "
              f"sleep {pages[HourKind.sleep]})",
              f"primary {_hours(person.primary_hours)} h, backup {_hours(person.backup_hours)} h"]
     if person.weekend_days or person.holidays:
-        parts.append(f"{person.weekend_days} weekend days, {person.holidays} holidays")
+        parts.append(f"{counted(person.weekend_days, 'weekend day')}, {counted(person.holidays, 'holiday')}")
     if person.covers_taken:
         parts.append(f"took cover {person.covers_taken}×")
     if person.checkin_average is not None:
@@ -71,9 +72,9 @@ def build_report(report: TeamReport) -> Message:
     span = f"{slack_date(report.start, tz)} → {slack_date(report.end, tz)}"
     weeks = f"{report.weeks} week{'s' if report.weeks != 1 else ''}"
     share = f"{report.false_alarm_share:.0%}" if report.false_alarm_share is not None else "—"
-    summary = (f"{report.team.name} report, last {weeks}: {report.crises} crises ({share} false alarms), "
+    summary = (f"{report.team.name} report, last {weeks}: {counted(report.crises, 'crisis')} ({share} false alarms), "
                f"time to acknowledge median {duration_text(report.time_to_ack.median)}, "
-               f"{sum(p.page_total for p in report.people)} pages, coverage gaps {duration_text(report.gap_total) if report.gaps else 'none'}.")
+               f"{counted(sum(p.page_total for p in report.people), 'page')}, coverage gaps {duration_text(report.gap_total) if report.gaps else 'none'}.")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{report.team.name}: report for the last {weeks}"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{span} ({tz}). Pages are split by each person's own day: "

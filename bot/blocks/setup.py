@@ -55,6 +55,8 @@ def build_setup_modal(form: TeamForm | None, *, default_tz: str, team_id: int | 
         channel("listening_channel", "Listening channel: your listening tool's posts there become mentions", None),
         _text_input("usergroup_id", "User group ID to keep in sync", initial=(form.usergroup_id or "") if form else "", optional=True, hint="e.g. S012AB3CD (@social-oncall)"),
         {"type": "input", "block_id": "observe_holidays", "optional": True, "label": {"type": "plain_text", "text": "Public holidays"}, "element": holidays},
+        _text_input("holiday_country", "Team's public-holiday calendar (country code)", initial=(form.holiday_country or "") if form else "",
+                    optional=True, hint="e.g. IT. Each person can choose their own on the App Home; this is for those who have not."),
         _text_input("windows", "Follow-the-sun windows (optional)", initial=windows, optional=True, multiline=True,
                     hint="One per line: Europe 07:00-19:00 Europe/Rome @ana @ben"),
         _text_input("accounts", "Accounts to revoke when someone leaves", initial="\n".join(form.accounts) if form else "", optional=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ _CHANNEL = re.compile(r"<#([CDG][A-Z0-9]+)(?:\|([^>]*))?>")
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _SPECIAL = re.compile(r"<!(here|channel|everyone)>")
+_SUBTEAM = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|([^>]*))?>")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ def plain(text: str, names: dict[str, str] | None = None) -> str:
     text = _DATE.sub(lambda m: m.group(1), text)
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)
+    text = _SUBTEAM.sub(lambda m: (m.group(2) or "@" + names.get(m.group(1), m.group(1))), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -57,8 +60,9 @@ def _elements_text(elements: list[dict[str, Any]], names: dict[str, str]) -> str
     return "  ".join(p for p in parts if p)
 
 
-def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str] | None = None, first_button: int = 1) -> Rendered:
-    """Render blocks as indented lines; buttons are numbered from `first_button` for `press N`."""
+def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str] | None = None, first_button: int = 1,
+                  numbering: Callable[[Button], int] | None = None) -> Rendered:
+    """Render blocks as indented lines; buttons are numbered from `first_button` for `press N`, or by `numbering`."""
     names = names or {}
     out = Rendered()
 
@@ -68,7 +72,7 @@ def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str] | None = N
             value=element.get("value"), block_id=block_id, url=element.get("url"),
         )
         out.buttons.append(button)
-        number = first_button + len(out.buttons) - 1
+        number = numbering(button) if numbering else first_button + len(out.buttons) - 1
         return f"[{button.label}] (press {number})" if not button.url else f"[{button.label}] → {button.url}"
 
     for block in blocks:
@@ -106,17 +110,28 @@ def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str] | None = N
             element = block.get("element", {})
             out.lines.append(f"  {label}: <{element.get('type', 'input')}> (block {block_id})")
             # Prefilled values, so a console user sees what `submit` would send unchanged.
-            prefilled = element.get("initial_value") or _text_of((element.get("initial_option") or {}).get("text"), names)
+            prefilled = element.get("initial_value") or _text_of((element.get("initial_option") or {}).get("text"), names) or _picked(element, names)
             out.lines += [f"    | {line}" for line in str(prefilled).splitlines()[:12]] if prefilled else []
         else:
             out.lines.append(f"[{kind} block]")
     return out
 
 
-def render_view(view: dict[str, Any], names: dict[str, str] | None = None, first_button: int = 1) -> Rendered:
+def _picked(element: dict[str, Any], names: dict[str, str]) -> str:
+    """Return what a user, channel or checkbox element starts with, readably ("@giulia, @marcus")."""
+    people = element.get("initial_users") or ([element["initial_user"]] if element.get("initial_user") else [])
+    places = (element.get("initial_conversations") or element.get("initial_channels")
+              or [c for c in (element.get("initial_conversation"), element.get("initial_channel")) if c])
+    options = element.get("initial_options") or []
+    return ", ".join([*("@" + names.get(u, u) for u in people), *("#" + names.get(c, c) for c in places),
+                      *(_text_of(o.get("text"), names) for o in options)])
+
+
+def render_view(view: dict[str, Any], names: dict[str, str] | None = None, first_button: int = 1,
+                numbering: Callable[[Button], int] | None = None) -> Rendered:
     """Render a modal or Home view with its title and submit label."""
     names = names or {}
-    body = render_blocks(view.get("blocks", []), names, first_button)
+    body = render_blocks(view.get("blocks", []), names, first_button, numbering)
     title = _text_of(view.get("title"), names) if view.get("title") else "Home"
     head = [f"┌─ {title} ({view.get('type', 'view')}) ─"]
     tail = [f"└─ [{_text_of(view['submit'], names)}] (type: submit)"] if view.get("submit") else ["└─"]

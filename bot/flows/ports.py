@@ -10,9 +10,13 @@ from bot.reports import TeamReport
 
 
 class OutboxSender(Protocol):
-    """Queue one Web API call for delivery now or at `due_at`, retried on transient failures; one delivery per key."""
+    """Queue one Web API call for delivery now or at `due_at`, retried on transient failures; one delivery per key.
 
-    def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None) -> int: ...
+    `kind` names the step to run once it is delivered (a hook the runtime plugs into bot.flows.outbox), with `subject`.
+    """
+
+    def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None,
+             kind: str | None = None, subject: dict[str, Any] | None = None) -> int: ...
 
 
 class CrisisFollowUps(Protocol):
@@ -42,3 +46,24 @@ class MentionsStored(Protocol):
     """Told after a write stored new mentions, so a spike is detected (and paged) in seconds, not at the next pass."""
 
     def after_stored(self) -> None: ...
+
+
+class Messenger(Protocol):
+    """Slack's messaging calls the flows make directly (the gateway); each raises bot.errors.DeliveryFailed."""
+
+    def post_message(self, *, channel: str, text: str, blocks: list[dict[str, Any]] | None = None,
+                     thread_ts: str | None = None) -> dict[str, Any]: ...
+    def update_message(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]: ...
+    def open_dm(self, user: str) -> str: ...
+
+
+class Later(Protocol):
+    """Run the job `func` (a text reference such as "bot.jobs:check_still_on_it") with `args` at `when`; one job per `job_id`."""
+
+    def at(self, func: str, *, job_id: str, when: datetime, args: list[Any]) -> None: ...
+
+
+class RunLedger(Protocol):
+    """Run keys claimed once each (storage/job_runs.py)."""
+
+    def claim(self, run_key: str, *, at: datetime) -> bool: ...

@@ -10,6 +10,7 @@ import binascii
 import copy
 import json
 import mimetypes
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,8 @@ MESSAGE_TS_STEP_MICROS = 100
 RESPONSE_URL_POST_LIMIT = 5
 # A fixed creation time keeps generated payloads stable between runs.
 CREATED_EPOCH = 1_700_000_000
+# Internal marker in a method's result (never sent): the message it touched was brought back after a restart.
+_RECREATED = "_standin_recreated"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class RecordedCall:
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
     token: str | None = None
+    recreated: bool = False  # the call updated a message from before a restart, which the stand-in brought back
 
     def json_arg(self, name: str, default: Any = None) -> Any:
         """Return argument `name`, JSON-decoding it when it was sent as a string (form bodies)."""
@@ -190,8 +194,15 @@ class SlackStandIn:
         *,
         validator: Validator | None = None,
         bot_token_prefix: str = "xoxb-",
+        clock: Callable[[], datetime] | None = None,
+        recreate_forgotten_messages: bool = False,
     ) -> None:
+        """`clock` makes message timestamps follow it (console time); `recreate_forgotten_messages` lets an update
+        of a message posted before this stand-in started, which it cannot know, bring that message back (console
+        restarts) instead of answering message_not_found."""
         self.workspace = workspace if workspace is not None else demo_workspace()
+        self.clock = clock
+        self.recreate_forgotten_messages = recreate_forgotten_messages
         self.validator = validator
         self.bot_token_prefix = bot_token_prefix
         self.violations: list[str] = []
@@ -206,6 +217,8 @@ class SlackStandIn:
         self._responses: list[RecordedResponse] = []
         self._planned_failures: dict[str, list[_PlannedFailure]] = {}
         self._next_ts_micros = FIRST_MESSAGE_TS_MICROS
+        self._ts_salt = random.randrange(1, MESSAGE_TS_STEP_MICROS)
+        self._deleted_ts: set[str] = set()  # chat.delete'd here: an update of one of these is a real message_not_found
         self._id_counter = 0
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._ephemerals: list[dict[str, Any]] = []
@@ -408,6 +421,29 @@ class SlackStandIn:
             group = self._usergroups.get(usergroup_id)
             return list(group["users"]) if group is not None else []
 
+    def snapshot(self) -> dict[str, Any]:
+        """Return the Slack-side state a restart would lose (messages, user groups, Homes, counters) as JSON data."""
+        with self._lock:
+            return copy.deepcopy({
+                "next_ts_micros": self._next_ts_micros, "id_counter": self._id_counter, "messages": self._messages,
+                "usergroups": self._usergroups, "channel_members": self._channel_members, "opened_dms": sorted(self._opened_dms),
+                "home_views": self._home_views, "reactions": [list(r) for r in self._reactions],
+            })
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back what `snapshot` returned, so messages posted before a restart can still be updated."""
+        with self._lock:
+            state = copy.deepcopy(state)
+            self._next_ts_micros = max(self._next_ts_micros, int(state.get("next_ts_micros", 0)))
+            self._id_counter = max(self._id_counter, int(state.get("id_counter", 0)))
+            self._messages = state.get("messages", {})
+            self._usergroups.update(state.get("usergroups", {}))
+            self._channel_members.update(state.get("channel_members", {}))
+            self._opened_dms = set(state.get("opened_dms", []))
+            self._home_views = state.get("home_views", {})
+            self._views.update({view["id"]: view for view in self._home_views.values()})
+            self._reactions = [tuple(r) for r in state.get("reactions", [])]
+
     # ----- HTTP plumbing ---------------------------------------------------------------------
 
     def _handle_http(self, request: _StandInRequestHandler) -> None:
@@ -492,6 +528,7 @@ class SlackStandIn:
                 reply = self._decide_app_call(method, args, _basic_credentials(authorization))
             else:
                 reply = self._decide(method, args, token)
+        recreated = isinstance(reply.body, dict) and bool(reply.body.pop(_RECREATED, False))
         call = RecordedCall(
             method=method,
             args=args,
@@ -502,6 +539,7 @@ class SlackStandIn:
             status=reply.status,
             response=reply.body if isinstance(reply.body, dict) else {},
             token=token,
+            recreated=recreated,
         )
         with self._lock:
             self._calls.append(call)
@@ -643,9 +681,12 @@ class SlackStandIn:
     # ----- ID and timestamp generation (callers hold the lock) -------------------------------
 
     def _next_ts(self) -> str:
-        """Return the next message timestamp."""
+        """Return the next message timestamp (never below the clock's time, when there is a clock)."""
         micros = self._next_ts_micros
-        self._next_ts_micros += MESSAGE_TS_STEP_MICROS
+        if self.clock is not None:
+            # The salt (1..99 µs, one per run) keeps this run's stamps off an earlier run's, even at the same console minute.
+            micros = max(micros, int(self.clock().timestamp() * 1_000_000) + self._ts_salt)
+        self._next_ts_micros = micros + MESSAGE_TS_STEP_MICROS
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _next_id(self, prefix: str) -> str:
@@ -719,7 +760,19 @@ class SlackStandIn:
         for message in self._messages.get(channel, []):
             if message["ts"] == str(ts):
                 return message
+        if self._forgotten(str(ts)):
+            # Posted by an earlier run whose messages were lost: bring it back, so the bot's reference stays good.
+            message = {**self._bot_message({}, str(ts)), "recreated": True}
+            self._messages.setdefault(channel, []).append(message)
+            self._messages[channel].sort(key=lambda m: float(m["ts"]))
+            return message
         raise _SlackErrorReply("message_not_found")
+
+    def _forgotten(self, ts: str) -> bool:
+        """Tell whether `ts` can only be a message of an earlier run this stand-in does not remember (not deleted here)."""
+        if not self.recreate_forgotten_messages or ts in self._deleted_ts:
+            return False
+        return not any(message["ts"] == ts for messages in self._messages.values() for message in messages)
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         """Answer chat.postMessage."""
@@ -736,6 +789,7 @@ class SlackStandIn:
         ts = _required(args, "ts", "message_not_found")
         message = self._find_message(channel, ts)
         self._require_content(args)
+        recreated = bool(message.pop("recreated", False))
         if "text" in args:
             message["text"] = args["text"]
         for structured in ("blocks", "attachments", "metadata"):
@@ -747,6 +801,7 @@ class SlackStandIn:
             "ts": message["ts"],
             "text": message["text"],
             "message": copy.deepcopy(message),
+            **({_RECREATED: True} if recreated else {}),
         }
 
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -767,6 +822,7 @@ class SlackStandIn:
         ts = _required(args, "ts", "message_not_found")
         message = self._find_message(channel, ts)
         self._messages[channel].remove(message)
+        self._deleted_ts.add(message["ts"])
         return {"channel": channel, "ts": message["ts"]}
 
     def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -242,3 +242,40 @@ def test_team_sensitivity_words_replay_like_the_detector_presets(tmp_path):
         assert backtest.main([str(tmp_path / "brand.csv"), "--out", str(tmp_path / level), "--sensitivity", level]) == 0
         alerts[level] = [row["alert"] for row in read_rows(tmp_path / level / "brand.csv")]
     assert alerts["high"] == alerts["more"] and alerts["low"] == alerts["fewer"]
+
+
+def _two_spikes(tmp_path: Path, first: float, second: float | None = None) -> backtest.Series:
+    """Six calm seasonal days with a `first`x spike (20 min) on day 3 and a `second`x one (default: the same) on day 5."""
+    second = first if second is None else second
+    path = tmp_path / f"two_{first}_{second}.csv"
+    rows = write_series(path, days=6)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("timestamp", "value"))
+        for i, (text, value) in enumerate(rows):
+            factor = first if 3 * 288 + 100 <= i < 3 * 288 + 104 else second if 5 * 288 + 100 <= i < 5 * 288 + 104 else 1.0
+            writer.writerow((text, str(round(int(value) * factor))))
+    return backtest.read_series(path)
+
+
+def test_labelled_replay_marks_alarms_outside_windows_false_and_the_next_spike_needs_more(tmp_path):
+    """With no labelled windows every alarm is a false alarm: after a 4x spike pages, a smaller second spike that pages
+    in the plain replay is held back for some size (the raised threshold), and labels never add an alarm."""
+    held_back = False
+    for second in (1.8, 1.9, 2.0, 2.1, 2.2, 2.3, 2.5, 3.0):
+        series = _two_spikes(tmp_path, 4.0, second)
+        plain = sum(backtest.replay(series, spikes.Tuning()).alerts)
+        taught = sum(backtest.replay(series, spikes.Tuning(), labelled=[]).alerts)
+        assert taught <= plain
+        held_back |= plain == 2 and taught == 1
+    assert held_back
+
+
+def test_labelled_replay_with_every_alarm_inside_a_window_changes_nothing(tmp_path):
+    """Alarms inside labelled windows are real: nothing is learned, the replay equals the plain one."""
+    series = _two_spikes(tmp_path, 4.0)
+    plain = backtest.replay(series, spikes.Tuning())
+    fired = [series.times[i] for i, alert in enumerate(plain.alerts) if alert]
+    assert len(fired) == 2
+    windows = [(at - timedelta(hours=1), at + timedelta(hours=1)) for at in fired]
+    assert backtest.replay(series, spikes.Tuning(), labelled=windows).alerts == plain.alerts

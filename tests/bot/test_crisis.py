@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot import crisis
-from bot.audit import AuditRecord
 from bot.crisis import Crisis, CrisisEvent, EventKind, NewCrisis, Status, Team
 from bot.errors import Conflict, NotAllowed, NotFound, UsageError
 from bot.escalation import DEFAULT_POLICY, PlannedStep, Policy, plan_chain
 from bot.spikes import Severity
+from tests.fakes.memory import MemoryAudit
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 TEAM = Team(id=1, name="social", workspace_id="T1", channel="C1", on_call=("UP", "UB"))
@@ -115,14 +115,6 @@ class MemoryStore:
 
     def away(self, *, team_id: int, now: datetime) -> frozenset[str]:
         return frozenset(u for (t, u), until in self.away_until.items() if t == team_id and until > now)
-
-
-class MemoryAudit:
-    def __init__(self) -> None:
-        self.records: list[AuditRecord] = []
-
-    def record(self, entry: AuditRecord) -> None:
-        self.records.append(entry)
 
 
 @pytest.fixture

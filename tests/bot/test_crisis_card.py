@@ -43,11 +43,32 @@ def test_sparkline_scales_to_the_maximum():
     assert sparkline([0, 5, 10]) == "▁▅█" and sparkline([]) == "" and sparkline([0, 0]) == "▁▁"
 
 
-def test_timeline_ack_line_does_not_mention_the_presser():
-    """Timeline lines for button presses name no one (the card shows who); pages name whom they paged."""
-    ack = timeline_line(BASE, CrisisEvent(at=T0, kind=EventKind.ACK, actor="UP", via="button"))
+def test_timeline_ack_line_names_the_presser_without_mentioning_them():
+    """A thread line names who acted by their Slack name (no mention, so no second notification); pages mention whom they paged."""
+    ack = timeline_line(BASE, CrisisEvent(at=T0, kind=EventKind.ACK, actor="UP", via="button"), actor_name="priya")
     page = timeline_line(BASE, CrisisEvent(at=T0, kind=EventKind.PAGE, actor="system", via="scheduler", target="UB", method="dm", delivered=False))
-    assert "<@UP>" not in ack and "<@UB>" in page and "not delivered" in page
+    assert ack.endswith("Acknowledged via button. — priya") and "<@UP>" not in ack
+    assert "<@UB>" in page and "not delivered" in page and "system" not in page
+
+
+def test_every_person_action_in_the_thread_says_who_did_it():
+    """Notes, resolves, escalations, playbook ticks and responders carry the actor's name; scheduler events do not."""
+    for kind in (EventKind.NOTE, EventKind.RESOLVED, EventKind.ESCALATED, EventKind.RESPONDING, EventKind.FALSE_ALARM, EventKind.PLAYBOOK_CHECK):
+        line = timeline_line(BASE, CrisisEvent(at=T0, kind=kind, actor="U0CHLOE", via="button", detail={"note": "x", "step": 2}),
+                             actor_name="chloe <admin>")
+        assert line.endswith(" — chloe &lt;admin&gt;"), line
+    assert " — " not in timeline_line(BASE, CrisisEvent(at=T0, kind=EventKind.STILL_ON_IT, actor="system", via="scheduler"))
+    assert timeline_line(BASE, CrisisEvent(at=T0, kind=EventKind.NOTE, actor="U0CHLOE", via="button", detail={"note": "x"}),
+                         name_actors=True).endswith(" — <@U0CHLOE>")
+
+
+def test_the_opening_line_keeps_the_severity_it_was_detected_with():
+    """A SEV2 detection later raised to SEV1 still reads "Detected a spike (SEV2)"; history does not change."""
+    raised = Crisis(**{**BASE.__dict__, "severity": Severity.SEV1})
+    detected = CrisisEvent(at=T0, kind=EventKind.DETECTED, actor="system", via="detector", detail={"severity": "SEV2", "summary": ""})
+    declared = CrisisEvent(at=T0, kind=EventKind.DECLARED, actor="U0MARCUS", via="slash_command", detail={"severity": "SEV3", "summary": ""})
+    assert "Detected a spike (SEV2)." in timeline_line(raised, detected)
+    assert "Declared (SEV3)." in timeline_line(raised, declared, actor_name="marcus")
 
 
 def test_durations_read_short():
@@ -75,3 +96,11 @@ def test_no_language_line_without_negative_mentions():
 
     assert language_mix([]) == ()
     assert "Languages" not in str(build_crisis_card(BASE)[1])
+
+
+def test_crisis_list_heading_says_crises():
+    """Two open crises read "2 open crises", one reads "1 open crisis"."""
+    from bot.blocks.crisis import build_crisis_list
+    second = Crisis(**{**BASE.__dict__, "id": 8})
+    assert build_crisis_list([BASE, second])[0].startswith("2 open crises: ")
+    assert build_crisis_list([BASE])[0].startswith("1 open crisis: ")

@@ -14,7 +14,8 @@ from bot.crisis import Crisis, EventKind, Status
 from bot.errors import UsageError
 from bot.escalation import DEFAULT_POLICY, plan_chain
 from bot.spikes import Severity
-from tests.bot.test_crisis import TEAM, MemoryAudit, MemoryStore, declared
+from tests.bot.test_crisis import TEAM, MemoryStore, declared
+from tests.fakes.memory import MemoryAudit
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.audit import AuditRecord
 from bot.blocks.home import HomeActions, build_home
 from bot.blocks.oncall import OncallActions
 from bot.crisis_query import CRISIS
@@ -21,6 +20,7 @@ from bot.home import (
 from bot.oncall import CoverRequestInfo, TeamInfo, TeamRotation
 from bot.oncall_query import ONCALL
 from bot.rotation import Layers, Override, Role, RotationSpec
+from tests.fakes.memory import MemoryAudit
 
 EPOCH = datetime(2026, 1, 5, 9, tzinfo=UTC)  # a Monday handoff
 NOW = datetime(2026, 3, 4, 12, tzinfo=UTC)  # Wednesday of week 8: primary UC, backup UA
@@ -63,14 +63,6 @@ class FakeSettings:
 
     def save_settings(self, *, workspace_id: str, user_id: str, settings: MemberSettings, now: datetime) -> None:
         self.saved[(workspace_id, user_id)] = settings
-
-
-@dataclass
-class FakeAudit:
-    entries: list[AuditRecord] = field(default_factory=list)
-
-    def record(self, entry: AuditRecord) -> None:
-        self.entries.append(entry)
 
 
 @dataclass
@@ -170,11 +162,11 @@ def test_page_delivery_accepts_only_dm_or_channel():
 
 def test_changing_a_setting_saves_and_audits_once_and_repeats_are_silent():
     """The first change is stored and audited with before/after; pressing the same button again records nothing."""
-    store, audit = FakeSettings(), FakeAudit()
+    store, audit = FakeSettings(), MemoryAudit()
     for _ in range(2):
         change_settings(store, audit, workspace_id="T1", user_id=A, what=SettingsField.page_via, value="channel", now=NOW, via="button")
     assert store.saved[("T1", A)].page_via is PageVia.channel
-    (entry,) = audit.entries
+    (entry,) = audit.records
     assert (entry.action, entry.before["page_via"], entry.after["page_via"]) == ("settings_changed", "dm", "channel")
 
 
@@ -254,3 +246,15 @@ def test_home_stats_count_the_members_pages_and_those_in_their_own_sleep_hours()
     text = view_text(build_home(home, grammars=(ONCALL, CRISIS)))
     assert "*Pages*\\n2" in text and "*Pages in your sleep hours*\\n1" in text
     assert content(FakeRotations({"social": rotation()})).stats.pages is None  # no history port, no figures
+
+
+def test_holiday_calendar_setting_takes_iso_codes_or_the_team_default():
+    """"us" is stored as US, "team" clears it back to the team's default, and an unknown code is refused."""
+    from bot.errors import UsageError
+    from bot.home import MemberSettings, SettingsField, apply_change
+
+    chosen = apply_change(MemberSettings(), SettingsField.holiday_country, "us")
+    assert chosen.holiday_country == "US"
+    assert apply_change(chosen, SettingsField.holiday_country, "team").holiday_country is None
+    with pytest.raises(UsageError):
+        apply_change(chosen, SettingsField.holiday_country, "ZZ")

@@ -14,7 +14,8 @@ from bot.errors import Conflict, NotAllowed, NotFound
 from bot.playbook import (
     DEFAULT_STATEMENTS, DEFAULT_STEPS, MAX_STEPS, Check, Playbook, PlaybookDraft, PlaybookFormErrors, PlaybookItem, read_playbook_form,
 )
-from tests.bot.test_crisis import MemoryAudit, MemoryStore, declared
+from tests.bot.test_crisis import MemoryStore, declared
+from tests.fakes.memory import MemoryAudit
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 

@@ -22,7 +22,7 @@ def test_report_message_shows_the_figures_and_has_a_fallback():
     assert text.startswith("social report, last 1 week: 4 crises (25% false alarms), time to acknowledge median 7 min")
     body = str(blocks)
     assert "median 7 min, p90 20 min (4)  ·  before: 7 min, p90 8 min (2)" in body
-    assert "<@U0BEN>: 3 pages (business 0, off 2, sleep 1) · primary 155 h, backup 0 h · 2 weekend days, 1 holidays · felt 4/5" in body
+    assert "<@U0BEN>: 3 pages (business 0, off 2, sleep 1) · primary 155 h, backup 0 h · 2 weekend days, 1 holiday · felt 4/5" in body
     assert "2 h 00 min with nobody on call" in body and "<@U0CAI> covered <@U0BEN>" in body
 
 
@@ -53,3 +53,11 @@ def test_durations_read_naturally():
     """Seconds, minutes, hours with minutes, and a dash for none."""
     assert [duration_text(v) for v in (None, timedelta(seconds=45), timedelta(minutes=7), timedelta(minutes=125))] == [
         "—", "45 s", "7 min", "2 h 05 min"]
+
+
+def test_one_page_reads_singular():
+    """A person with one page reads "1 page", not "1 pages"; the summary counts agree."""
+    one = PersonLoad("U0ONE", "UTC", {HourKind.business: 1, HourKind.off: 0, HourKind.sleep: 0}, 10, 0, 0, 0, 0, None, 0)
+    text, blocks = build_report(replace(_report(), people=[one], crises=1))
+    assert "<@U0ONE>: 1 page (business 1" in str(blocks)
+    assert "1 crisis (" in text and ", 1 page, coverage" in text

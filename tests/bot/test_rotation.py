@@ -165,6 +165,20 @@ def test_person_on_time_off_is_never_scheduled(case):
 
 @PROPERTY
 @given(rotations())
+def test_a_primary_override_never_changes_the_backup_layer(case):
+    """With or without the primary overrides, the backup is the same wherever it is not the overriding person (nor overridden itself)."""
+    spec, layers, start, end = case
+    plain = ScheduleIndex(spec, Layers(time_off=layers.time_off, overrides=[o for o in layers.overrides if o.role is Role.BACKUP]))
+    for t, shift in probes(final_schedule(spec, layers, start, end)):
+        without = plain.who_is_on_call(t)
+        if winning_override(layers, Role.BACKUP, t) is not None:
+            continue  # an explicit backup override is its own layer
+        if shift.primary is not None and without.backup is not None and without.backup != shift.primary:
+            assert shift.backup == without.backup
+
+
+@PROPERTY
+@given(rotations())
 def test_who_is_on_call_answers_with_the_final_schedule_shift(case):
     """who_is_on_call(t) is exactly the merged final-schedule shift containing t."""
     spec, layers, start, end = case
@@ -357,10 +371,73 @@ def test_public_holiday_counts_as_time_off_only_when_the_team_opts_in():
     opted_out = who_is_on_call(team(**daily), Layers(), christmas_noon)
     opted_in = who_is_on_call(team(observe_holidays=True, **daily), Layers(), christmas_noon)
     assert opted_out.primary == "ana"
-    # Ben (US) also has Christmas off, so in his zone's 25 Dec nobody is left: the gap is explicit.
-    assert opted_in.primary is None and opted_in.reason is Reason.GAP
+    # Ben (US) also has Christmas off, so in his zone's 25 Dec nobody is free: Ana, scheduled, works the holiday.
+    assert (opted_in.primary, opted_in.backup, opted_in.reason) == ("ana", "ben", Reason.HOLIDAY_WORKED)
+    assert opted_in.holiday_workers == ("ana", "ben")
     boxing_day = who_is_on_call(team(observe_holidays=True, **daily), Layers(), rome(2026, 12, 26, 8))
     assert boxing_day.primary == "ben"  # 26 Dec is a holiday in Italy but not in the US
+
+
+def test_christmas_morning_with_everyone_on_holiday_keeps_the_scheduled_people():
+    """The reported hole (25 Dec 06:00-14:00, primary and backup nobody): the scheduled primary and backup work the holiday."""
+    members = (Member("ana", "Europe/Rome", country="IT"), Member("ben", "Europe/London", country="GB"),
+               Member("cai", "America/New_York", country="US"))
+    spec = team(roster=("ana", "ben", "cai"), members=members, observe_holidays=True, epoch=rome(2026, 12, 21, 9))
+    shifts = final_schedule(spec, Layers(), rome(2026, 12, 24, 9), rome(2026, 12, 27, 9))
+    assert all(s.primary is not None and s.backup is not None for s in shifts)
+    at_seven = who_is_on_call(spec, Layers(), rome(2026, 12, 25, 7))
+    assert (at_seven.primary, at_seven.reason) == ("ana", Reason.HOLIDAY_WORKED) and "ana" in at_seven.holiday_workers
+    # Where someone is free the holiday still moves the shift to them (Cai, in New York, until 06:00 Rome); Ana backs up through hers.
+    early = who_is_on_call(spec, Layers(), rome(2026, 12, 25, 3))
+    assert (early.primary, early.backup, early.reason, early.holiday_workers) == ("cai", "ana", Reason.HOLIDAY, ("ana",))
+
+
+def test_time_off_of_everyone_is_still_a_gap_even_on_a_holiday():
+    """Holidays never make a hole, but time off of the whole roster still does (and the health check reports it)."""
+    members = (Member("ana", "Europe/Rome", country="IT"), Member("ben", "Europe/Rome", country="IT"))
+    spec = team(roster=("ana", "ben"), members=members, observe_holidays=True, epoch=rome(2026, 12, 21, 9))
+    layers = Layers(time_off=(TimeOff("ana", rome(2026, 12, 24), rome(2026, 12, 27)), TimeOff("ben", rome(2026, 12, 24), rome(2026, 12, 27))))
+    assert who_is_on_call(spec, layers, rome(2026, 12, 25, 12)).reason is Reason.GAP
+    only_ana_away = Layers(time_off=layers.time_off[:1])
+    shift = who_is_on_call(spec, only_ana_away, rome(2026, 12, 25, 12))
+    assert (shift.primary, shift.backup, shift.reason, shift.holiday_workers) == ("ben", None, Reason.HOLIDAY_WORKED, ("ben",))
+
+
+@pytest.mark.parametrize("holiday", [
+    date(2027, 3, 29),  # Easter Monday, the day after Rome's spring-forward
+    date(2027, 11, 1),  # All Saints, the day after Rome's fall-back
+])
+def test_holiday_worked_after_a_dst_change_keeps_the_nine_oclock_handoff(holiday):
+    """A daily all-Italian team on a holiday the day after either DST change: the scheduled person works it from 09:00
+    local to the holiday's local midnight, then keeps the shift until 09:00 local the next day."""
+    members = tuple(Member(u, "Europe/Rome", country="IT") for u in ("ana", "ben", "cai"))
+    spec = team(roster=("ana", "ben", "cai"), members=members, observe_holidays=True, length=timedelta(days=1),
+                epoch=rome(2027, 3, 1, 9), handoff_weekday=0)
+    nine, midnight = rome(holiday.year, holiday.month, holiday.day, 9), rome(holiday.year, holiday.month, holiday.day) + timedelta(days=1)
+    worked = who_is_on_call(spec, Layers(), nine + timedelta(hours=3))
+    assert worked.primary is not None and worked.reason is Reason.HOLIDAY_WORKED and worked.primary in worked.holiday_workers
+    assert worked.start == nine.astimezone(UTC) and worked.end == rome(midnight.year, midnight.month, midnight.day).astimezone(UTC)
+    after = who_is_on_call(spec, Layers(), worked.end + timedelta(hours=1))
+    assert after.primary == worked.primary and after.holiday_workers == ()
+    assert after.end == rome(midnight.year, midnight.month, midnight.day, 9).astimezone(UTC)
+    before = who_is_on_call(spec, Layers(), nine - timedelta(hours=1))
+    assert before.end == nine.astimezone(UTC) and before.primary not in (None, worked.primary)
+
+
+@PROPERTY
+@given(st.timezones(), st.integers(2024, 2030), st.integers(15, 31),
+       st.lists(st.sampled_from(["IT", "US", "GB", "AU", "IN", "DE"]), min_size=1, max_size=4), st.sampled_from([1, 7]))
+def test_public_holidays_never_leave_nobody_on_call(tz, year, day, countries, days):
+    """Around Christmas and New Year, whatever the zones and countries, every instant has a primary (no time off given)."""
+    roster = tuple(f"u{i}" for i in range(len(countries)))
+    members = tuple(Member(u, tz.key, country=c) for u, c in zip(roster, countries))
+    first = date(year, 12, day)
+    spec = RotationSpec(tz=tz, roster=roster, epoch=datetime.combine(first, time(9), tzinfo=tz).astimezone(UTC),
+                        handoff_weekday=first.weekday(), length=timedelta(days=days), members=members, observe_holidays=True)
+    start = spec.epoch
+    for shift in final_schedule(spec, Layers(), start, start + timedelta(days=14)):
+        assert shift.primary is not None
+        assert len(roster) == 1 or shift.backup is not None
 
 
 def test_holiday_covering_most_of_a_daily_shift_moves_the_whole_shift():
@@ -394,7 +471,8 @@ def test_override_wins_even_over_the_covering_persons_time_off():
     layers = Layers(time_off=(TimeOff("ben", rome(2026, 3, 1), rome(2026, 3, 10)), TimeOff("ana", rome(2026, 3, 4), rome(2026, 3, 5))), overrides=(cover,))
     shift = who_is_on_call(team(), layers, rome(2026, 3, 4, 12))
     assert (shift.primary, shift.reason) == ("ben", Reason.OVERRIDE)
-    assert shift.backup == "cai"  # the next available after Ben; Ana is away
+    # Without the override Cai (Ana away) is primary and Dev backup; the override replaces only the primary layer.
+    assert shift.backup == "dev"
 
 
 def test_last_created_override_wins_whatever_the_input_order():
@@ -410,6 +488,48 @@ def test_backup_override_replaces_only_the_backup():
     cover = Override("dev", rome(2026, 3, 3), rome(2026, 3, 4), created_at=EPOCH, role=Role.BACKUP, replaces="ben")
     shift = who_is_on_call(team(), Layers(overrides=(cover,)), rome(2026, 3, 3, 12))
     assert (shift.primary, shift.backup) == ("ana", "dev")
+
+
+def test_primary_override_keeps_the_scheduled_backup():
+    """Dev overrides Ana's primary in week 0: Ben stays backup (he was before), Ana is not made backup."""
+    cover = Override("dev", rome(2026, 3, 3), rome(2026, 3, 4), created_at=EPOCH, replaces="ana")
+    shift = who_is_on_call(team(), Layers(overrides=(cover,)), rome(2026, 3, 3, 12))
+    assert (shift.primary, shift.backup, shift.reason) == ("dev", "ben", Reason.OVERRIDE)
+
+
+def test_override_of_the_scheduled_backup_into_primary_takes_the_next_backup():
+    """Ben, scheduled backup, covers Ana as primary: the next free member after Ben (Cai) backs up."""
+    cover = Override("ben", rome(2026, 3, 3), rome(2026, 3, 4), created_at=EPOCH, replaces="ana")
+    shift = who_is_on_call(team(), Layers(overrides=(cover,)), rome(2026, 3, 3, 12))
+    assert (shift.primary, shift.backup) == ("ben", "cai")
+
+
+def test_swap_changes_the_primaries_and_keeps_both_weeks_backups():
+    """Ana and Cai swap weeks 0 and 2: the primaries trade places, the backups (Ben, Dev) stay as scheduled."""
+    swap = Swap("ana", EPOCH + timedelta(days=3), "cai", EPOCH + 2 * WEEK + timedelta(days=1))
+    index = ScheduleIndex(team(), Layers(swaps=(swap,)))
+    week0, week2 = (index.who_is_on_call(EPOCH + k * WEEK + timedelta(hours=1)) for k in (0, 2))
+    assert (week0.primary, week0.backup) == ("cai", "ben")
+    assert (week2.primary, week2.backup) == ("ana", "dev")
+
+
+def test_cover_across_spring_forward_keeps_the_backup_and_the_nine_oclock_handoff():
+    """An override over Rome's spring-forward week (29 Mar 2026) keeps Ana as backup; the shift still ends Monday 09:00 CEST."""
+    week = EPOCH + 4 * WEEK  # Mon 30 Mar 09:00 CEST; week 3 (23-30 Mar) is Dev primary, Ana backup
+    cover = Override("ben", rome(2026, 3, 28, 12), rome(2026, 3, 30, 9), created_at=EPOCH, replaces="dev")
+    shift = who_is_on_call(team(), Layers(overrides=(cover,)), rome(2026, 3, 29, 12))
+    assert (shift.primary, shift.backup) == ("ben", "ana")
+    assert shift.end == week.astimezone(UTC) == rome(2026, 3, 30, 9).astimezone(UTC)
+
+
+def test_cover_across_fall_back_keeps_the_backup_and_the_nine_oclock_handoff():
+    """An override over Rome's fall-back night (25 Oct 2026) keeps the scheduled backup; the handoff stays 09:00 CET."""
+    spec = team(epoch=rome(2026, 10, 19, 9))  # Ana 19-26 Oct, Ben backup
+    cover = Override("cai", rome(2026, 10, 24, 12), rome(2026, 10, 26, 9), created_at=EPOCH, replaces="ana")
+    shift = who_is_on_call(spec, Layers(overrides=(cover,)), rome(2026, 10, 25, 2, 30))
+    assert (shift.primary, shift.backup) == ("cai", "ben")
+    assert shift.end == rome(2026, 10, 26, 9).astimezone(UTC)
+    assert shift.end - shift.start == timedelta(hours=46)  # 12:00 Sat CEST → 09:00 Mon CET, one hour longer
 
 
 def test_shadow_rotates_alongside_and_is_never_the_primary():

@@ -210,6 +210,22 @@ def test_healthy_team_has_no_findings():
     assert team_health(index(), TEAM, checks, now=HANDOFF).ok
 
 
+def test_health_check_flags_people_kept_on_call_through_a_public_holiday():
+    """All-Italian team over Christmas: no gap, but the admins are told who works the holiday and when."""
+    from bot.rotation import Member
+
+    members = tuple(Member(u, "Europe/Rome", country="IT") for u in (ANA, BEN, CAI))
+    checks = {u: MemberCheck(MemberState.OK) for u in (ANA, BEN, CAI)}
+    health = team_health(index(members=members, observe_holidays=True), TEAM, checks, now=datetime(2026, 12, 20, 12, tzinfo=UTC))
+    assert not health.gaps and not health.no_backup and not health.ok
+    christmas = datetime(2026, 12, 24, 23, tzinfo=UTC)  # 25 Dec 00:00 Rome
+    first = health.holiday_worked[0]
+    assert first.start == christmas and first.end == christmas + timedelta(days=2)  # Christmas and Santo Stefano, merged
+    assert len(first.holiday_workers) == 2
+    text, blocks = build_health_report([health])
+    assert "on call through their public holiday" in str(blocks) and "nobody else is free" in str(blocks)
+
+
 def test_usergroup_notice_names_the_group_and_the_error():
     """Admins learn which group, which Slack error, and that the bot stops trying."""
     text, _ = build_usergroup_disabled(TEAM, usergroup_id="S0DEMOONCALL", error="plan_upgrade_required")

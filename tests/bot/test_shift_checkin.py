@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.audit import AuditRecord
 from bot.errors import NotAllowed, NotFound, UsageError
 from bot.rotation import Layers, Override, RotationSpec, ScheduleIndex
 from bot.shift_checkin import Checkin, answer_checkin, ending_shift, parse_score
+from tests.fakes.memory import MemoryAudit
 
 ANA, BEN = "U0ANA", "U0BEN"
 EPOCH = datetime(2026, 10, 12, 7, 0, tzinfo=UTC)  # Monday 09:00 Rome
@@ -31,14 +31,6 @@ class Store:
     def set_checkin_score(self, *, checkin_id: int, score: int, now: datetime) -> Checkin:
         self.rows[checkin_id] = replace(self.rows[checkin_id], score=score, answered_at=now)
         return self.rows[checkin_id]
-
-
-class Audit:
-    def __init__(self) -> None:
-        self.records: list[AuditRecord] = []
-
-    def record(self, entry: AuditRecord) -> None:
-        self.records.append(entry)
 
 
 def test_the_outgoing_primary_and_their_shift_start_are_found_at_a_handoff_across_dst():
@@ -63,12 +55,12 @@ def test_button_values_are_read_and_checked():
     for bad in ("12:6", "12", "x:1"):
         with pytest.raises(UsageError):
             checkin_id, score = parse_score(bad)
-            answer_checkin(Store(), Audit(), checkin_id=checkin_id, user_id=BEN, score=score, now=EPOCH, via="button")
+            answer_checkin(Store(), MemoryAudit(), checkin_id=checkin_id, user_id=BEN, score=score, now=EPOCH, via="button")
 
 
 def test_first_answer_is_stored_and_a_second_press_changes_it_both_audited():
     """Ben answers 3 then 5: the store holds 5; the audit has answered (no before) then changed (3 → 5)."""
-    store, audit = Store(), Audit()
+    store, audit = Store(), MemoryAudit()
     now = EPOCH + timedelta(days=7, minutes=5)
     assert answer_checkin(store, audit, checkin_id=1, user_id=BEN, score=3, now=now, via="button").score == 3
     assert answer_checkin(store, audit, checkin_id=1, user_id=BEN, score=5, now=now, via="button").score == 5
@@ -78,7 +70,7 @@ def test_first_answer_is_stored_and_a_second_press_changes_it_both_audited():
 
 def test_only_the_person_whose_shift_it_was_can_answer():
     """Ana pressing Ben's check-in is refused and nothing is stored; an unknown check-in is not found."""
-    store, audit = Store(), Audit()
+    store, audit = Store(), MemoryAudit()
     with pytest.raises(NotAllowed):
         answer_checkin(store, audit, checkin_id=1, user_id=ANA, score=2, now=EPOCH, via="button")
     with pytest.raises(NotFound):

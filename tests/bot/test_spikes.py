@@ -5,6 +5,7 @@ import json
 import math
 import random
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -369,3 +370,38 @@ def test_new_topic_first_day_of_ordinary_volume_pages_nobody():
     for seed in range(1, 6):
         _, decisions = run(seasonal(1, 40, seed=seed))
         assert not any(d.pages for d in decisions), seed
+
+
+# --- a new topic's workspace prior ------------------------------------------------------------------------
+
+
+def test_a_prior_is_the_median_of_settled_peers_and_ignores_young_ones():
+    """Three settled peers give medians of noise, tail and daily shape; a peer younger than a day is left out."""
+    from bot.spikes import Prior
+
+    settled = [run(seasonal(3, base, seed=seed))[0].to_dict() for base, seed in ((10, 1), (40, 2), (90, 3))]
+    young = run(seasonal(1, 40)[:100])[0].to_dict()
+    prior = Prior.from_states([*settled, young])
+    assert prior is not None and prior.peers == 3
+    assert prior.excess_var == sorted(s["excess_var"] for s in settled)[1]
+    assert prior.tod[12] == sorted(s["tod"][12] for s in settled)[1]
+    assert Prior.from_states([young]) is None and Prior.from_states([]) is None
+
+
+def test_a_new_topic_with_a_prior_knows_the_daily_rise_and_never_starts_deafer_than_cold():
+    """Started at the quiet hour, a detector from its peers' shape expects the morning rise (its baseline follows the
+    counts more closely on the first day than the cold start's); the prior's tail never exceeds the cold start's."""
+    from bot.spikes import Prior
+
+    peers = [run(seasonal(7, 40, seed=seed))[0].to_dict() for seed in (2, 3, 4)]
+    prior = Prior.from_states(peers)
+    counts = seasonal(1, 40, seed=9)  # START is midnight: the trough of the cycle
+    _, cold = run(counts)
+    _, informed = run(counts, detector=SpikeDetector.new(Tuning(), STEP, prior))
+
+    def miss(decisions):
+        return sum(abs(math.log(d.expected + 1) - math.log(c + 1)) for d, c in zip(decisions[36:180], counts[36:180]))
+
+    assert miss(informed) < 0.8 * miss(cold)
+    assert SpikeDetector.new(Tuning(), STEP, replace(prior, tail=50.0)).tail == SpikeDetector(tuning=Tuning(), step=STEP).tail
+    assert SpikeDetector.new(Tuning(), STEP, None) == SpikeDetector(tuning=Tuning(), step=STEP)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.team_setup import FormErrors, country_from_locale, latest_start, read_form
+from bot.team_setup import FormErrors, latest_start, read_form
 
 GOOD = {"name": "brand-eu", "tz": "Europe/Rome", "handoff_weekday": "0", "handoff_at": "09:00", "length_days": "7",
         "roster": ["U0A1", "U0A2"], "shadows": ["U0A2", "U0A3"], "windows": "Europe 07:00-19:00 Europe/Rome <@U0A1> U0A2\n\nAmericas 7:00-19:00 America/New_York @U0A3",
@@ -44,7 +44,14 @@ def test_a_daily_rotation_starts_today_or_yesterday():
     assert latest_start(form, datetime(2026, 11, 23, 15, 0, tzinfo=UTC)) == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("locale", "country"), [("en-US", "US"), ("it-IT", "IT"), ("en", None), (None, None), ("xx-ZZ", None)])
-def test_country_comes_from_the_slack_locale(locale, country):
-    """A member's holiday calendar is read from their Slack locale when the holidays package knows it."""
-    assert country_from_locale(locale) == country
+@pytest.mark.parametrize(("given", "kept"), [("it", "IT"), (" US ", "US"), ("", None)])
+def test_the_team_holiday_calendar_is_an_iso_code(given, kept):
+    """The setup form's team calendar is upper-cased; empty means none."""
+    assert read_form(GOOD | {"holiday_country": given}).holiday_country == kept
+
+
+def test_an_unknown_team_holiday_calendar_is_a_form_error():
+    """A code the holidays package has no calendar for is refused next to the field."""
+    with pytest.raises(FormErrors) as raised:
+        read_form(GOOD | {"holiday_country": "ZZ"})
+    assert "holiday_country" in raised.value.errors

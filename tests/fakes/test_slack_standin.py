@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -387,3 +387,44 @@ def test_stop_closes_the_listening_port() -> None:
     standin.stop()
     with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
         probe.connect(("127.0.0.1", port))
+
+
+def test_a_snapshot_restored_in_a_new_stand_in_keeps_messages_groups_and_stamps(standin: SlackStandIn, client: WebClient) -> None:
+    """What a restart would lose (messages, user-group members, the ts counter) comes back from snapshot(); updates then work."""
+    posted = client.chat_postMessage(channel=CRISIS, text="card")
+    client.usergroups_users_update(usergroup="S0DEMOONCALL", users=[CHLOE])
+    with SlackStandIn(demo_workspace()) as reopened:
+        reopened.restore(json.loads(json.dumps(standin.snapshot())))  # it goes through a JSON file in console mode
+        again = WebClient(base_url=reopened.base_url, token="xoxb-test")
+        assert again.chat_update(channel=CRISIS, ts=posted["ts"], text="card, acked")["ok"]
+        assert [m["text"] for m in reopened.messages(CRISIS)] == ["card, acked"]
+        assert reopened.usergroup_members("S0DEMOONCALL") == [CHLOE]
+        assert float(again.chat_postMessage(channel=CRISIS, text="next")["ts"]) > float(posted["ts"])
+
+
+def test_a_forgotten_message_comes_back_only_when_asked_and_never_after_a_delete() -> None:
+    """With recreate_forgotten_messages an update of a message from before the restart brings it back (the call says so);
+    a message deleted in this run stays message_not_found, and without the option Slack's answer stands."""
+    with SlackStandIn(demo_workspace(), recreate_forgotten_messages=True) as lenient:
+        client = WebClient(base_url=lenient.base_url, token="xoxb-test")
+        assert client.chat_update(channel=CRISIS, ts="1764000000.000100", text="card, acked")["ok"]
+        assert lenient.calls("chat.update")[-1].recreated
+        assert [m["text"] for m in lenient.messages(CRISIS)] == ["card, acked"]
+        doomed = client.chat_postMessage(channel=CRISIS, text="gone soon")["ts"]
+        client.chat_delete(channel=CRISIS, ts=doomed)
+        with pytest.raises(SlackApiError) as refused:
+            client.chat_update(channel=CRISIS, ts=doomed, text="again")
+        assert refused.value.response["error"] == "message_not_found"
+    with SlackStandIn(demo_workspace()) as strict:
+        with pytest.raises(SlackApiError) as refused:
+            WebClient(base_url=strict.base_url, token="xoxb-test").chat_update(channel=CRISIS, ts="1764000000.000100", text="x")
+        assert refused.value.response["error"] == "message_not_found" and not strict.calls("chat.update")[-1].recreated
+
+
+def test_with_a_clock_message_stamps_follow_it_and_never_repeat() -> None:
+    """A stand-in given a clock stamps messages at that time (console time), still strictly increasing."""
+    at = datetime(2027, 3, 28, 6, 0, tzinfo=UTC)
+    with SlackStandIn(demo_workspace(), clock=lambda: at) as timed:
+        timed_client = WebClient(base_url=timed.base_url, token="xoxb-test")
+        first, second = (float(timed_client.chat_postMessage(channel=CRISIS, text=t)["ts"]) for t in ("a", "b"))
+    assert at.timestamp() < first < second < at.timestamp() + 0.001

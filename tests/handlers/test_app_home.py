@@ -20,6 +20,7 @@ from bot.standin.signed_requests import FORM_CONTENT_TYPE
 from handlers.app_home import republish_team_homes
 from storage.member_settings import MemberSettingsStore
 from storage.rotations import Rotations
+from tests.fakes.waiting import wait_until
 
 GIULIA, MARCUS, CHLOE, PRIYA = "U0DEMO0001", "U0DEMO0002", "U0DEMO0003", "U0DEMO0004"  # giulia is the admin
 TEAM = (GIULIA, MARCUS, CHLOE, PRIYA)
@@ -53,14 +54,6 @@ def open_home(runtime, signed, fake_slack, user, event_id):
     # Handoffs and crisis changes republish other members' Homes meanwhile: wait for this member's own.
     wait_until(lambda: len(mine()) > before)
     return fake_slack.published_home(user)
-
-
-def wait_until(check, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def controls(view):
@@ -207,3 +200,28 @@ def test_refreshing_a_teams_homes_reads_its_pages_once(runtime, fake_slack, team
     republish_team_homes(replace(runtime.deps, burnout=CountingPages()), team)
     assert len(fake_slack.calls("views.publish")) - published >= len(TEAM)
     assert asked == [team]
+
+
+def test_holiday_calendar_is_the_persons_own_choice_else_the_teams(runtime, signed, fake_slack, rotations, team):
+    """The team's default calendar (IT) applies to everyone; Priya picks US on her Home: her calendar is US, audited,
+    and picking "My team's default" again gives her IT back. Nothing is guessed from Slack's language."""
+    from storage.tables import Team
+
+    with runtime.database.session_scope() as session:
+        row = session.get(Team, team)
+        row.observe_holidays, row.holiday_country = True, "IT"
+    rotations.forget_cached()
+    calendars = lambda: {m.user_id: m.country for m in rotations.load_rotation("T0DEMO", "social").spec.members}  # noqa: E731
+    assert calendars() == {user: "IT" for user in TEAM}
+    view = open_home(runtime, signed, fake_slack, PRIYA, "EvHol1")
+    select = controls(view)[HomeActions.holiday_country]
+    assert select["initial_option"]["value"] == "team" and all(len(g["options"]) <= 100 for g in select["option_groups"])
+    assert any(o["value"] == "US" for g in select["option_groups"] for o in g["options"])
+    published = len(fake_slack.calls("views.publish"))
+    select_in_home(runtime, signed, PRIYA, view, HomeActions.holiday_country, "US")
+    fake_slack.wait_for("views.publish", published + 1)
+    assert calendars()[PRIYA] == "US" and calendars()[MARCUS] == "IT"
+    assert runtime.deps.audit.entries()[-1].after["holiday_country"] == "US"
+    wait_until(lambda: "the US calendar" in json.dumps(fake_slack.published_home(PRIYA)))
+    select_in_home(runtime, signed, PRIYA, view, HomeActions.holiday_country, "team")
+    assert calendars()[PRIYA] == "IT"

@@ -25,19 +25,13 @@ from storage.crises import Crises
 from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 from tests.conftest import make_settings
+from tests.fakes.clock import Clock
+from tests.fakes.waiting import wait_until
 
 GIULIA, MARCUS, CHLOE, PRIYA = "U0DEMO0001", "U0DEMO0002", "U0DEMO0003", "U0DEMO0004"  # giulia: admin; chloe: Sydney
 CRISIS_CHANNEL, ANNOUNCE = "C0DEMOCRISIS", "C0DEMOANNOUNCE"
 EPOCH = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # Monday 09:00 Rome: week 0 Marcus/Chloe, week 1 Chloe/Priya, week 2 Priya/Marcus
 NIGHT = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)  # week 1, 01:00 in Sydney: Chloe (primary) is asleep, Priya is backup
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -70,13 +64,6 @@ def run_due(runtime, clock) -> list[str]:
         runtime.scheduler.remove_job(job.id)
         job.func(*job.args)
         ran.append(job.id)
-
-
-def wait_until(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def oncall(runtime, signed, text, user):

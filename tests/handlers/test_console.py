@@ -96,7 +96,7 @@ def test_console_renders_the_report_and_its_charts_and_refuses_export_to_non_adm
     text = out.getvalue()
     assert "SOCIAL: REPORT FOR THE LAST 2 WEEKS" in text
     assert "*Time to acknowledge*: median —" in text and "*Load per person*" in text
-    assert text.count("[DM] socialops uploaded: social: ") == 3
+    assert text.count("[DM to @giulia] socialops uploaded: social: ") == 3
     assert "The weekly report of *social* will be DM'd to the admins after each handoff." in text
     assert "Only admins can export records. Ask @giulia." in text
 

@@ -23,19 +23,13 @@ from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 from storage.tables import Team
 from tests.conftest import make_settings
+from tests.fakes.clock import Clock
+from tests.fakes.waiting import wait_until
 
 GIULIA, MARCUS, CHLOE, PRIYA, OLIVER = "U0DEMO0001", "U0DEMO0002", "U0DEMO0003", "U0DEMO0004", "U0DEMO0005"  # giulia: admin
 CRISIS_CHANNEL, GROUP = "C0DEMOCRISIS", "S0DEMOONCALL"
 EPOCH = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # week 0 Marcus/Chloe, week 1 Chloe/Priya, week 2 Priya/Marcus
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 3 a.m. in Rome, week 1: Chloe primary, Priya backup
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def make_team(database: Database, *, now: datetime = EPOCH) -> int:
@@ -87,13 +81,6 @@ def responses(fake_slack, name=None, count=1, timeout=5.0):
     return fake_slack.responses(name)
 
 
-def wait_until(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 # --- with the real scheduler ----------------------------------------------------------------------
 
 
@@ -119,6 +106,12 @@ def test_declared_crisis_posts_card_dms_primary_and_resolves_through_the_modal(r
     wait_until(lambda: any(f"Acked by <@{primary}>" in c.args["text"] for c in fake_slack.calls("chat.update")))
     (answer,) = responses(fake_slack)
     assert "You acknowledged" in answer.body["text"] and f"<@{primary}>" not in answer.body["text"]
+    # The thread names who declared and who acknowledged by their Slack name, without mentioning them again.
+    name = next(u.name for u in fake_slack.workspace.people if u.id == primary)
+    thread = lambda: [c.args["text"] for c in channel_posts(fake_slack, top_level=False)]  # noqa: E731
+    wait_until(lambda: any("Acknowledged via button" in t and t.endswith(f" — {name}") for t in thread()))
+    assert any("Declared (SEV1)." in t and t.endswith(" — marcus") for t in thread())
+    assert not any("Acknowledged" in t and f"<@{primary}>" in t for t in thread())
 
     press(runtime, signed, primary, CrisisActions.resolve, card)
     (view,) = fake_slack.wait_for("views.open", 1)
@@ -159,6 +152,15 @@ def test_crisis_commands_list_status_and_refuse_a_second_declare(runtime, signed
     assert "Timeline" in json.dumps(status["blocks"]) and "Declared" in json.dumps(status["blocks"])
     assert "ack <id>" in slash(runtime, signed, "help", CHLOE)["text"] + json.dumps(slash(runtime, signed, "help", CHLOE).get("blocks"))
     assert "not a crisis number" in slash(runtime, signed, "ack x", CHLOE)["text"]
+
+
+def test_declare_with_an_unknown_severity_answers_usage_and_opens_nothing(runtime, signed, fake_slack, team):
+    """`/crisis declare acme sev9 …` is answered with the usage; no crisis opens and nothing is posted."""
+    body = slash(runtime, signed, "declare acme sev9 influencer video", MARCUS)
+    assert body["response_type"] == "ephemeral" and "'sev9' is not a severity" in body["text"]
+    assert "/crisis declare <topic> [sev1|sev2|sev3] [summary]" in body["text"]
+    assert "No open crises" in slash(runtime, signed, "list", CHLOE)["text"]
+    assert Crises(runtime.database).get_crisis(1) is None
 
 
 def test_two_hundred_concurrent_acknowledge_presses_record_one_ack(runtime, signed, fake_slack, team):

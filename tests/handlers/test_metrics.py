@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from bot import jobs
+from bot import jobs, mentions
 from bot.app import create_runtime
 from bot.server import BackgroundServer, build_asgi_app
 from storage.session import Database, sqlite_url
 from tests.conftest import make_settings
+from tests.handlers.test_crisis_flow import dms, make_team, on_call, slash, wait_until
 
 TOKEN = "metrics-test-token"
 
@@ -90,3 +94,86 @@ def test_job_lateness_outbox_depth_and_leadership_are_exposed(metered, fake_slac
     assert _value(text, 'socialops_outbox_items{status="sent"}') == 1
     assert _value(text, 'socialops_outbox_items{status="failed"}') == 0
     assert _value(text, "socialops_scheduler_leader") == 1
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample of the scraped exposition, found by name and labels (0 when absent)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+def test_pages_are_counted_by_method_and_step(metered, signed, fake_slack):
+    """A declared SEV1's first page (a DM to the primary, step index 0) shows as one delivered dm page at step 0."""
+    runtime, server = metered
+    make_team(runtime.database, now=runtime.clock())
+    primary = on_call(runtime, runtime.clock()).primary
+    assert _sample(_scrape(server), "socialops_pages_total", method="dm", step="0", delivered="true") == 0
+    slash(runtime, signed, "declare acme sev1 recall video", "U0DEMO0002")
+    wait_until(lambda: dms(fake_slack, primary))
+    wait_until(lambda: _sample(_scrape(server), "socialops_pages_total", method="dm", step="0", delivered="true") == 1)
+    assert _sample(_scrape(server), "socialops_pages_total", method="dm", step="1", delivered="true") == 0  # not due yet
+
+
+def test_mentions_ingested_rejected_and_refused_are_counted_by_reason(metered):
+    """A webhook batch counts new, duplicate and rejected items (by reason); refused requests count by their reason."""
+    runtime, server = metered
+    store = runtime.deps.mentions
+    now = runtime.clock()
+    store.save_topic(workspace_id="T1", name="acme", keywords=["acme"], hashtags=[], now=now)
+    token = mentions.new_token()
+    store.add_source(name="tool", vendor="generic", workspace_id="T1", token_hash=mentions.hash_token(token), now=now)
+    at = (now - timedelta(minutes=1)).isoformat()
+    batch = [
+        {"id": "1", "text": "acme is down", "created_at": at},
+        {"id": "2", "text": "acme again", "created_at": at},
+        {"id": "2", "text": "acme again", "created_at": at},  # duplicate inside the batch
+        {"id": "3", "text": "nothing relevant", "created_at": at},  # matches no topic
+        {"id": "4", "text": "acme", "created_at": "yesterday-ish"},  # not a time
+        {"id": "5", "text": "acme", "created_at": at, "author_reach": -3},
+    ]
+    post = functools.partial(httpx.post, f"{server.url}/api/mentions", timeout=30)
+    answer = post(json=batch, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 202 and answer.json()["accepted"] == 2
+    assert post(json=batch[:2], headers={"Authorization": f"Bearer {token}"}).json()["duplicate"] == 2  # re-delivered
+    assert post(content=b"{not json", headers={"Authorization": f"Bearer {token}"}).status_code == 400
+    assert post(json=batch, headers={"Authorization": "Bearer so_unknown"}).status_code == 401
+    assert post(json=batch).status_code == 401
+    text = _scrape(server)
+    assert _sample(text, "socialops_mentions_ingested_total", via="webhook") == 2
+    assert _sample(text, "socialops_mentions_duplicate_total", via="webhook") == 3
+    assert _sample(text, "socialops_mentions_rejected_total", via="webhook", reason="no_topic") == 1
+    assert _sample(text, "socialops_mentions_rejected_total", via="webhook", reason="bad_time") == 1
+    assert _sample(text, "socialops_mentions_rejected_total", via="webhook", reason="bad_number") == 1
+    for reason in ("malformed_json", "bad_token", "no_token"):
+        assert _sample(text, "socialops_mention_requests_refused_total", via="webhook", reason=reason) == 1
+
+
+def test_each_detection_pass_is_timed(metered):
+    """Every pass, from the minute job or after a webhook batch, adds one observation to the duration histogram."""
+    runtime, server = metered
+    before = _sample(_scrape(server), "socialops_detection_pass_seconds_count")
+    jobs.detect_spikes()
+    jobs.detect_spikes()
+    text = _scrape(server)
+    assert _sample(text, "socialops_detection_pass_seconds_count") == before + 2
+    assert _sample(text, "socialops_detection_pass_seconds_bucket", le="+Inf") == before + 2
+    assert _sample(text, "socialops_detection_pass_seconds_sum") > 0
+
+
+def test_listening_channel_posts_are_counted_as_slack_mentions(metered, signed):
+    """A post in a listening channel counts as ingested via slack; one matching no topic as rejected no_topic."""
+    runtime, server = metered
+    store = runtime.deps.mentions
+    now = runtime.clock()
+    store.save_topic(workspace_id=signed.team_id, name="acme", keywords=["acme"], hashtags=[], now=now)
+    store.set_listening_channel(channel_id="C0LISTEN01", workspace_id=signed.team_id, topic_id=None, now=now)
+    for number, text in enumerate(("acme app is down", "nothing to see")):
+        event = {"type": "message", "subtype": "bot_message", "bot_id": "B0KWATCH", "username": "KWatch",
+                 "channel": "C0LISTEN01", "ts": f"{now.timestamp() + number:.6f}", "text": text}
+        assert runtime.app.dispatch(signed.event(event, event_id=f"EvMetrics{number}").as_bolt_request()).status == 200
+    text = _scrape(server)
+    assert _sample(text, "socialops_mentions_ingested_total", via="slack") == 1
+    assert _sample(text, "socialops_mentions_rejected_total", via="slack", reason="no_topic") == 1

@@ -167,7 +167,7 @@ def test_only_the_person_asked_can_answer_a_swap(runtime, signed, fake_slack, ro
 def test_time_off_skips_the_person_and_back_ends_it(runtime, signed, rotations, team):
     """`away` removes the primary from now on; `back` restores them."""
     primary = primary_now(rotations).primary
-    assert "Time off recorded" in slash(runtime, signed, "away now +2d", primary)["text"]
+    assert "Time off #1 recorded" in slash(runtime, signed, "away now +2d", primary)["text"]
     assert primary_now(rotations, datetime.now(UTC) + timedelta(minutes=1)).primary != primary
     assert "Welcome back" in slash(runtime, signed, "back", primary)["text"]
     assert primary_now(rotations, datetime.now(UTC) + timedelta(minutes=1)).primary == primary

@@ -10,19 +10,12 @@ from bot import jobs
 from bot.app import create_runtime
 from storage.session import Database, sqlite_url
 from tests.conftest import make_settings
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.fakes.clock import Clock
 
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture

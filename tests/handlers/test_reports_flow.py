@@ -27,19 +27,12 @@ from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 from storage.tables import CrisisEventRow, CrisisRow, JobRun
 from tests.conftest import make_settings
+from tests.fakes.clock import Clock
 
 GIULIA, MARCUS, CHLOE = "U0DEMO0001", "U0DEMO0002", "U0DEMO0003"  # Giulia is the demo admin
 ANNOUNCE = "C0DEMOANNOUNCE"
 EPOCH = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # Monday 09:00 Rome: week 0 Marcus, week 1 Chloe, week 2 Giulia
 HANDOFF = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Chloe hands over to Giulia
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def build(fake_slack, path, clock):

@@ -20,19 +20,12 @@ from storage.session import Database, sqlite_url
 from storage.tables import Team
 from tests.conftest import make_settings
 from zoneinfo import ZoneInfo
+from tests.fakes.clock import Clock
 
 ANA, BEN, CAI, OLIVER = "U0DEMO0001", "U0DEMO0002", "U0DEMO0003", "U0DEMO0005"  # Ana is the demo admin
 ANNOUNCE, GROUP = "C0DEMOANNOUNCE", "S0DEMOONCALL"
 EPOCH = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # Monday 09:00 Rome: week 0 Ana/Ben, week 1 Ben/Cai, week 2 Cai/Ana
 HANDOFF = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Ben/Cai -> Cai/Ana
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -110,3 +110,24 @@ def test_thread_lines_are_claimed_once(crises, team_id):
         note("c", T0 + timedelta(minutes=4))
         claims = list(pool.map(lambda i: crises.claim_thread_lines(crisis_id=created.id), range(6)))
     assert sum(len(c) for c in claims) == 1
+
+
+def test_save_detectors_compares_and_sets_each_topic_in_one_batch(database, crises, team_id):
+    """First passes (no read_until yet) and later ones are stored in one call; a topic another runner advanced
+    meanwhile keeps that runner's state and is left out of the ids returned; a later pass finds what was stored."""
+    from storage.crises import Detection
+
+    ids = [Mentions(database).save_topic(workspace_id="T1", name=f"t{i}", keywords=[f"t{i}"], hashtags=[], now=T0).id for i in range(4)]
+    for topic_id in ids:
+        crises.watch_topic(topic_id=topic_id, team_id=team_id, now=T0)
+    detection = Detection(database)
+    first = T0 + timedelta(minutes=1)
+    assert detection.save_detectors([(topic_id, {"seen": 1}, first, None) for topic_id in ids], now=first) == set(ids)
+    # Another runner advances ids[0] first; this runner's batch then wins the other three only.
+    second, other = T0 + timedelta(minutes=2), T0 + timedelta(minutes=2, microseconds=7)
+    assert detection.save_detectors([(ids[0], {"seen": "other"}, second, first)], now=other) == {ids[0]}
+    stored = detection.save_detectors([(topic_id, {"seen": 2}, second, first) for topic_id in ids], now=second)
+    assert stored == set(ids[1:])
+    states = {topic_id: state for topic_id, _, _, state, _ in detection.watches()}
+    assert states[ids[0]] == {"seen": "other"} and all(states[topic_id] == {"seen": 2} for topic_id in ids[1:])
+    assert detection.save_detectors([(topic_id, {"seen": 3}, second, first) for topic_id in ids], now=second + timedelta(seconds=1)) == set()

@@ -62,3 +62,27 @@ def test_migration_0010_downgrades_and_upgrades_again(database):
     assert not {"detector_settings", "campaign_windows"} & set(inspect(database.engine).get_table_names())
     migrate.upgrade(database.engine)
     assert {"detector_settings", "campaign_windows"} <= set(inspect(database.engine).get_table_names())
+
+
+def test_topic_adjustments_store_once_per_crisis_list_by_team_and_reset(database, store, team_id):
+    """A crisis teaches a topic once (a second save for it or an older crisis is refused); reset deletes the row."""
+    from bot.detector_tuning import Label, TopicAdjustment, learn
+    from storage.crises import Crises
+    from storage.mentions import Mentions
+
+    topic = Mentions(database).save_topic(workspace_id="T1", name="Acme", keywords=["acme"], hashtags=[], now=T0)
+    Crises(database).watch_topic(topic_id=topic.id, team_id=team_id, now=T0)
+    assert store.topic_adjustment(topic.id) == TopicAdjustment() and store.topic_adjustments(team_id) == []
+    first = learn(TopicAdjustment(), Label.false_alarm, T0)
+    assert store.save_topic_adjustment(topic_id=topic.id, team_id=team_id, adjustment=first, crisis_id=4, user_id="UA", now=T0)
+    assert not store.save_topic_adjustment(topic_id=topic.id, team_id=team_id, adjustment=first, crisis_id=4, user_id="UA", now=T0)
+    assert not store.save_topic_adjustment(topic_id=topic.id, team_id=team_id, adjustment=first, crisis_id=3, user_id="UA", now=T0)
+    second = learn(first, Label.false_alarm, T0 + timedelta(days=1))
+    assert store.save_topic_adjustment(topic_id=topic.id, team_id=team_id, adjustment=second, crisis_id=5, user_id="UA",
+                                       now=T0 + timedelta(days=1))
+    assert store.topic_adjustment(topic.id) == second
+    assert store.topic_adjustments(team_id) == [(topic.id, "Acme", second)]
+    assert store.adjustments_by_topic() == {topic.id: second}
+    assert store.reset_topic_adjustment(topic_id=topic.id, user_id="UA", now=T0)
+    assert not store.reset_topic_adjustment(topic_id=topic.id, user_id="UA", now=T0)
+    assert store.topic_adjustments(team_id) == []

@@ -87,3 +87,34 @@ def test_upgrade_resolves_a_topic_open_twice_into_the_oldest(database):
         {"status": "open"}, {"status": "open"}, {"status": "open"}, {"status": "acknowledged"}, {"status": "open"}]
     with database.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT topic_key FROM crises WHERE id = 9")).scalar_one() == "ürün"
+
+
+def test_outbox_kind_upgrade_reads_the_old_still_on_it_key_and_the_downgrade_writes_it_back(database):
+    """0019: a queued "still on it?" DM keyed "queued-still-on-it:<crisis>|<state>|<ledger key>" gets kind and subject;
+    one queued since (declared kind, plain key) gets the old key back on downgrade, so older code still tracks it."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from storage.columns import UtcDateTime
+
+    migrate.upgrade(database.engine, "0014")
+    t0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    columns = [sa.column(name) for name in ("id", "dedupe_key", "method", "status", "attempts")]
+    old = sa.table("outbox", *columns, sa.column("payload", sa.JSON), sa.column("created_at", UtcDateTime()), sa.column("due_at", UtcDateTime()))
+    row = dict(method="dm", payload={"user": "U1", "text": "Still on it?"}, status="pending", attempts=1, created_at=t0, due_at=t0)
+    with database.engine.begin() as connection:
+        connection.execute(old.insert().values(id=1, dedupe_key="queued-still-on-it:7|acknowledged:U1:0:2|still-on-it:7:20261204T090000", **row))
+        connection.execute(old.insert().values(id=2, dedupe_key="crisis-line:7:e3", **row))
+    migrate.upgrade(database.engine, "0019")
+    new = sa.table("outbox", sa.column("id"), sa.column("dedupe_key"), sa.column("kind"), sa.column("subject", sa.JSON))
+    with database.engine.begin() as connection:
+        kinds = {r.id: (r.kind, r.subject) for r in connection.execute(sa.select(new.c.id, new.c.kind, new.c.subject))}
+        connection.execute(old.insert().values(id=3, dedupe_key="still-on-it-dm:still-on-it:8:20261204T091500", **row))
+        connection.execute(new.update().where(new.c.id == 3).values(kind="still_on_it", subject={"crisis_id": 8, "state": "acknowledged:U2:1:1"}))
+    assert kinds == {1: ("still_on_it", {"crisis_id": 7, "state": "acknowledged:U1:0:2"}), 2: (None, None)}
+    migrate.downgrade(database.engine, "0014")
+    with database.engine.connect() as connection:
+        keys = dict(connection.execute(sa.text("SELECT id, dedupe_key FROM outbox")).all())
+    assert keys == {1: "queued-still-on-it:7|acknowledged:U1:0:2|still-on-it:7:20261204T090000", 2: "crisis-line:7:e3",
+                    3: "queued-still-on-it:8|acknowledged:U2:1:1|still-on-it:8:20261204T091500"}

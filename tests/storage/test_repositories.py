@@ -60,6 +60,17 @@ def test_bootstrap_admins_count_only_until_an_admin_is_stored(db):
     assert not admins.add("U2", by="UBOOT", at=T0)
 
 
+def test_removing_with_keep_one_never_empties_the_admin_table(db):
+    """remove(keep_one=True) deletes one of two stored admins and refuses the last; stored_ids excludes the bootstrap list."""
+    admins = AdminDirectory(db, bootstrap=("UBOOT",))
+    assert admins.stored_ids() == []
+    admins.add("U1", by="UBOOT", at=T0)
+    admins.add("U2", by="UBOOT", at=T0)
+    assert admins.remove("U1", keep_one=True) and admins.stored_ids() == ["U2"]
+    assert not admins.remove("U2", keep_one=True) and admins.stored_ids() == ["U2"]
+    assert not admins.remove("U9") and admins.remove("U2") and admins.stored_ids() == []
+
+
 def test_an_event_id_is_claimed_once(db):
     """Slack's retries of one event are recognised; purging forgets old ones."""
     events = ProcessedEvents(db)

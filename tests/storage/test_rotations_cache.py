@@ -9,16 +9,9 @@ import pytest
 from storage import migrate
 from storage.rotations import CACHE_SECONDS, REFRESH_AFTER_SECONDS, Rotations
 from storage.session import Database
+from tests.fakes.clock import Clock
 
 EPOCH = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -36,7 +29,7 @@ def make_team(rotations: Rotations, name: str) -> int:
 def test_an_entry_near_expiry_is_served_and_reloaded_in_the_background(database, other_process):
     """Past REFRESH_AFTER_SECONDS the cached names still answer at once; one reload is queued, and its result serves next."""
     migrate.upgrade(database.engine)
-    clock, queued = Clock(), []
+    clock, queued = Clock(1000.0), []
     rotations = Rotations(database, monotonic=clock, refresh_in_background=queued.append)
     make_team(rotations, "social")
     assert rotations.team_names("T1") == ["social"]
@@ -56,7 +49,7 @@ def test_an_entry_near_expiry_is_served_and_reloaded_in_the_background(database,
 def test_an_expired_entry_is_loaded_before_answering(database, other_process):
     """With no request between REFRESH_AFTER_SECONDS and expiry, the next request loads inline, as before."""
     migrate.upgrade(database.engine)
-    clock, queued = Clock(), []
+    clock, queued = Clock(1000.0), []
     rotations = Rotations(database, monotonic=clock, refresh_in_background=queued.append)
     make_team(rotations, "social")
     assert rotations.team_names("T1") == ["social"]
@@ -68,7 +61,7 @@ def test_an_expired_entry_is_loaded_before_answering(database, other_process):
 def test_an_equal_reload_keeps_the_cached_rotation_object(database):
     """Answers cached by identity downstream stay valid: a reload that finds nothing changed returns the same object."""
     migrate.upgrade(database.engine)
-    clock = Clock()
+    clock = Clock(1000.0)
     rotations = Rotations(database, monotonic=clock, refresh_in_background=lambda work: work())
     make_team(rotations, "social")
     first = rotations.load_rotation("T1", "social")
@@ -80,7 +73,7 @@ def test_an_equal_reload_keeps_the_cached_rotation_object(database):
 
 def test_a_changed_reload_replaces_the_cached_rotation(database, other_process):
     migrate.upgrade(database.engine)
-    clock = Clock()
+    clock = Clock(1000.0)
     rotations = Rotations(database, monotonic=clock, refresh_in_background=lambda work: work())
     team_id = make_team(rotations, "social")
     first = rotations.load_rotation("T1", "social")
@@ -94,7 +87,7 @@ def test_a_changed_reload_replaces_the_cached_rotation(database, other_process):
 
 def test_a_reload_that_began_before_a_write_is_not_kept(database):
     """A write clears the cache; a background reload that read the old data before it must not store it afterwards."""
-    clock, queued = Clock(), []
+    clock, queued = Clock(1000.0), []
     rotations = Rotations(database, monotonic=clock, refresh_in_background=queued.append)
     key = ("T1", "social")
     assert rotations._cached(key, lambda: "old") == "old"  # noqa: SLF001 - the cache mechanism itself
@@ -113,7 +106,7 @@ def test_a_reload_that_began_before_a_write_is_not_kept(database):
 
 
 def test_a_failed_background_reload_leaves_the_entry_to_expire(database, caplog):
-    clock, queued = Clock(), []
+    clock, queued = Clock(1000.0), []
     rotations = Rotations(database, monotonic=clock, refresh_in_background=queued.append)
     key = ("T1", "social")
     rotations._cached(key, lambda: "old")  # noqa: SLF001
