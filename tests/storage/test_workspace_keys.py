@@ -46,6 +46,20 @@ def test_each_workspace_has_its_own_admins(db):
         assert admins.admin_ids() == ["U0ANNA"]
 
 
+def test_the_last_admin_is_counted_per_workspace(db):
+    """`/oncall admins remove` keeps one admin in each workspace: another workspace's admins do not make the last one removable."""
+    admins = AdminDirectory(db, bootstrap=("U0BOOT",))
+    with acting_for(ACME):
+        admins.add("U0ANNA", by="U0BOOT", at=NOW)
+    with acting_for(GLOBEX):
+        admins.add("U0BEN", by="U0BOOT", at=NOW)
+        assert admins.stored_ids() == ["U0BEN"]
+        assert not admins.remove("U0ANNA", keep_one=True)  # not an admin here
+        assert not admins.remove("U0BEN", keep_one=True)  # Globex's only one, though Acme has another
+    with acting_for(ACME):
+        assert admins.stored_ids() == ["U0ANNA"] and not admins.remove("U0ANNA", keep_one=True)
+
+
 def test_two_workspaces_can_each_have_a_source_called_brandwatch(db):
     """Names are unique per workspace; rotating or removing one workspace's source leaves the other's alone."""
     store = Mentions(db)
