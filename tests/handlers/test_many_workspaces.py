@@ -7,6 +7,7 @@ oauth.v2.access included, is checked against Slack's OpenAPI spec by the stand-i
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -168,11 +169,14 @@ def test_a_reused_or_forged_state_is_refused(oauth_runtime, server, fake_slack):
     assert forged.status_code >= 400 and oauth_runtime.installations.bot_token(GLOBEX) is None
 
 
-def test_jobs_send_with_the_crisis_workspace_token_and_page_only_its_admins(oauth_runtime, server, fake_slack, clock):
+def test_jobs_send_with_the_crisis_workspace_token_and_page_only_its_admins(oauth_runtime, server, fake_slack, clock, caplog):
     """Escalation steps run by the scheduler use the right token, and the admins step pages that workspace's admins only."""
     tokens = {workspace: install(server, fake_slack, workspace) for workspace in (ACME, GLOBEX)}
     declare_in_both(oauth_runtime, fake_slack)
     advance(oauth_runtime, clock, T0 + timedelta(minutes=31))  # backup +5, group +15, admins +30
+    # Every call reached Slack with an issued token (App Homes and DMs included): none went out unscoped and was refused.
+    assert {c.token for c in fake_slack.calls() if c.method != "oauth.v2.access"} <= set(tokens.values())
+    assert fake_slack.calls("views.publish") and [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     for workspace, token in tokens.items():
         sent = calls_about(fake_slack, TOPIC[workspace])
         assert len(sent) > 4 and {c.token for c in sent} == {token}, workspace
