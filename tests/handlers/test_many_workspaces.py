@@ -200,6 +200,19 @@ def test_one_workspace_never_sees_another_workspace_records(oauth_runtime, serve
         assert export.audit and all(r.team_id in (workspace, None) for r in export.audit)
         assert TOPIC[other] not in json.dumps([r.after for r in export.audit])
     assert oauth_runtime.deps.rotations.team_names(ACME) == ["social"] and oauth_runtime.deps.rotations.team_names(NOBODY) == []
+    # Mentions: each workspace configures its own "brandwatch" source and topic, and /crisis sources lists only its own.
+    for workspace in (ACME, GLOBEX):
+        slash(oauth_runtime, signed_for(fake_slack, workspace), f"sources topic {TOPIC[workspace]} {TOPIC[workspace]}", user=ADMIN[workspace])
+        added = json.loads(slash(oauth_runtime, signed_for(fake_slack, workspace), f"sources add brandwatch brandwatch {TOPIC[workspace]}",
+                                 user=ADMIN[workspace]).body)
+        assert "added" in added["text"], added
+    for workspace, other in ((ACME, GLOBEX), (GLOBEX, ACME)):
+        listing = json.dumps(json.loads(slash(oauth_runtime, signed_for(fake_slack, workspace), "sources", user=ADMIN[workspace]).body))
+        assert "brandwatch" in listing and TOPIC[workspace] in listing and TOPIC[other] not in listing
+    assert {s.workspace_id for s in oauth_runtime.deps.mentions.sources() if s.name == "brandwatch"} == {ACME, GLOBEX}
+    # An admin of one workspace is nobody in the other.
+    refused = json.loads(slash(oauth_runtime, signed_for(fake_slack, GLOBEX), "sources add sneaky", user=ADMIN[ACME]).body)
+    assert "Only admins" in refused["text"] and f"<@{ADMIN[GLOBEX]}>" in refused["text"]
 
 
 def test_uninstall_stops_sending_there_keeps_its_data_and_holds_its_queue(oauth_runtime, server, fake_slack, clock):
