@@ -270,24 +270,31 @@ class _ScopeCarryingPool(Executor):
         self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-class ActForRequestWorkspace(Middleware):
-    """Every request acts for the workspace it came from: its admins, its token, its outbox rows (bot.workspace_scope).
+class _WorkspaceApp(App):
+    """Bolt's App, dispatching each request on behalf of the workspace it came from (bot.workspace_scope).
 
-    Any request other than an uninstall proves the app is installed there, so a workspace that had stopped resumes.
+    A global middleware cannot do this: Bolt runs the listeners after the whole middleware chain has returned.
     """
 
-    def __init__(self, deps: Deps, states: WorkspaceStatesStore, resume: Callable[[str], None]) -> None:
-        self.deps = deps
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        with acting_for(req.context.team_id or req.context.enterprise_id or ""):
+            return super().dispatch(req)
+
+
+class ResumeReturningWorkspace(Middleware):
+    """Any authorized request other than an uninstall proves the app is installed there: a stopped workspace resumes."""
+
+    def __init__(self, states: WorkspaceStatesStore, resume: Callable[[str], None]) -> None:
         self.states = states
         self.resume = resume
 
     def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - Bolt's name
         workspace = req.context.team_id or req.context.enterprise_id or ""
-        event_type = (req.body.get("event") or {}).get("type") if isinstance(req.body.get("event"), dict) else None
+        event = req.body.get("event")
+        event_type = event.get("type") if isinstance(event, dict) else None
         if workspace and event_type not in installs.StopReason.__members__ and not self.states.is_sending(workspace):
             self.resume(workspace)
-        with acting_for(workspace):
-            return next()
+        return next()
 
 
 def create_runtime(
@@ -355,7 +362,7 @@ def create_runtime(
             ),
             "authorize": StoredBotAuthorize(installations.installation_store),
         }
-    app = App(
+    app = _WorkspaceApp(
         client=client,
         **install_options,
         signing_secret=settings.slack_signing_secret,
@@ -375,7 +382,7 @@ def create_runtime(
     scheduler.add_listener(metrics.on_job_event, Metrics.JOB_EVENTS)
     app.use(TimeSlackRequests(metrics))  # first, so it times every other middleware and listener
     app.use(logs.tag_slack_request)  # Socket Mode and console requests get a request id too (HTTP ones have it already)
-    app.use(ActForRequestWorkspace(deps, states, resume))
+    app.use(ResumeReturningWorkspace(states, resume))
     replies.register(app)
     events.register(app, deps)
     # Slash commands first: Bolt tries listeners in registration order, and commands must ack fastest.

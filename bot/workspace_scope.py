@@ -1,7 +1,7 @@
 """Which Slack workspace the current unit of work acts for: one request, one job, one outbox item.
 
-The edges set it (a Bolt middleware from the request's team, each job from the row it loads, the outbox from the
-row's key); storage reads it to key admins, time off and outbox rows, and the Slack gateway to pick the token.
+The edges set it (the Bolt App's dispatch from the request's team, each job from the row it loads, the outbox from
+the row's key); storage reads it to key admins, time off and outbox rows, and the Slack gateway to pick the token.
 A context variable, so concurrent requests and job threads never see each other's workspace; work handed to a
 pool carries it along only through `carry_scope` (contextvars are per thread).
 """

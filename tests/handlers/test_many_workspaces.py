@@ -7,6 +7,7 @@ oauth.v2.access included, is checked against Slack's OpenAPI spec by the stand-i
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -168,11 +169,14 @@ def test_a_reused_or_forged_state_is_refused(oauth_runtime, server, fake_slack):
     assert forged.status_code >= 400 and oauth_runtime.installations.bot_token(GLOBEX) is None
 
 
-def test_jobs_send_with_the_crisis_workspace_token_and_page_only_its_admins(oauth_runtime, server, fake_slack, clock):
+def test_jobs_send_with_the_crisis_workspace_token_and_page_only_its_admins(oauth_runtime, server, fake_slack, clock, caplog):
     """Escalation steps run by the scheduler use the right token, and the admins step pages that workspace's admins only."""
     tokens = {workspace: install(server, fake_slack, workspace) for workspace in (ACME, GLOBEX)}
     declare_in_both(oauth_runtime, fake_slack)
     advance(oauth_runtime, clock, T0 + timedelta(minutes=31))  # backup +5, group +15, admins +30
+    # Every call reached Slack with an issued token (App Homes and DMs included): none went out unscoped and was refused.
+    assert {c.token for c in fake_slack.calls() if c.method != "oauth.v2.access"} <= set(tokens.values())
+    assert fake_slack.calls("views.publish") and [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     for workspace, token in tokens.items():
         sent = calls_about(fake_slack, TOPIC[workspace])
         assert len(sent) > 4 and {c.token for c in sent} == {token}, workspace
@@ -196,6 +200,19 @@ def test_one_workspace_never_sees_another_workspace_records(oauth_runtime, serve
         assert export.audit and all(r.team_id in (workspace, None) for r in export.audit)
         assert TOPIC[other] not in json.dumps([r.after for r in export.audit])
     assert oauth_runtime.deps.rotations.team_names(ACME) == ["social"] and oauth_runtime.deps.rotations.team_names(NOBODY) == []
+    # Mentions: each workspace configures its own "brandwatch" source and topic, and /crisis sources lists only its own.
+    for workspace in (ACME, GLOBEX):
+        slash(oauth_runtime, signed_for(fake_slack, workspace), f"sources topic {TOPIC[workspace]} {TOPIC[workspace]}", user=ADMIN[workspace])
+        added = json.loads(slash(oauth_runtime, signed_for(fake_slack, workspace), f"sources add brandwatch brandwatch {TOPIC[workspace]}",
+                                 user=ADMIN[workspace]).body)
+        assert "added" in added["text"], added
+    for workspace, other in ((ACME, GLOBEX), (GLOBEX, ACME)):
+        listing = json.dumps(json.loads(slash(oauth_runtime, signed_for(fake_slack, workspace), "sources", user=ADMIN[workspace]).body))
+        assert "brandwatch" in listing and TOPIC[workspace] in listing and TOPIC[other] not in listing
+    assert {s.workspace_id for s in oauth_runtime.deps.mentions.sources() if s.name == "brandwatch"} == {ACME, GLOBEX}
+    # An admin of one workspace is nobody in the other.
+    refused = json.loads(slash(oauth_runtime, signed_for(fake_slack, GLOBEX), "sources add sneaky", user=ADMIN[ACME]).body)
+    assert "Only admins" in refused["text"] and f"<@{ADMIN[GLOBEX]}>" in refused["text"]
 
 
 def test_uninstall_stops_sending_there_keeps_its_data_and_holds_its_queue(oauth_runtime, server, fake_slack, clock):

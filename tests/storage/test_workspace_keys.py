@@ -167,3 +167,19 @@ def test_upgrade_refuses_to_guess_between_several_workspaces(database, monkeypat
     monkeypatch.setenv("SOCIALOPS_WORKSPACE_ID", GLOBEX)
     migrate.upgrade(database.engine)
     assert migrate.current_revision(database.engine) == migrate.head_revision()
+
+
+def test_a_stop_is_seen_at_once_here_and_within_the_freshness_window_on_another_instance(db):
+    """Each instance reads the stopped set at most every few seconds: its own changes apply at once, another's on the next read."""
+    from storage.installations import WorkspaceStatesStore
+
+    ticks = [0.0]
+    here, there = (WorkspaceStatesStore(db, fresh_for=5.0, monotonic=lambda: ticks[0]) for _ in range(2))
+    assert here.is_sending(ACME) and there.is_sending(ACME)
+    assert here.stop_sending(workspace_id=ACME, reason="app_uninstalled", at=NOW)
+    assert not here.stop_sending(workspace_id=ACME, reason="app_uninstalled", at=NOW)  # already stopped
+    assert not here.is_sending(ACME) and there.is_sending(ACME) and here.is_sending(GLOBEX)
+    ticks[0] = 5.0
+    assert not there.is_sending(ACME)
+    assert there.resume_sending(workspace_id=ACME, at=NOW) and there.is_sending(ACME)
+    assert not there.resume_sending(workspace_id=ACME, at=NOW)  # was not stopped any more
