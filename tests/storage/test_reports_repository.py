@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
 
 from bot.audit import AuditRecord
 from bot.export import read_csvs, write_csvs
@@ -14,8 +13,10 @@ from bot.reports import ReportDelivery, build_report, report_period
 from storage import migrate
 from storage.audit import AuditLog
 from storage.reports import Reports
+from bot.home import MemberSettings
+from storage.member_settings import MemberSettingsStore
 from storage.rotations import Rotations
-from storage.tables import CoverRequest, CrisisEventRow, CrisisRow, MemberSettingRow, Person, TeamMember
+from storage.tables import CoverRequest, CrisisEventRow, CrisisRow, MemberSettingRow, Person
 from tests.bot.test_reports import ANA, BEN, CAI, END, EPOCH, START, utc
 
 MINUTE = timedelta(minutes=1)
@@ -32,9 +33,9 @@ def seed(database) -> int:
     rotations = Rotations(database)
     team_id = rotations.create_team(workspace_id="T0", name="social", tz="Europe/Rome", epoch=EPOCH, now=EPOCH, roster=[ANA, BEN, CAI],
                                     member_zones={ANA: "Europe/Rome", BEN: "Pacific/Auckland", CAI: "America/New_York"})
-    with database.session_scope() as session:
-        for member in session.exec(select(TeamMember)):
-            member.country = {ANA: "IT", BEN: "NZ", CAI: "US"}[member.user_id]
+    settings = MemberSettingsStore(database)
+    for user, country in {ANA: "IT", BEN: "NZ", CAI: "US"}.items():  # each person's own holiday calendar (App Home)
+        settings.save_settings(workspace_id="T0", user_id=user, settings=MemberSettings(holiday_country=country), now=EPOCH)
     rotations.add_override(team_id=team_id, user_id=CAI, start=utc(10, 21, 18), end=utc(10, 22, 6), now=utc(10, 20, 10), created_by=CAI, replaces=BEN)
     for user in (ANA, BEN, CAI):
         rotations.add_time_off(workspace_id="T0", user_id=user, start=utc(10, 23, 10), end=utc(10, 23, 12), now=EPOCH, created_by=user)
@@ -96,7 +97,7 @@ def test_a_persons_own_zone_setting_beats_slack_and_the_roster(database, store):
     with database.session_scope() as session:
         session.add(Person(workspace_id="T0", user_id=BEN, tz="Asia/Tokyo", updated_at=EPOCH))
         session.add(Person(workspace_id="T0", user_id=CAI, tz="America/Chicago", updated_at=EPOCH))
-        session.add(MemberSettingRow(workspace_id="T0", user_id=BEN, tz="Europe/Rome", page_via="dm", updated_at=EPOCH))
+        session.get(MemberSettingRow, ("T0", BEN)).tz = "Europe/Rome"  # seed() saved Ben's holiday calendar there
     rotation = Rotations(database).load_rotation_by_id(team_id)
     inputs = store.report_inputs(rotation, report_period(END, tz="Europe/Rome", weeks=1))
     assert (inputs.zones[BEN], inputs.zones[CAI], inputs.zones[ANA]) == ("Europe/Rome", "America/Chicago", "Europe/Rome")
