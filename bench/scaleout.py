@@ -215,7 +215,7 @@ def failover(database: Database, standin: SlackStandIn, *, team_id: int, leader:
         "first_after_takeover_late_s": (after[0].ran_at - after[0].due_at).total_seconds() if after else float("nan"),
         "worst_late_s": max(((s.ran_at - s.due_at).total_seconds() for s in steps if s.ran_at is not None), default=float("nan")),
         "crises": len({s.crisis_id for s in steps}), "finished": len(crisis_ids),
-        "counts": {kind: {"expected": expected[kind] * len(crisis_ids), "seen": sum(by_crisis.values()),
+        "counts": {kind: {"expected": expected[kind] * len(crisis_ids), "seen": sum(by_crisis.get(c, 0) for c in crisis_ids),
                           "duplicated": sorted(c for c in crisis_ids if by_crisis.get(c, 0) > expected[kind]),
                           "missing": sorted(c for c in crisis_ids if by_crisis.get(c, 0) < expected[kind])}
                    for kind, by_crisis in pages.items()},
@@ -268,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             outcome = failover(database, standin, team_id=team_id, leader=leader, standby=standby, crises=args.crises,
                                step_wait=args.step_wait, settle_s=args.settle) if args.crises else None
             database.dispose()
+            for instance in started:  # while the stand-in still answers: late work then fails nowhere
+                instance.stop()
     finally:
         for instance in started:
             instance.stop()

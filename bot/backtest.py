@@ -138,7 +138,8 @@ def bucket_means(series: Series) -> tuple[list[int], dict[int, float]]:
 
 
 def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = RESOLVE_AFTER,
-           labelled: Sequence[tuple[datetime, datetime]] | None = None, prior: spikes.Prior | None = None) -> Replayed:
+           labelled: Sequence[tuple[datetime, datetime]] | None = None, misses: bool = True,
+           label_step: float = detector_tuning.LABEL_STEP, prior: spikes.Prior | None = None) -> Replayed:
     """Run the detector over a series as the product would, with value as both total and negative count.
 
     Rows are bucketed onto the series' grid (mean per bucket; empty buckets are gaps, not zeros) and
@@ -172,8 +173,8 @@ def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = 
         at = origin + number * series.step
         if labelled is not None:
             while next_window < len(windows) and windows[next_window][1] < at:
-                if not hit:
-                    adjustment = detector_tuning.learn(adjustment, detector_tuning.Label.missed, windows[next_window][1])
+                if not hit and misses:
+                    adjustment = detector_tuning.learn(adjustment, detector_tuning.Label.missed, windows[next_window][1], step=label_step)
                 next_window, hit = next_window + 1, False
             factor = adjustment.factor(at)
             if abs(factor / factor_in_force - 1.0) > 0.005:  # retune only when the learned factor moved
@@ -186,7 +187,7 @@ def replay(series: Series, tuning: spikes.Tuning, *, resolve_after: timedelta = 
             hit = hit or inside
             if not inside and decision.action is spikes.Action.OPEN:
                 detector.close_crisis(at)  # someone presses False alarm at once
-                adjustment = detector_tuning.learn(adjustment, detector_tuning.Label.false_alarm, at)
+                adjustment = detector_tuning.learn(adjustment, detector_tuning.Label.false_alarm, at, step=label_step)
         decided[number] = decision
     scores: list[float] = []
     alerts: list[int] = []

@@ -36,9 +36,10 @@ CRISIS = Grammar(
                    max_args=1),
         Subcommand("policy", "the team's escalation policy: a form for admins, read-only for others; or set it in one line (admins)",
                    arguments="[primary 5, backup 10, group 15, managers 15]", max_args=None),
-        Subcommand("tuning", "a team's detector sensitivity, minimum count and quiet-hours rule; admins change them",
-                   arguments="[team] [sensitivity=low|normal|high] [min-count=10] [quiet-hours=page|hold-sev3]", max_args=4,
-                   examples=("/crisis tuning social sensitivity=high quiet-hours=hold-sev3",)),
+        Subcommand("tuning", "a team's detector sensitivity, minimum count, quiet-hours rule and what labels taught each topic; "
+                   "admins change them or reset a topic",
+                   arguments="[team] [sensitivity=low|normal|high] [min-count=10] [quiet-hours=page|hold-sev3] | [team] reset <topic>",
+                   max_args=4, examples=("/crisis tuning social sensitivity=high quiet-hours=hold-sev3", "/crisis tuning reset acme")),
         Subcommand("campaign", "campaign windows: more sensitive detection, first page to primary and backup (admins add/cancel)",
                    arguments="<name> <from> <to> [topic] | list | cancel <id>", max_args=None,
                    examples=("/crisis campaign summer-launch 2026-06-01 09:00 2026-06-03 18:00 acme",)),

@@ -543,8 +543,6 @@ _detect_lock = threading.Lock()  # the minute job and webhook-triggered passes m
 def detect_spikes() -> None:
     """Feed every watched topic's new whole minutes into its persisted detector; open or escalate crises."""
     ctx = _ctx()
-    if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None or ctx.detector_settings is None:
-        return
     with _detect_lock:
         _detect(ctx, ctx.detection, ctx.crisis_records, ctx.mention_counts)
 
@@ -563,8 +561,6 @@ def detect_after_batch() -> None:
         while _detect_again.is_set():
             _detect_again.clear()
             ctx = _ctx()
-            if ctx.detection is None or ctx.crisis_records is None or ctx.mention_counts is None or ctx.detector_settings is None:
-                return
             _detect(ctx, ctx.detection, ctx.crisis_records, ctx.mention_counts)
     finally:
         _detect_lock.release()
@@ -573,13 +569,11 @@ def detect_after_batch() -> None:
 @timed_detection_pass
 def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentions) -> None:
     """One pass of bot.flows.detection with this runtime's stores."""
-    assert ctx.detector_settings is not None  # both entry points return early without it
     detection_flow.run_pass(topics=detection, counts=counts, crises=store, knobs=ctx.detector_settings,
                             actions=_spike_responder(ctx), audit=ctx.audit, now=ctx.clock())
 
 
 def _spike_responder(ctx: JobContext) -> detection_flow.SpikeResponder:
-    assert ctx.detection is not None and ctx.mention_counts is not None and ctx.detector_settings is not None
     return detection_flow.SpikeResponder(crises=_crises(ctx), counts=ctx.mention_counts, sources=ctx.detection, rotations=ctx.rotations,
                                          campaigns=ctx.detector_settings, audit=ctx.audit, follow_ups=JobPorts(), clock=ctx.clock,
                                          workspaces=ctx.installs)

@@ -146,8 +146,8 @@ def test_a_false_alarm_raises_the_threshold_and_a_missed_crisis_lowers_it():
     """One false alarm makes the topic less sensitive (factor > 1), one missed crisis more (factor < 1), counted."""
     raised = learn(TopicAdjustment(), Label.false_alarm, NOW)
     lowered = learn(TopicAdjustment(), Label.missed, NOW)
-    assert 1.1 < raised.factor(NOW) < 1.25 and raised.false_alarms == 1 and raised.missed == 0
-    assert 0.8 < lowered.factor(NOW) < 0.9 and lowered.missed == 1 and lowered.false_alarms == 0
+    assert 1.04 < raised.factor(NOW) < 1.06 and raised.false_alarms == 1 and raised.missed == 0
+    assert 0.94 < lowered.factor(NOW) < 0.96 and lowered.missed == 1 and lowered.false_alarms == 0
 
 
 def test_labels_are_bounded_both_ways():

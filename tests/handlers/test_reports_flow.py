@@ -104,7 +104,7 @@ def test_oncall_report_answers_ephemerally_and_dms_three_png_charts(app, signed,
     make_team(app)
     body = slash(app, signed, "report social 2")
     assert body["response_type"] == "ephemeral"
-    assert body["text"].startswith("social report, last 2 weeks: 1 crises (0% false alarms), time to acknowledge median 6 min")
+    assert body["text"].startswith("social report, last 2 weeks: 1 crisis (0% false alarms), time to acknowledge median 6 min")
     assert "charts" in str(body["blocks"]).lower() and "sent to you by DM" in str(body["blocks"])
     files = wait_for_files(fake_slack, 3)
     assert len(files) == 3 and not fake_slack.calls("files.upload")
@@ -204,7 +204,7 @@ def test_weekly_report_is_posted_once_in_the_announcements_channel_with_its_char
     jobs.plan_report_events()
     run_due(app, clock)
     reports = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == ANNOUNCE and "report" in c.args["text"]]
-    assert len(reports) == 1 and reports[0].args["text"].startswith("social report, last 1 week: 1 crises")
+    assert len(reports) == 1 and reports[0].args["text"].startswith("social report, last 1 week: 1 crisis")
     assert {c.args["channel_id"] for c in fake_slack.calls("files.completeUploadExternal")} == {ANNOUNCE}
     assert len(fake_slack.completed_files()) == 3
     clock.now += timedelta(hours=2)
