@@ -12,7 +12,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.sentiment import MentionAnalyser, VaderAnalyser  # noqa: E402  (repo root is put on the path above)
+from bot.multilingual import WEIGHTS_FILE  # noqa: E402  (repo root is put on the path above)
+from bot.sentiment import MentionAnalyser, VaderAnalyser  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "sentiment"
 LABELS = {"negative": 0, "neutral": 1, "positive": 2, "unknown": 1}
@@ -132,18 +133,21 @@ def main() -> int:
     measured = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
     rss_before, rss_after = (float(value) for value in measured.stdout.split())
     analyser = MentionAnalyser(cache_size=0)
-    best_other = 0.0
+    best_other = best_other_vader = 0.0
     for _ in range(3):
+        best_other_vader = max(best_other_vader, texts_per_second(vader.analyse, others))
         started = time.perf_counter()
         for start in range(0, len(others), batch):
             analyser.analyse_many([(text, None) for text in others[start:start + batch]])
         best_other = max(best_other, len(others) / (time.perf_counter() - started))
     print(f"non-English throughput (UMSAB test, {len(others)} tweets in 7 languages, batches of {batch}, best of 3):"
-          f" {best_other:,.0f} texts/s")
+          f" {best_other:,.0f} texts/s; VADER alone on the same texts {best_other_vader:,.0f} texts/s"
+          f" ({best_other / best_other_vader:.0%} of VADER)")
     print(f"resident memory: {rss_before:.0f} MB before the multilingual model loads, {rss_after:.0f} MB after")
-    print("ours = language detection (CLD2, py3langid fallback) -> VADER + linear layer for English, the shipped"
-          " multilingual model for es pt fr de it ar hi, emoji-only or unknown otherwise; unknown scored as neutral."
-          " VADER = VADER alone, ±0.05 cut, on every text.")
+    print(f"ours = language detection (CLD2, py3langid fallback, script) -> the shipped pooled model for de fr es it"
+          f" pt ar hi and undetected Latin-script text, English (and undetected Latin text py3langid guesses is"
+          f" English) read by {ours.english_reader()}, emoji-only or unknown otherwise; unknown scored as neutral. VADER = VADER alone, ±0.05 cut, on every text.")
+    print(f"weights: bot/{WEIGHTS_FILE} {(REPO / 'bot' / WEIGHTS_FILE).stat().st_size / 1e6:.1f} MB on disk")
     return 0
 
 

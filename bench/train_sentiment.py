@@ -13,6 +13,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.sentiment import macro_f1  # noqa: E402  (one macro-F1 for every bench script)
 from bot.sentiment import (  # noqa: E402  (the repo root must be importable when run as a script)
     CLASSES,
     DENSE_FEATURES,
@@ -84,17 +85,6 @@ def train_softmax(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, 
     return weights, bias
 
 
-def macro_f1(y: np.ndarray, predicted: np.ndarray) -> float:
-    """Return the mean F1 over the three classes."""
-    scores = []
-    for c in range(3):
-        tp = np.sum((y == c) & (predicted == c))
-        fp = np.sum((y != c) & (predicted == c))
-        fn = np.sum((y == c) & (predicted != c))
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return float(np.mean(scores))
-
-
 def vocabulary_of(token_sets: list[set[str]]) -> dict[str, int]:
     """Index the tokens that occur in at least MIN_COUNT tweets."""
     counts = Counter(token for tokens in token_sets for token in tokens)
@@ -115,7 +105,7 @@ def main() -> int:
         vocabulary = vocabulary_of([token_sets[i] for i in train])
         w, b = train_softmax(design_matrix(dense[train], [token_sets[i] for i in train], vocabulary), y[train], L2)
         held = design_matrix(dense[held_out], [token_sets[i] for i in held_out], vocabulary)
-        scores.append(macro_f1(y[held_out], (held @ w + b).argmax(axis=1)))
+        scores.append(macro_f1(y[held_out].tolist(), (held @ w + b).argmax(axis=1).tolist()))
     print(f"5-fold CV macro-F1 on validation: {np.mean(scores):.4f}")
 
     vocabulary = vocabulary_of(token_sets)

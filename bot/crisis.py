@@ -7,6 +7,7 @@ this module decides who may do what and what is recorded. Every change also goes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -59,7 +60,7 @@ class SpikeStats:
     baseline: float = 0.0
     negative_share: float = 0.0
     series: tuple[float, ...] = ()  # negative mentions per bucket, oldest first
-    top_mentions: tuple[dict[str, Any], ...] = ()  # {"text", "author", "reach", "url"}
+    top_mentions: tuple[dict[str, Any], ...] = ()  # {"text", "author", "reach", "url", "source", "posted_at" (ISO)}
     top_terms: tuple[str, ...] = ()
     languages: tuple[tuple[str, float], ...] = ()  # (ISO 639-1 code, share of the negative mentions), largest first
 
@@ -119,6 +120,7 @@ class Crisis:
     paged: tuple[str, ...] = ()  # people paged so far, in order
     topic_id: int | None = None
     playbook_ts: str | None = None  # the playbook message in the card's thread ("" while it is being posted)
+    team_tz: str = "UTC"  # the team's zone: fallback text of time tokens, which readers see in their own zone
 
     @property
     def title(self) -> str:
@@ -559,6 +561,31 @@ def describe_language_mix(mix: Sequence[tuple[str, float]]) -> str:
     return ", ".join(f"{share:.0%} {code}".replace("%", " %", 1) for code, share in mix)
 
 
+_LINK = re.compile(r"https?://\S+")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _same_post_key(mention: dict[str, Any]) -> str:
+    """Return what makes two mentions the same post for the card: the words, ignoring case, links and punctuation."""
+    words = _NOT_WORD.sub(" ", _LINK.sub(" ", str(mention.get("text") or "")).casefold()).strip()
+    return words or str(mention.get("url") or id(mention))
+
+
+def distinct_mentions(mentions: Sequence[dict[str, Any]], *, limit: int = 5) -> list[dict[str, Any]]:
+    """Return up to `limit` mentions, the first (most reached) of each text: retweets and cross-posts repeat it."""
+    seen: set[str] = set()
+    kept = []
+    for mention in mentions:
+        key = _same_post_key(mention)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(mention)
+        if len(kept) == limit:
+            break
+    return kept
+
+
 def spike_stats(buckets: Sequence[Bucket], *, expected_per_minute: float, mentions: Sequence[dict[str, Any]],
                 window: timedelta = timedelta(minutes=15), negative_languages: Sequence[str | None] = ()) -> SpikeStats:
     """Return the card's numbers: the last `window` of negatives vs the baseline, the share, the series, top mentions and terms."""
@@ -568,5 +595,5 @@ def spike_stats(buckets: Sequence[Bucket], *, expected_per_minute: float, mentio
     total = sum(b.total for b in recent)
     return SpikeStats(window_minutes=size, negative=int(negative), baseline=round(expected_per_minute * size, 1),
                       negative_share=negative / total if total else 0.0, series=tuple(b.negative for b in list(buckets)[-60:]),
-                      top_mentions=tuple(mentions[:5]), top_terms=top_terms([str(m.get("text", "")) for m in mentions]),
+                      top_mentions=tuple(distinct_mentions(mentions)), top_terms=top_terms([str(m.get("text", "")) for m in mentions]),
                       languages=language_mix(negative_languages))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -19,51 +19,41 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.access import AdminDirectory
-from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
+from bot.audit import AuditSink
 from bot import crisis as crisis_use
 from bot.crisis_chart import CHART_SPAN, render_chart
 from bot.spikes import Bucket, Severity
 from bot.flows import detection as detection_flow
 from bot.metrics import Metrics, timed_detection_pass
-from bot.blocks.announcement import build_announcement, build_health_report, build_reminder, build_usergroup_disabled
-from bot import burnout
+from bot.blocks.announcement import build_announcement, build_reminder
 from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
-from bot.blocks.burnout import build_offer_to_backup, build_offer_to_primary
-from bot.oncall import TeamInfo, TeamRotation
-from bot.outbox import next_attempt_at, should_give_up
+from bot.oncall import TeamRotation
 from bot.retention import RetentionCutoffs, RetentionPolicy
-from bot.people import ZoneFacts, zone_of
+from bot.people import ZoneFacts
+from bot.flows.burnout_guard import BurnoutGuard
+from bot.flows.home_refresh import HomeRefresh
 from bot.flows.outbox import OutboxFlow
 from bot.flows.paging import STILL_ON_IT_DELIVERED, Paging
-from bot.flows.uploads import FileUpload
+from bot.flows.reports import REPORT_DELAY, REPORT_LATE_LIMIT, WeeklyReports, report_job_key, report_key_parts
+from bot.flows.rotation_messages import RotationUpkeep
+from bot.flows.uploads import FileUpload, Uploader
 from bot.rotation import ScheduleIndex
 from bot.rotation_messages import (
-    USERGROUP_NOT_ALLOWED,
     RotationEventKind,
-    MemberCheck,
-    MemberState,
     OpenCoverRequests,
     AnnouncedCrises,
-    Holders,
-    TeamHealth,
     compose_announcement,
     compose_reminder,
     find_event,
     parse_event_key,
     people_at,
     planned_events,
-    scheduled_people,
-    team_health,
     usergroup_update,
 )
 from bot.slack_gateway import SlackCallFailed, SlackGateway
 from bot.installs import WorkspaceStates, run_for_workspace
-from bot.workspace_scope import acting_for
-from bot.blocks.report import build_checkin_question, build_report as build_report_blocks
-from bot.report_chart import Chart, report_charts
-from bot.reports import ReportDelivery, TeamReport, build_report, report_period, weekly_report_due, weekly_report_weeks
-from bot.shift_checkin import CHECKIN_LATE_LIMIT, ending_shift
-from bot.slack_time import slack_date
+from bot.reports import ReportDelivery, TeamReport, weekly_report_due
+from bot.shift_checkin import CHECKIN_LATE_LIMIT
 from storage.burnout import Burnout
 from storage.events import EVENT_MEMORY, ProcessedEvents
 from storage.crises import Crises, Detection
@@ -131,7 +121,7 @@ def _acting_for(workspace_of: Callable[..., str | None]) -> Callable[[Callable[.
     """Run a job for the workspace its arguments belong to (its token, its admins); skip it while that workspace is uninstalled.
 
     `workspace_of(ctx, *args, **kwargs)` finds the workspace from the job's IDs; None (the row is gone) runs the job
-    unscoped, and the job itself then finds nothing to do. The flows (bot/flows/) scope their own entry points.
+    unscoped, and the job itself then finds nothing to do. Paging, outbox and detection scope their own entry points.
     """
     def decorate(job: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(job)
@@ -162,12 +152,13 @@ def _cover_request_workspace(ctx: JobContext, request_id: int) -> str | None:
 
 
 def _report_key_workspace(ctx: JobContext, key: str) -> str | None:
-    return _team_workspace(ctx, _report_key_parts(key)[0])
+    return _team_workspace(ctx, report_key_parts(key)[0])
 
 
 def _outbox(ctx: JobContext) -> OutboxFlow:
     return OutboxFlow(clock=ctx.clock, queue=ctx.outbox, slack=ctx.slack, audit=ctx.audit, later=SchedulerLater(ctx.scheduler),
-                      on_delivered={STILL_ON_IT_DELIVERED: _paging(ctx).still_on_it_delivered}, workspaces=ctx.installs)
+                      workspaces=ctx.installs,
+                      on_delivered={STILL_ON_IT_DELIVERED: _paging(ctx).still_on_it_delivered})
 
 
 def enqueue_call(*, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None,
@@ -250,8 +241,6 @@ PLAN_EVERY_S = 300
 PLAN_LOOKBACK = timedelta(hours=24)
 PLAN_LOOKAHEAD = timedelta(hours=3)
 HEALTH_CHECK_HOUR_UTC = 7
-# The change-instant job and the planner's catch-up may both sync one group; one process runs the scheduler.
-_usergroup_lock = threading.Lock()
 
 
 def _schedule_once(scheduler: BaseScheduler, func: str, job_id: str, when: datetime, args: list[Any]) -> None:
@@ -285,7 +274,7 @@ def plan_rotation_messages() -> None:
                     _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", event.key, event.at, [team.id])
             elif event.key not in done:
                 _schedule_once(ctx.scheduler, "bot.jobs:run_rotation_event", event.key, max(event.at, now), [event.key])
-        _plan_home_refreshes(ctx, index, team.id, now)
+        _home_refresh(ctx).plan(index, team.id, now, lookback=PLAN_LOOKBACK, lookahead=PLAN_LOOKAHEAD)
         if usergroup_update(rotation.team, ctx.message_state.usergroup_state(team.id), people_at(index, now)) is not None:
             # Never synced, or a change was missed while the bot was down.
             _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", f"usergroup:{team.id}:catch-up", now, [team.id])
@@ -315,7 +304,7 @@ def run_rotation_event(key: str) -> None:
         announcement = compose_announcement(
             index, team, event.change_at, crises=ctx.crises.open_crises(team.id),
             cover_requests=ctx.cover_requests.open_cover_requests(team.id), now=now,
-            rebalance=_rebalance_proposal(ctx, rotation, event.change_at, now),
+            rebalance=_burnout_guard(ctx).rebalance_proposal(rotation, event.change_at, now),
         )
         text, blocks = build_announcement(announcement)
         enqueue_call(dedupe_key=key, method="chat.postMessage", payload={"channel": team.announce_channel, "text": text, "blocks": blocks})
@@ -327,141 +316,31 @@ def run_rotation_event(key: str) -> None:
     ctx.ledger.claim(key, at=now)
 
 
+def _upkeep(ctx: JobContext) -> RotationUpkeep:
+    return RotationUpkeep(clock=ctx.clock, rotations=ctx.rotations, syncs=ctx.message_state, ledger=ctx.ledger, admins=ctx.admins,
+                          slack=ctx.slack, outbox=JobPorts(), later=SchedulerLater(ctx.scheduler), workspaces=ctx.installs)
+
+
 @_acting_for(_team_workspace)
 def sync_usergroup(team_id: int) -> None:
     """Make the team's user group exactly its current primary and backup, when that changed since the last sync."""
-    ctx = _ctx()
-    with _usergroup_lock:
-        rotation = ctx.rotations.load_rotation_by_id(team_id)
-        if rotation is None:
-            return
-        now = ctx.clock()
-        team = rotation.team
-        index = ScheduleIndex(rotation.spec, rotation.layers)
-        users = usergroup_update(team, ctx.message_state.usergroup_state(team_id), people_at(index, now))
-        if users is None or team.usergroup_id is None:
-            return
-        try:
-            # `users` is the group's entire new membership, not an addition.
-            ctx.slack.call("usergroups.users.update", usergroup=team.usergroup_id, users=",".join(users))
-        except SlackCallFailed as failure:
-            if failure.code in USERGROUP_NOT_ALLOWED:
-                if ctx.message_state.disable(team_id=team_id, usergroup_id=team.usergroup_id, error=failure.code, at=now):
-                    _tell_admins_usergroup_disabled(ctx, rotation.team, failure.code, now)
-                return
-            if failure.transient:
-                # The client already retried; the planner's next pass sees the group out of date and tries again.
-                log.warning("user group %s of team %s: %s, will retry", team.usergroup_id, team_id, failure.code)
-                return
-            raise
-        ctx.message_state.record_synced(team_id=team_id, usergroup_id=team.usergroup_id, users=users, at=now)
-
-
-def _tell_admins_usergroup_disabled(ctx: JobContext, team: TeamInfo, error: str, now: datetime) -> None:
-    assert team.usergroup_id is not None
-    text, blocks = build_usergroup_disabled(team, usergroup_id=team.usergroup_id, error=error)
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    for admin in ctx.admins.admin_ids():
-        enqueue_call(dedupe_key=f"usergroup-off:{team.id}:{team.usergroup_id}:{stamp}:{admin}", method="dm",
-                     payload={"user": admin, "text": text, "blocks": blocks})
+    _upkeep(_ctx()).sync_usergroup(team_id)
 
 
 def run_health_check() -> None:
     """DM the admins, once a day, the next 14 days' gaps and members who left, are deactivated or cannot get DMs."""
-    ctx = _ctx()
-    now = ctx.clock()
-    run_key = f"health:{now:%Y-%m-%d}"
-    if ctx.ledger.has_run(run_key):
-        return
-    teams_by_workspace: dict[str, list[TeamInfo]] = {}
-    for team in ctx.rotations.all_teams():
-        teams_by_workspace.setdefault(team.workspace_id, []).append(team)
-    for workspace, teams in teams_by_workspace.items():
-        if not ctx.installs.is_sending(workspace):
-            continue  # uninstalled: its people are not checked and its admins not told
-        # Each workspace's people are checked with its own token, and only its admins hear about its teams.
-        with acting_for(workspace):
-            _check_workspace_health(ctx, teams, run_key=run_key, now=now)
-    ctx.ledger.claim(run_key, at=now)
-
-
-def _check_workspace_health(ctx: JobContext, teams: list[TeamInfo], *, run_key: str, now: datetime) -> None:
-    checks: dict[str, MemberCheck] = {}
-    reports: list[TeamHealth] = []
-    for team in teams:
-        rotation = ctx.rotations.load_rotation_by_id(team.id)
-        if rotation is None:
-            continue
-        for user_id in scheduled_people(rotation.spec):
-            if user_id not in checks:
-                checks[user_id] = _check_member(ctx.slack, user_id)
-        health = team_health(ScheduleIndex(rotation.spec, rotation.layers), rotation.team, checks, now=now)
-        if not health.ok:
-            reports.append(health)
-    if reports:
-        text, blocks = build_health_report(reports)
-        for admin in ctx.admins.admin_ids():
-            enqueue_call(dedupe_key=f"{run_key}:{teams[0].workspace_id}:{admin}" if teams[0].workspace_id else f"{run_key}:{admin}",
-                         method="dm", payload={"user": admin, "text": text, "blocks": blocks})
-
-
-def _check_member(slack: SlackGateway, user_id: str) -> MemberCheck:
-    """Ask Slack whether a scheduled person still exists, is active, and can be sent a DM."""
-    try:
-        info = slack.user_info(user_id)
-    except SlackCallFailed as failure:
-        if failure.code == "user_not_found":
-            return MemberCheck(MemberState.LEFT)
-        if failure.transient:
-            return MemberCheck(MemberState.UNKNOWN, failure.code)
-        raise
-    if info.get("deleted"):
-        return MemberCheck(MemberState.DEACTIVATED)
-    try:
-        slack.open_dm(user_id)
-    except SlackCallFailed as failure:
-        if failure.transient:
-            return MemberCheck(MemberState.UNKNOWN, failure.code)
-        return MemberCheck(MemberState.CANNOT_DM, failure.code)
-    return MemberCheck(MemberState.OK)
-
-
-COVER_REMINDER_EVERY = timedelta(hours=4)
-COVER_REMINDER_LAST = timedelta(hours=1)  # no reminder in the last hour before the cover starts
-COVER_REMINDER_MIN_GAP = timedelta(minutes=30)
-
-
-def next_cover_reminder(*, start: datetime, now: datetime) -> datetime | None:
-    """Return when to remind the team of an open cover request next, or None when it is too close."""
-    gap = start - COVER_REMINDER_LAST - now
-    if gap < COVER_REMINDER_MIN_GAP:
-        return None
-    # Halving the wait near the deadline gives one late nudge; the minimum gap stops it from turning into spam.
-    return now + min(COVER_REMINDER_EVERY, gap / 2)
+    _upkeep(_ctx()).health_check()
 
 
 def schedule_cover_reminder(request_id: int, *, start: datetime) -> None:
     """Plan the first reminder for a freshly posted cover request."""
-    ctx = _ctx()
-    when = next_cover_reminder(start=start, now=ctx.clock())
-    if when is not None:
-        ctx.scheduler.add_job("bot.jobs:remind_cover_request", trigger=DateTrigger(run_date=when), args=[request_id],
-                              id=f"cover-remind:{request_id}", replace_existing=True)
+    _upkeep(_ctx()).schedule_cover_reminder(request_id, start=start)
 
 
 @_acting_for(_cover_request_workspace)
 def remind_cover_request(request_id: int) -> None:
     """Nudge the team in the card's thread while a cover request is still open, until shortly before it starts."""
-    ctx = _ctx()
-    now = ctx.clock()
-    request = ctx.rotations.get_cover_request(request_id)
-    if request is None or request.status != "open" or request.start - COVER_REMINDER_LAST <= now or not (request.channel and request.message_ts):
-        return
-    text = (f"Still looking for cover: <@{request.requester}> on *{request.team.name}* from "
-            f"{slack_date(request.start, request.team.tz)} to {slack_date(request.end, request.team.tz)}. Press *Take* on the card above.")
-    enqueue_call(dedupe_key=f"cover-remind:{request_id}:{now:%Y%m%dT%H%M}", method="chat.postMessage",
-                 payload={"channel": request.channel, "thread_ts": request.message_ts, "text": text})
-    schedule_cover_reminder(request_id, start=request.start)
+    _upkeep(_ctx()).remind_cover_request(request_id)
 
 
 # --- crisis paging and escalation: bot/flows/paging.py decides and acts; these are its job entry points --------
@@ -480,8 +359,7 @@ def _paging(ctx: JobContext) -> Paging:
         clock=ctx.clock, store=_crises(ctx), audit=ctx.audit, messenger=ctx.slack, outbox=JobPorts(), workspaces=ctx.installs,
         later=SchedulerLater(ctx.scheduler), ledger=ctx.ledger, admins=ctx.admins, rotations=ctx.rotations,
         member_settings=ctx.member_settings, team_knobs=ctx.detector_settings, people=ctx.people,
-        on_paged=lambda team_id, user_id, at: _plan_sleep_guard(ctx, team_id, user_id, at),
-        refresh_homes=lambda team_id: _refresh_homes_after_crisis(ctx, team_id),
+        on_paged=_burnout_guard(ctx).after_page, refresh_homes=_home_refresh(ctx).after_crisis,
         display_name=lambda user_id: _slack_name(ctx.slack, user_id),
     )
 
@@ -524,12 +402,6 @@ def check_still_on_it(crisis_id: int) -> None:
 def sweep_crises() -> None:
     """Run every escalation step past its deadline that no date job ran (after a restart, or moved elsewhere)."""
     _paging(_ctx()).sweep()
-
-
-def _roster_zone(rotation: TeamRotation | None, user_id: str) -> str | None:
-    if rotation is None:
-        return None
-    return next((m.tz for m in rotation.spec.members if m.user_id == user_id), None)
 
 
 # --- spike detection (issue 6) -----------------------------------------------------------------------
@@ -606,122 +478,34 @@ def upload_crisis_chart(crisis_id: int) -> None:
     ctx.ledger.claim(key, at=until)
 
 
-# --- burnout guard and App Home refresh (issue 7) ------------------------------------------------------
-
-# A primary stretch longer than this (many weeks of overrides in a row) has its older sleep pages ignored.
-SLEEP_GUARD_LOOKBACK_SHIFTS = 4
+# --- burnout guard (bot/flows/burnout_guard.py) and App Home refreshes (bot/flows/home_refresh.py) -------------
 
 
-def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+def _burnout_guard(ctx: JobContext) -> BurnoutGuard:
+    return BurnoutGuard(clock=ctx.clock, store=ctx.burnout, audit=ctx.audit, rotations=ctx.rotations, people=ctx.people,
+                        slack=ctx.slack, outbox=JobPorts(), later=SchedulerLater(ctx.scheduler))
 
 
-def _plan_sleep_guard(ctx: JobContext, team_id: int, user_id: str, at: datetime) -> None:
-    """Check the burnout guard in a job of its own, so paging never waits for it or fails because of it."""
-    _schedule_once(ctx.scheduler, "bot.jobs:guard_sleep_pages", f"burnout-page:{team_id}:{user_id}:{_stamp(at)}", ctx.clock(),
-                   [team_id, user_id, at.isoformat()])
-
-
-def _person_zone(ctx: JobContext, rotation: TeamRotation, user_id: str) -> str:
-    """Return the person's zone by bot.people.zone_of, asking Slack (and remembering its answer) when nothing is stored."""
-    workspace_id = rotation.team.workspace_id
-    facts = ctx.people.tz_facts(workspace_id, user_id)
-    known = facts.known
-    if not facts.chosen and not known:
-        try:
-            known = ctx.slack.user_info(user_id).get("tz")
-        except SlackCallFailed as failure:
-            if not failure.transient and failure.code != "user_not_found":
-                raise
-            known = None  # Slack cannot say now: the roster's zone is the best guess
-        if known:
-            ctx.people.remember_zone(workspace_id=workspace_id, user_id=user_id, tz=known, now=ctx.clock())
-    return zone_of(chosen=facts.chosen, known=known, roster=_roster_zone(rotation, user_id), team=rotation.team.tz).key
+def _home_refresh(ctx: JobContext) -> HomeRefresh:
+    return HomeRefresh(clock=ctx.clock, ledger=ctx.ledger, ran=ctx.message_state, later=SchedulerLater(ctx.scheduler),
+                       publish=ctx.refresh_homes)
 
 
 @_acting_for(_team_workspace)
 def guard_sleep_pages(team_id: int, user_id: str, at: str) -> None:
     """After a page to `user_id` at `at`: past the sleep-page limit this shift, offer the backup the rest of it (once per shift)."""
-    ctx = _ctx()
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if rotation is None:
-        return
-    paged_at = datetime.fromisoformat(at)
-    limits = ctx.burnout.limits(team_id)
-    pages = ctx.burnout.pages(team_id=team_id, since=paged_at - rotation.spec.length * SLEEP_GUARD_LOOKBACK_SHIFTS, until=paged_at)
-    offer = burnout.sleep_offer_due(rotation.spec, rotation.layers, rotation.team, limits, pages, user_id=user_id,
-                                    tz=_person_zone(ctx, rotation, user_id), now=paged_at)
-    if offer is None:
-        return
-    stored = burnout.make_offer(ctx.burnout, ctx.audit, offer, now=ctx.clock(), via=Via.scheduler)
-    if stored is None:
-        return  # this shift had its offer already
-    text, blocks = build_offer_to_backup(stored)
-    enqueue_call(dedupe_key=f"burnout-offer:{stored.id}:backup", method="dm", payload={"user": stored.backup, "text": text, "blocks": blocks})
-    text, blocks = build_offer_to_primary(stored)
-    enqueue_call(dedupe_key=f"burnout-offer:{stored.id}:primary", method="dm", payload={"user": stored.primary, "text": text, "blocks": blocks})
-
-
-def _rebalance_proposal(ctx: JobContext, rotation: TeamRotation, handoff: datetime, now: datetime) -> burnout.RebalanceProposal | None:
-    """Return the stored rebalancing proposal for this handoff's announcement, or None when nobody is overloaded."""
-    limits = ctx.burnout.limits(rotation.team.id)
-    since = handoff - burnout.LOOKBACK - rotation.spec.length * (limits.consecutive_weeks + 1)
-    pages = ctx.burnout.pages(team_id=rotation.team.id, since=since, until=handoff)
-    zones = {u: _person_zone(ctx, rotation, u) for u in burnout.active_roster(rotation.spec)}
-    proposal = burnout.propose_rebalance(rotation.spec, rotation.layers, rotation.team, limits, pages, zones, handoff=handoff)
-    return None if proposal is None else ctx.burnout.save_proposal(proposal, now=now)
+    _burnout_guard(_ctx()).guard_sleep_pages(team_id, user_id, datetime.fromisoformat(at))
 
 
 @_acting_for(_team_workspace)
 def refresh_team_homes(team_id: int, key: str | None = None) -> None:
-    """Republish the App Home of everyone the team schedules (a handoff or a crisis changed what it shows).
-
-    With a key (one per change of who is on call), once per key across restarts and processes; jobs persisted
-    by earlier versions carry no key and simply run.
-    """
-    ctx = _ctx()
-    if key is not None and not ctx.ledger.claim(key, at=ctx.clock()):
-        return
-    ctx.refresh_homes(team_id)
-
-
-def _plan_home_refreshes(ctx: JobContext, index: ScheduleIndex, team_id: int, now: datetime) -> None:
-    """Give every change of primary/backup/shadow in the planner's look-ahead a Home refresh at that instant, and
-    catch up the latest change of the last day if its refresh never ran (the bot was down past the look-ahead)."""
-    shifts = index.final_schedule(now - PLAN_LOOKBACK, now + PLAN_LOOKAHEAD)
-    changes = [after.start for before, after in zip(shifts, shifts[1:]) if Holders.of(before) != Holders.of(after)]
-    keys = {at: f"homes:{team_id}:{_stamp(at)}" for at in changes}
-    latest_past = [at for at in changes if at <= now][-1:]  # only the latest matters: a Home shows who is on call now
-    done = ctx.message_state.ran_keys(keys[at] for at in latest_past)
-    for at in changes:
-        if at > now or (at in latest_past and keys[at] not in done):
-            _schedule_once(ctx.scheduler, "bot.jobs:refresh_team_homes", keys[at], max(at, now), [team_id, keys[at]])
-
-
-def _refresh_homes_after_crisis(ctx: JobContext, team_id: int) -> None:
-    """Refresh the team's Homes after a crisis opens or changes (off the scheduler's threads, which page people)."""
-    ctx.refresh_homes(team_id)
+    """Republish the App Home of everyone the team schedules (a handoff or a crisis changed what it shows), once per key."""
+    _home_refresh(_ctx()).refresh(team_id, key)
 
 
 # --- weekly reports and end-of-shift check-ins (issue 7) ---------------------------------------------------
 
 REPORT_PLAN_EVERY_S = 300
-REPORT_DELAY = timedelta(minutes=5)  # the report follows the handoff announcement rather than racing it
-REPORT_LATE_LIMIT = timedelta(hours=24)  # a report this late (a long outage) is skipped; /oncall report still answers
-
-
-def _report_store(ctx: JobContext) -> Reports:
-    return ctx.reports
-
-
-def report_job_key(kind: str, team_id: int, handoff: datetime) -> str:
-    """Return 'checkin:7:20261130T080000Z' or 'report:7:…': job ID, ledger run key and outbox dedupe key at once."""
-    return f"{kind}:{team_id}:{handoff.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-
-
-def _report_key_parts(key: str) -> tuple[int, datetime]:
-    _, team_id, stamp = key.split(":")
-    return int(team_id), datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
 def plan_report_events() -> None:
@@ -747,80 +531,26 @@ def plan_report_events() -> None:
                 _schedule_once(ctx.scheduler, func, key, max(at, now), [key])
 
 
+def _reports(ctx: JobContext) -> WeeklyReports:
+    return WeeklyReports(clock=ctx.clock, store=ctx.reports, rotations=ctx.rotations, ledger=ctx.ledger, admins=ctx.admins,
+                         outbox=_outbox(ctx), uploader=_uploader(ctx), later=SchedulerLater(ctx.scheduler))
+
+
 @_acting_for(_report_key_workspace)
 def run_shift_checkin(key: str) -> None:
     """DM the primary whose shift ended at the handoff "How heavy was this shift?" (1-5); once per team handoff."""
-    ctx = _ctx()
-    store = _report_store(ctx)
-    now = ctx.clock()
-    if ctx.ledger.has_run(key):
-        return
-    team_id, handoff = _report_key_parts(key)
-    if now < handoff:
-        _schedule_once(ctx.scheduler, "bot.jobs:run_shift_checkin", key, handoff, [key])
-        return
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if rotation is None or now - handoff >= CHECKIN_LATE_LIMIT:
-        return
-    ending = ending_shift(ScheduleIndex(rotation.spec, rotation.layers), handoff)
-    if ending is not None:
-        # The row is unique per team handoff, so a run repeated after a crash asks about the same check-in.
-        checkin = store.create_checkin(team_id=team_id, user_id=ending.user_id, shift_start=ending.start, shift_end=handoff, now=now)
-        text, blocks = build_checkin_question(checkin)
-        enqueue_call(dedupe_key=key, method="dm", payload={"user": checkin.user_id, "text": text, "blocks": blocks})
-    ctx.ledger.claim(key, at=now)
+    _reports(_ctx()).run_checkin(key)
 
 
 @_acting_for(_report_key_workspace)
 def run_weekly_report(key: str) -> None:
     """Post the team's report for the weeks up to the handoff, with its charts, where the team's setting says; once."""
-    ctx = _ctx()
-    store = _report_store(ctx)
-    now = ctx.clock()
-    if ctx.ledger.has_run(key):
-        return
-    team_id, handoff = _report_key_parts(key)
-    if now < handoff + REPORT_DELAY:
-        _schedule_once(ctx.scheduler, "bot.jobs:run_weekly_report", key, handoff + REPORT_DELAY, [key])
-        return
-    rotation = ctx.rotations.load_rotation_by_id(team_id)
-    if rotation is None or now - handoff - REPORT_DELAY >= REPORT_LATE_LIMIT:
-        return
-    delivery = store.report_delivery(team_id)
-    if delivery is not ReportDelivery.off:
-        post_weekly_report(rotation, handoff, delivery=delivery, key=key)
-    ctx.ledger.claim(key, at=now)
+    _reports(_ctx()).run_report(key)
 
 
 def post_weekly_report(rotation: TeamRotation, handoff: datetime, *, delivery: ReportDelivery, key: str) -> None:
-    """Post the report for the weeks up to `handoff` and its charts; `key` makes each message and upload go out once."""
-    ctx = _ctx()
-    store = _report_store(ctx)
-    if delivery is ReportDelivery.off:
-        return
-    index = ScheduleIndex(rotation.spec, rotation.layers)
-    period = report_period(handoff, tz=rotation.team.tz, weeks=weekly_report_weeks(index))
-    report = build_report(store.report_inputs(rotation, period), period)
-    text, blocks = build_report_blocks(report)
-    channel = rotation.team.announce_channel if delivery is ReportDelivery.channel else None
-    targets = [("channel", channel)] if channel else [(admin, None) for admin in ctx.admins.admin_ids()]
-    charts = _named_report_charts(ctx.slack, report) if targets else []  # rendered once for every destination
-    for name, target in targets:
-        item_key = f"{key}:{name}"
-        if target is not None:
-            item = enqueue_call(dedupe_key=item_key, method="chat.postMessage", payload={"channel": target, "text": text, "blocks": blocks})
-        else:
-            item = enqueue_call(dedupe_key=item_key, method="dm", payload={"user": name, "text": text, "blocks": blocks})
-        deliver_outbox_item(item)  # now, so the charts land under the report (the outbox still retries on failure)
-        # Each chart has its own key: a rerun after a crash, or a retry after an outage, uploads only the missing ones.
-        upload_charts(charts, key=f"{item_key}:charts", channel=target, user=None if target else name,
-                      workspace_id=rotation.team.workspace_id)
-
-
-def upload_report_charts(slack: SlackGateway, report: TeamReport, *, key: str, channel: str | None = None, user: str | None = None,
-                         workspace_id: str | None = None) -> bool:
-    """Render the report's three PNG charts and upload each once to `channel` or `user`'s DM; False if one must wait for a retry."""
-    return upload_charts(_named_report_charts(slack, report), key=key, channel=channel, user=user, workspace_id=workspace_id)
+    """Post the report for the weeks up to `handoff` and its charts (console mode's /simulate report)."""
+    _reports(_ctx()).post_report(rotation, handoff, delivery=delivery, key=key)
 
 
 def _slack_name(slack: SlackGateway, user_id: str) -> str:
@@ -833,57 +563,19 @@ def _slack_name(slack: SlackGateway, user_id: str) -> str:
     return profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
 
 
-def _named_report_charts(slack: SlackGateway, report: TeamReport) -> list[Chart]:
-    """Render the report's charts, people labelled by their Slack names."""
-    return report_charts(report, lambda user_id: _slack_name(slack, user_id))
-
-
-def upload_charts(charts: Sequence[Chart], *, key: str, channel: str | None = None, user: str | None = None,
-                  workspace_id: str | None = None) -> bool:
-    """Upload each chart once (its own ledger key under `key`) to `channel` or `user`'s DM; False if one must wait for a retry."""
-    return upload_files([FileUpload(key=f"{key}:{chart.filename}", filename=chart.filename, content=chart.png, title=chart.title,
-                                    channel=channel, user=user, workspace_id=workspace_id) for chart in charts])
-
-
-# --- file uploads that survive a Slack outage (report charts, exports) ------------------------------------
+def _uploader(ctx: JobContext) -> Uploader:
+    return Uploader(clock=ctx.clock, ledger=ctx.ledger, slack=ctx.slack, audit=ctx.audit, outbox=JobPorts(), later=SchedulerLater(ctx.scheduler),
+                    display_name=lambda user_id: _slack_name(ctx.slack, user_id))
 
 
 def upload_files(uploads: list[FileUpload]) -> bool:
     """Upload each file not uploaded yet; return whether all are up (the others retry later or were given up and audited)."""
-    ctx = _ctx()
-    return all([_upload_once(ctx, upload, attempt=1) for upload in uploads])
+    return _uploader(_ctx()).upload_files(uploads)
 
 
 def retry_file_upload(upload: dict[str, Any], attempt: int) -> None:
-    """Try an upload again after a transient failure (a date job with backoff; see _upload_once)."""
-    _upload_once(_ctx(), FileUpload(**upload), attempt=attempt)
-
-
-def _upload_once(ctx: JobContext, upload: FileUpload, *, attempt: int) -> bool:
-    """Upload the file unless its key has run; a 429/5xx/dropped connection retries with the outbox's backoff and attempt
-    limit, anything else (or the last attempt) is given up and recorded in the audit table, never silently dropped."""
-    if ctx.ledger.has_run(upload.key):
-        return True
-    try:
-        with acting_for(upload.workspace_id):
-            channel = upload.channel or ctx.slack.open_dm(upload.user or "")
-            ctx.slack.upload_file(channel=channel, filename=upload.filename, content=upload.content, title=upload.title)
-    except SlackCallFailed as failure:
-        if failure.transient and not should_give_up(failure.code, attempt):
-            due = next_attempt_at(attempt, ctx.clock(), failure.retry_after)
-            _schedule_once(ctx.scheduler, "bot.jobs:retry_file_upload", f"upload:{upload.key}", due, [upload.as_job_args(), attempt + 1])
-            log.warning("upload %s: %s, retrying at %s", upload.key, failure.code, due.isoformat())
-        else:
-            ctx.audit.record(AuditRecord(at=ctx.clock(), actor=SYSTEM_ACTOR, action="upload_failed", via=Via.scheduler, target=upload.key,
-                                         team_id=upload.workspace_id, after={"filename": upload.filename, "error": failure.code,
-                                                                             "attempts": attempt}))
-            log.error("upload %s gave up after %s attempt(s): %s", upload.key, attempt, failure.code)
-            if upload.user:
-                enqueue_call(dedupe_key=f"upload-failed:{upload.key}", method="dm",
-                             payload={"user": upload.user, "text": f"I could not upload {upload.filename} ({failure.code}). Please ask again."})
-        return False
-    ctx.ledger.claim(upload.key, at=ctx.clock())
-    return True
+    """Try an upload again after a transient failure (a date job with backoff; bot/flows/uploads.py)."""
+    _uploader(_ctx()).upload_once(FileUpload(**upload), attempt=attempt)
 
 
 # --- the ports handlers act through (bot/flows/ports.py), so no handler imports this module ---------------
@@ -915,4 +607,4 @@ class JobPorts:
         return upload_files(uploads)
 
     def upload_report_charts(self, report: TeamReport, *, key: str, user: str | None = None, workspace_id: str | None = None) -> bool:
-        return upload_report_charts(_ctx().slack, report, key=key, user=user, workspace_id=workspace_id)
+        return _uploader(_ctx()).upload_report_charts(report, key=key, user=user, workspace_id=workspace_id)

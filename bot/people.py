@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -29,3 +31,8 @@ def zone_of(*, chosen: str | None = None, known: str | None = None, roster: str 
             except (ZoneInfoNotFoundError, ValueError):
                 continue
     return UTC_ZONE
+
+
+def roster_zone(members: Iterable[Any], user_id: str) -> str | None:
+    """Return the zone the rotation's roster gives `user_id` (a member with `user_id` and `tz`), if any."""
+    return next((m.tz for m in members if m.user_id == user_id), None)

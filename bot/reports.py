@@ -57,6 +57,8 @@ class CrisisFact:
     acked_by: str | None = None
     acked_at: datetime | None = None
     resolved_at: datetime | None = None
+    negative: int = 0  # negative mentions in the card's window
+    languages: tuple[tuple[str, float], ...] = ()  # the card's language mix of those negatives, largest first
 
     @property
     def false_alarm(self) -> bool:
@@ -159,6 +161,7 @@ class TeamReport:
     covers: list[CoverFact]
     crises_per_day: list[tuple[date, int]]  # team-local days of the period
     ack_minutes: list[float]  # every time to acknowledge in the period, for the distribution chart
+    negative_languages: tuple[tuple[str, float], ...] = ()  # language mix of the crises' negative mentions
 
     @property
     def false_alarm_share(self) -> float | None:
@@ -274,7 +277,25 @@ def build_report(inputs: ReportInputs, period: ReportPeriod) -> TeamReport:
         people=people, gaps=gaps, covers=covers,
         crises_per_day=_per_day(current, start, end, team.tz),
         ack_minutes=sorted(d / timedelta(minutes=1) for d in acks),
+        negative_languages=negative_language_mix(current),
     )
+
+
+def negative_language_mix(crises: Iterable[CrisisFact], *, limit: int = 3) -> tuple[tuple[str, float], ...]:
+    """The language mix of the negative mentions over several crises: each card's shares weighted by its negative
+    count (a 400-negative crisis in Italian outweighs a 20-negative one in English), largest first."""
+    weights: Counter[str] = Counter()
+    total = 0
+    for crisis in crises:
+        if crisis.negative <= 0 or not crisis.languages:
+            continue
+        total += crisis.negative
+        for code, share in crisis.languages:
+            weights[code] += share * crisis.negative
+    if not total:
+        return ()
+    ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return tuple((code, weight / total) for code, weight in ranked)
 
 
 def _people(spec: RotationSpec, shifts: Sequence[Shift], pages: Sequence[PageFact], covers: Sequence[CoverFact],

@@ -6,7 +6,7 @@ Acknowledging, closing and running a step are single conditional UPDATEs: under 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -345,7 +345,7 @@ class Crises:
             acked_at=row.acked_at, acked_via=row.acked_via, responders=tuple(responders), resolved_by=row.resolved_by,
             resolved_at=row.resolved_at, resolution_note=row.resolution_note, real=row.real, channel=row.channel,
             message_ts=row.message_ts, stats=SpikeStats.from_dict(row.stats), paged=tuple(dict.fromkeys(p for p in paged if p)),
-            topic_id=row.topic_id, playbook_ts=row.playbook_ts,
+            topic_id=row.topic_id, playbook_ts=row.playbook_ts, team_tz=team.tz if team else "UTC",
         )
 
 
@@ -410,10 +410,16 @@ class Detection:
                                   if read_until == until_of[topic_id] and updated_at == now)
         return stored
 
-    def top_negative_mentions(self, *, topic_id: int, since: datetime, limit: int = 5) -> list[dict[str, Any]]:
-        """Return the most-reached negative mentions of a topic since `since`: text, author, reach, url."""
+    def top_negative_mentions(self, *, topic_id: int, since: datetime, limit: int = 25) -> list[dict[str, Any]]:
+        """Return the most-reached negative mentions of a topic since `since`: text, author, reach, url, source, posted_at.
+
+        More than the card shows: it keeps one of each repeated text (bot.crisis.distinct_mentions).
+        """
         with self._db.session_scope() as session:
-            rows = session.exec(select(MentionRow.text, MentionRow.author, MentionRow.reach, MentionRow.url).where(
+            rows = session.exec(select(MentionRow.text, MentionRow.author, MentionRow.reach, MentionRow.url, MentionRow.source,
+                                       MentionRow.created_at).where(
                 MentionRow.topic_id == topic_id, MentionRow.created_at >= since, MentionRow.sentiment_label == "negative")
                 .order_by(func.coalesce(MentionRow.reach, 0).desc(), MentionRow.created_at.desc()).limit(limit)).all()
-            return [{"text": text, "author": author, "reach": reach, "url": url} for text, author, reach, url in rows]
+            # posted_at as ISO text: the stats are stored as JSON with the crisis.
+            return [{"text": text, "author": author, "reach": reach, "url": url, "source": source,
+                     "posted_at": posted.astimezone(UTC).isoformat()} for text, author, reach, url, source, posted in rows]

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.crisis import PERSON_PAGE_METHODS, EventKind, counts_as_person_page
+from bot.crisis import PERSON_PAGE_METHODS, EventKind, SpikeStats, counts_as_person_page
 from bot.export import AckRow, CrisisRow as CrisisLine, Export, PageRow
 from bot.oncall import TeamRotation
 from bot.page_hours import classify_page_time
@@ -182,8 +182,10 @@ def _audit_teams(teams: dict[int | None, Team], workspace_id: str | None, team_i
 
 def _crisis_fact(row: CrisisRow) -> CrisisFact:
     assert row.id is not None
+    stats = SpikeStats.from_dict(row.stats)
     return CrisisFact(id=row.id, topic=row.topic, severity=Severity(row.severity).label, status=row.status, opened_at=row.opened_at,
-                      acked_by=row.acked_by, acked_at=row.acked_at, resolved_at=row.resolved_at)
+                      acked_by=row.acked_by, acked_at=row.acked_at, resolved_at=row.resolved_at,
+                      negative=stats.negative if stats else 0, languages=stats.languages if stats else ())
 
 
 def _checkin(session, row: ShiftCheckin) -> Checkin:  # noqa: ANN001 - a sqlmodel Session

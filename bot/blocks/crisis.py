@@ -11,9 +11,11 @@ import json
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from bot.blocks.limits import clip, fit_message
-from bot.crisis import MAX_NOTE, Crisis, CrisisEvent, EventKind, Status, describe_language_mix, notes
+from bot.crisis import MAX_NOTE, Crisis, CrisisEvent, EventKind, Status, describe_language_mix, distinct_mentions, notes
 from bot.plural import counted
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -50,9 +52,40 @@ def duration(delta: timedelta) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def clock(at: datetime) -> str:
-    """Return a Slack date token showing the reader's local time, with a UTC fallback."""
-    return f"<!date^{int(at.timestamp())}^{{time}}|{at:%H:%M} UTC>"
+def clock(at: datetime, tz: str = "UTC", *, day: bool = False) -> str:
+    """Return a Slack date token: every reader sees their own local time (and day, with `day`); the fallback is in `tz`."""
+    local = at.astimezone(ZoneInfo(tz))
+    shown = "{date_short_pretty} {time}" if day else "{time}"
+    fallback = f"{local:%a %d %b %H:%M} {local.tzname()}" if day else f"{local:%H:%M} {local.tzname()}"
+    return f"<!date^{int(at.timestamp())}^{shown}|{fallback}>"
+
+
+# Where a post was made, from its link; otherwise the card names the listening source it came through.
+_NETWORKS = {"twitter.com": "X", "x.com": "X", "instagram.com": "Instagram", "facebook.com": "Facebook", "tiktok.com": "TikTok",
+             "youtube.com": "YouTube", "youtu.be": "YouTube", "linkedin.com": "LinkedIn", "reddit.com": "Reddit",
+             "threads.net": "Threads", "bsky.app": "Bluesky", "trustpilot.com": "Trustpilot"}
+
+
+def network_of(mention: dict[str, Any]) -> str | None:
+    """Return the social network of a mention by its link's host, else its listening source's name."""
+    host = (urlsplit(str(mention.get("url") or "")).hostname or "").removeprefix("www.").removeprefix("m.")
+    return _NETWORKS.get(host) or (str(mention["source"]) if mention.get("source") else None)
+
+
+def mention_line(mention: dict[str, Any], tz: str) -> str:
+    """Return one top-mention line: the linked text, then author · network · local time · reach."""
+    text = clip(str(mention.get("text", "")).replace("\n", " "), 140)
+    where = f"<{mention['url']}|{text}>" if mention.get("url") else text
+    facts = []
+    if mention.get("author"):
+        facts.append(str(mention["author"]))
+    if network := network_of(mention):
+        facts.append(network)
+    if mention.get("posted_at"):
+        facts.append(clock(datetime.fromisoformat(str(mention["posted_at"])), tz, day=True))
+    if mention.get("reach"):
+        facts.append(f"reach {mention['reach']:,}")
+    return f"• {where}" + (f" — {' · '.join(facts)}" if facts else "")
 
 
 def status_line(crisis: Crisis) -> str:
@@ -60,12 +93,12 @@ def status_line(crisis: Crisis) -> str:
     if crisis.status is Status.RESOLVED:
         assert crisis.resolved_at is not None
         real = {True: " (real crisis)", False: " (not a real crisis)"}.get(crisis.real, "")  # type: ignore[arg-type]
-        return f":white_check_mark: Resolved by <@{crisis.resolved_by}> at {clock(crisis.resolved_at)} — {duration(crisis.resolved_at - crisis.opened_at)}{real}"
+        return f":white_check_mark: Resolved by <@{crisis.resolved_by}> at {clock(crisis.resolved_at, crisis.team_tz)} — {duration(crisis.resolved_at - crisis.opened_at)}{real}"
     if crisis.status is Status.FALSE_ALARM:
         assert crisis.resolved_at is not None
-        return f":zzz: False alarm, closed by <@{crisis.resolved_by}> at {clock(crisis.resolved_at)}"
+        return f":zzz: False alarm, closed by <@{crisis.resolved_by}> at {clock(crisis.resolved_at, crisis.team_tz)}"
     if crisis.acked_by and crisis.acked_at:
-        line = f":eyes: Acked by <@{crisis.acked_by}> at {clock(crisis.acked_at)} — {duration(crisis.acked_at - crisis.opened_at)}"
+        line = f":eyes: Acked by <@{crisis.acked_by}> at {clock(crisis.acked_at, crisis.team_tz)} — {duration(crisis.acked_at - crisis.opened_at)}"
         if crisis.responders:
             line += " · responding: " + ", ".join(f"<@{u}>" for u in crisis.responders)
         return line
@@ -87,7 +120,7 @@ def build_crisis_card(crisis: Crisis, *, paging: tuple[str, ...] = ()) -> tuple[
     """Return (text, blocks) of the crisis card; buttons only while the crisis is open."""
     title = _headline(crisis)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": clip(":rotating_light: " + title, 150)}}]
-    facts = [f"*Team* {crisis.team_name}", f"*Opened* {clock(crisis.opened_at)} ({'declared by <@' + crisis.declared_by + '>' if crisis.declared_by else 'detected'})"]
+    facts = [f"*Team* {crisis.team_name}", f"*Opened* {clock(crisis.opened_at, crisis.team_tz, day=True)} ({'declared by <@' + crisis.declared_by + '>' if crisis.declared_by else 'detected'})"]
     if crisis.summary:
         facts.append(f"*Summary* {crisis.summary}")
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(facts)}})
@@ -105,12 +138,8 @@ def build_crisis_card(crisis: Crisis, *, paging: tuple[str, ...] = ()) -> tuple[
         if stats.languages:
             fields.append({"type": "mrkdwn", "text": "*Languages (negative)*\n" + describe_language_mix(stats.languages)})
         blocks.append({"type": "section", "fields": fields})
-        lines = []
-        for mention in stats.top_mentions[:5]:
-            text = clip(str(mention.get("text", "")).replace("\n", " "), 140)
-            reach = f" · reach {mention['reach']:,}" if mention.get("reach") else ""
-            where = f"<{mention['url']}|{text}>" if mention.get("url") else text
-            lines.append(f"• {where}{reach}")
+        # Cards stored before de-duplication repeat texts too, so de-duplicate here as well.
+        lines = [mention_line(m, crisis.team_tz) for m in distinct_mentions(stats.top_mentions)]
         if lines:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Most-reached negative mentions*\n" + "\n".join(lines)}})
     who = paging or crisis.paged
@@ -181,7 +210,7 @@ def _plain_name(name: str) -> str:
 
 
 def _timeline_text(crisis: Crisis, event: CrisisEvent) -> str:
-    at = clock(event.at)
+    at = clock(event.at, crisis.team_tz)
     # The opening line is history: the severity it was opened with (stored with the event), not today's.
     severity = (event.detail or {}).get("severity") or crisis.severity.label
     texts = {
@@ -238,7 +267,7 @@ def build_crisis_status(crisis: Crisis, timeline: list[CrisisEvent]) -> tuple[st
     blocks = [b for b in blocks if b["type"] != "actions"]
     written = notes(timeline)
     if written:
-        lines = [f"{clock(e.at)} <@{e.actor}>: {(e.detail or {}).get('note', '')}" for e in written[-15:]]
+        lines = [f"{clock(e.at, crisis.team_tz)} <@{e.actor}>: {(e.detail or {}).get('note', '')}" for e in written[-15:]]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(f"*Notes ({len(written)})*\n" + "\n".join(lines), 3000)}})
         text += f" — {len(written)} note" + ("s" if len(written) != 1 else "")
     lines = [timeline_line(crisis, e, name_actors=True) for e in timeline[-20:]]

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.blocks.limits import fit_message
+from bot.crisis import describe_language_mix
 from bot.page_hours import HourKind
 from bot.plural import counted
 from bot.reports import ReportDelivery, Durations, PersonLoad, TeamReport
@@ -84,6 +85,8 @@ def build_report(report: TeamReport) -> Message:
             {"type": "mrkdwn", "text": f"*False alarms*\n{report.false_alarms} ({share})"},
             {"type": "mrkdwn", "text": f"*By severity*\n{_counts(report.by_severity)}"},
             {"type": "mrkdwn", "text": f"*By topic*\n{_counts(report.by_topic)}"},
+            *([{"type": "mrkdwn", "text": "*Languages (negative)*\n" + describe_language_mix(report.negative_languages)}]
+              if report.negative_languages else []),
         ]},
         {"type": "section", "text": {"type": "mrkdwn", "text":
             f"*Time to acknowledge*: {_beside(report.time_to_ack, report.time_to_ack_before)}\n"

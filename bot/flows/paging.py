@@ -31,7 +31,7 @@ from bot.installs import EverySending, SendingCheck, run_for_workspace
 from bot.oncall import TeamRotation
 from bot.outbox import OutboxItem
 from bot.page_delivery import Delivery, plan_delivery
-from bot.people import ZoneFacts, zone_of
+from bot.people import ZoneFacts, roster_zone, zone_of
 from bot.rotation import ScheduleIndex
 from bot.slack_time import slack_date
 from bot.spikes import Severity
@@ -333,7 +333,7 @@ class Paging:
 
     def person_facts(self, crisis: crisis_use.Crisis, rotation: TeamRotation | None, user_id: str) -> PersonFacts:
         facts = self.people.tz_facts(crisis.workspace_id, user_id)
-        roster = next((m.tz for m in rotation.spec.members if m.user_id == user_id), None) if rotation is not None else None
+        roster = roster_zone(rotation.spec.members, user_id) if rotation is not None else None
         zone = zone_of(chosen=facts.chosen, known=facts.known, roster=roster, team=rotation.team.tz if rotation is not None else None)
         return PersonFacts(settings=self.member_settings.settings_of(crisis.workspace_id, user_id), zone=zone.key)
 

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot.flows.uploads import FileUpload
 from bot.reports import TeamReport
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """One file to upload once: `key` is its ledger run key (and retry job id); to `channel`, else to `user`'s DM."""
+
+    key: str
+    filename: str
+    content: bytes
+    title: str
+    channel: str | None = None
+    user: str | None = None
+    workspace_id: str | None = None  # whose token uploads it, and the audit entry's workspace when it fails for good
+
+    def as_job_args(self) -> dict[str, Any]:
+        """Return the upload as the plain arguments a persisted retry job carries."""
+        return {"key": self.key, "filename": self.filename, "content": self.content, "title": self.title, "channel": self.channel,
+                "user": self.user, "workspace_id": self.workspace_id}
 
 
 class OutboxSender(Protocol):
@@ -67,3 +85,9 @@ class RunLedger(Protocol):
     """Run keys claimed once each (storage/job_runs.py)."""
 
     def claim(self, run_key: str, *, at: datetime) -> bool: ...
+    def has_run(self, run_key: str) -> bool: ...
+
+
+def instant_key(at: datetime) -> str:
+    """Write an instant into a job id or run key ("20261124T020000000000Z"): UTC, sortable, microseconds kept."""
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")

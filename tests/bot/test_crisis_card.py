@@ -104,3 +104,43 @@ def test_crisis_list_heading_says_crises():
     second = Crisis(**{**BASE.__dict__, "id": 8})
     assert build_crisis_list([BASE, second])[0].startswith("2 open crises: ")
     assert build_crisis_list([BASE])[0].startswith("1 open crisis: ")
+
+
+def test_top_negative_posts_are_distinct_and_say_who_where_and_when():
+    """Three copies of one text (a retweet, a cross-post with a link) show once, with author, network and the post's time as a
+    date token (reader's zone) whose fallback is the team's zone; a source name stands in when the link names no network."""
+    posted = "2026-11-24T01:52:00+00:00"
+    copies = ({"text": "Broken AGAIN, @acme!", "author": "@dana", "reach": 120000, "url": "https://x.com/dana/1", "source": "bw", "posted_at": posted},
+              {"text": "broken again @acme https://t.co/z", "author": "@eve", "reach": 900, "url": "https://x.com/eve/2", "source": "bw"},
+              {"text": "broken  again, @ACME", "author": "@fay", "reach": 10, "url": None, "source": "bw"},
+              {"text": "Refund still missing", "author": "Gio", "reach": 50, "url": "https://forum.example/t/9", "source": "talkwalker"})
+    rome = Crisis(**{**BASE.__dict__, "team_tz": "Europe/Rome",
+                     "stats": SpikeStats(negative=42, baseline=3.2, negative_share=0.71, series=(1, 2), top_mentions=copies)})
+    _, blocks = build_crisis_card(rome)
+    section = next(b["text"]["text"] for b in blocks if b["type"] == "section" and "negative mentions" in b.get("text", {}).get("text", ""))
+    lines = section.split("\n")[1:]
+    assert len(lines) == 2
+    stamp = int(datetime.fromisoformat(posted).timestamp())
+    assert lines[0] == (f"• <https://x.com/dana/1|Broken AGAIN, @acme!> — @dana · X · <!date^{stamp}^{{date_short_pretty}} {{time}}|Tue 24 Nov 02:52 CET>"
+                        " · reach 120,000")
+    assert lines[1] == "• <https://forum.example/t/9|Refund still missing> — Gio · talkwalker · reach 50"
+
+
+def test_card_times_are_reader_zone_tokens_with_a_team_zone_fallback():
+    """Opened and acked times are <!date^…> tokens (each reader sees their own zone); the fallback is the team's zone, not UTC."""
+    acked = Crisis(**{**BASE.__dict__, "team_tz": "America/New_York", "status": Status.ACKNOWLEDGED, "acked_by": "UP",
+                      "acked_at": T0 + timedelta(minutes=3)})
+    text, blocks = build_crisis_card(acked)
+    body = str(blocks)
+    assert f"<!date^{int(T0.timestamp())}^{{date_short_pretty}} {{time}}|Mon 23 Nov 21:00 EST>" in body
+    assert f"<!date^{int((T0 + timedelta(minutes=3)).timestamp())}^{{time}}|21:03 EST>" in text
+    assert " UTC>" not in body
+
+
+def test_spike_stats_keep_one_of_each_repeated_text():
+    """The card's five mentions are five different texts, however many retweets the most-reached one had."""
+    from bot.crisis import spike_stats
+
+    mentions = [{"text": "same complaint", "reach": 100 - i} for i in range(10)] + [{"text": f"other {i}", "reach": 1} for i in range(6)]
+    stats = spike_stats([], expected_per_minute=1.0, mentions=mentions)
+    assert [m["text"] for m in stats.top_mentions] == ["same complaint", "other 0", "other 1", "other 2", "other 3"]

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.people import zone_of
+from bot.people import roster_zone, zone_of
 
 ZONES = ["Europe/Berlin", "America/Denver", "Asia/Kolkata", "Australia/Sydney", "UTC"]
 maybe_zone = st.one_of(st.none(), st.just(""), st.just("Not/AZone"), st.sampled_from(ZONES))
@@ -33,3 +33,12 @@ def test_an_unknown_person_of_no_team_is_read_in_utc():
 def test_a_misspelt_roster_zone_falls_through_to_the_team():
     """A zone name zoneinfo does not know is skipped, not trusted."""
     assert zone_of(roster="Europe/Berlln", team="America/Denver") == ZoneInfo("America/Denver")
+
+
+def test_the_roster_zone_is_the_members_own_entry():
+    """The roster gives a zone only to the member it lists; anyone else has none from it."""
+    from types import SimpleNamespace
+
+    members = [SimpleNamespace(user_id="U1", tz="Asia/Tokyo"), SimpleNamespace(user_id="U2", tz=None)]
+    assert roster_zone(members, "U1") == "Asia/Tokyo"
+    assert roster_zone(members, "U2") is None and roster_zone(members, "U3") is None

@@ -61,3 +61,11 @@ def test_one_page_reads_singular():
     text, blocks = build_report(replace(_report(), people=[one], crises=1))
     assert "<@U0ONE>: 1 page (business 1" in str(blocks)
     assert "1 crisis (" in text and ", 1 page, coverage" in text
+
+
+def test_report_names_the_language_mix_of_negative_mentions_only_when_there_is_one():
+    """"Languages (negative)" shows the period's mix as the crisis card writes it; no mix, no field."""
+    _, blocks = build_report(replace(_report(), negative_languages=(("it", 0.62), ("en", 0.3))))
+    assert "*Languages (negative)*\\n62 % it, 30 % en" in str(blocks)
+    _, blocks = build_report(_report())
+    assert "Languages (negative)" not in str(blocks)

@@ -6,6 +6,7 @@ The week is Mon 19 Oct 09:00 → Mon 26 Oct 09:00 Europe/Rome, so it holds the e
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from bot.oncall import TeamInfo, TeamRotation
 from bot.page_hours import HourKind
 from bot.reports import (
     CheckinFact, CoverFact, CrisisFact, ReportDelivery, PageFact, ReportInputs, build_report, durations, parse_delivery, report_period,
-    weekly_report_due, weekly_report_weeks,
+    weekly_report_due, weekly_report_weeks, negative_language_mix,
 )
 from bot.rotation import Layers, Member, Override, Role, RotationSpec, ScheduleIndex, TimeOff
 
@@ -193,3 +194,19 @@ def test_weekly_report_goes_out_at_every_weekly_handoff_and_once_a_week_for_dail
     assert due == [START]
     fortnightly = ScheduleIndex(RotationSpec(tz=ZoneInfo("Europe/Rome"), roster=(ANA, BEN), epoch=EPOCH, length=timedelta(days=14)), Layers())
     assert weekly_report_weeks(fortnightly) == 2
+
+
+def test_the_report_names_the_language_mix_of_the_negative_mentions():
+    """Each crisis card's shares are weighted by its negatives; crises outside the period and cards without a mix
+    do not count, and a report of crises with no mix names none."""
+    inputs = seeded()
+    crises = list(inputs.crises)
+    crises[0] = replace(crises[0], negative=300, languages=(("it", 0.9), ("en", 0.1)))  # in the period
+    crises[1] = replace(crises[1], negative=100, languages=(("en", 0.5), ("de", 0.3)))  # in the period, 20 % undetected
+    crises[4] = replace(crises[4], negative=5000, languages=(("fr", 1.0),))  # the week before: not this report's
+    period = report_period(END, tz="Europe/Rome", weeks=1)
+    mix = build_report(replace(inputs, crises=crises), period).negative_languages
+    assert [code for code, _ in mix] == ["it", "en", "de"]
+    assert [round(share, 3) for _, share in mix] == [0.675, 0.2, 0.075]  # (270, 30 + 50, 30) of 400
+    assert build_report(inputs, period).negative_languages == ()
+    assert negative_language_mix([replace(crises[0], negative=0)]) == ()

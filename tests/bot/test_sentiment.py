@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.sentiment import macro_f1, read_pairs
 from bot import sentiment
 from bot.sentiment import (
     EmojiAnalyser,
@@ -21,6 +22,7 @@ from bot.sentiment import (
 )
 
 SEMEVAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "sentiment" / "tweeteval_semeval2017_sentiment"
+UMSAB_TEST = SEMEVAL.parent / "xlmt_umsab_test"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def test_obvious_english_complaints_are_negative(analyser: MentionAnalyser, text
     result = analyser.analyse(text)
     assert result.label == "negative"
     assert result.score < 0
-    assert result.analyser == "vader+linear"
+    assert result.analyser == analyser.english_reader()  # the reader the recipe chose on validation
 
 
 @pytest.mark.parametrize("text", [
@@ -127,9 +129,35 @@ def test_the_weights_ship_inside_the_installed_package() -> None:
 
 
 def test_declared_language_skips_detection(analyser: MentionAnalyser) -> None:
-    """A language the source declares ("de-DE") is trusted over detection."""
-    result = analyser.analyse("I love it", language="de-DE")
-    assert result.analyser != "vader+linear"
+    """A language the source declares ("ko-KR") is trusted over detection, here English."""
+    assert detect_language("Acme is awful") == "en"
+    assert analyser.analyse("Acme is awful", language="ko-KR").analyser == "unscored:ko"
+
+
+def test_short_latin_text_no_detector_is_sure_of_is_still_scored(analyser: MentionAnalyser) -> None:
+    """"I love Acme" is too short for either detector, yet Latin-script text leaning English is read as English, and
+    undetected Latin text leaning elsewhere by the pooled model: neither is unknown."""
+    assert detect_language("I love Acme") is None
+    result = analyser.analyse("I love Acme")
+    assert (result.label, result.analyser) == ("positive", analyser.english_reader())
+    assert detect_language("Acme est nul") is None
+    reading = analyser.analyse("Acme est nul")
+    assert (reading.label, reading.analyser) == ("negative", "multilingual")
+
+
+def test_a_short_spanish_complaint_is_not_taken_for_english() -> None:
+    """One English-looking loanword ("horrible") no longer makes a short Spanish sentence English."""
+    assert detect_language("El servicio de Acme es horrible") == "es"
+    assert detect_language("Acme support is horrible today") == "en"
+
+
+def test_a_script_names_the_language_when_no_detector_is_sure() -> None:
+    """Devanagari reads as Hindi, Hangul as Korean, Arabic script as Arabic or, with Persian-only letters, Persian."""
+    assert sentiment._language_of_script("बहुत बुरा") == "hi"
+    assert sentiment._language_of_script("최악") == "ko"
+    assert sentiment._language_of_script("سيء جدا") == "ar"
+    assert sentiment._language_of_script("خیلی بد") == "fa"
+    assert sentiment._language_of_script("very bad") is None
 
 
 def test_unknown_language_gets_unknown_label_with_low_confidence(analyser: MentionAnalyser) -> None:
@@ -218,15 +246,6 @@ def test_sentiment_module_stays_pure() -> None:
     assert not imported & {"slack_bolt", "slack_sdk", "sqlmodel", "sqlalchemy", "apscheduler"}
 
 
-def _macro_f1(gold: list[int], predicted: list[int]) -> float:
-    scores = []
-    for c in range(3):
-        tp = sum(1 for g, p in zip(gold, predicted) if g == c and p == c)
-        wrong = sum(1 for g, p in zip(gold, predicted) if (g == c) != (p == c))
-        scores.append(2 * tp / (2 * tp + wrong) if tp else 0.0)
-    return sum(scores) / 3
-
-
 @pytest.mark.skipif(not SEMEVAL.is_dir(), reason=f"SemEval-2017 test set absent ({SEMEVAL}): needs ../shared")
 def test_macro_f1_on_semeval_sample_is_not_below_vader_alone(analyser: MentionAnalyser) -> None:
     """On 1,500 held-out SemEval-2017 test tweets our analyser scores at least VADER's macro-F1."""
@@ -238,7 +257,21 @@ def test_macro_f1_on_semeval_sample_is_not_below_vader_alone(analyser: MentionAn
     ours = [classes[analyser.analyse(texts[i]).label] for i in sample]
     vader = VaderAnalyser()
     baseline = [classes[vader.analyse(texts[i]).label] for i in sample]
-    assert _macro_f1(gold, ours) >= _macro_f1(gold, baseline)
+    assert macro_f1(gold, ours) >= macro_f1(gold, baseline)
+
+
+@pytest.mark.skipif(not UMSAB_TEST.is_dir(), reason=f"UMSAB test splits absent ({UMSAB_TEST}): needs ../shared")
+@pytest.mark.parametrize("language", ["english", "german", "french", "spanish", "italian", "portuguese", "arabic", "hindi"])
+def test_macro_f1_on_each_umsab_test_split_beats_vader_alone(analyser: MentionAnalyser, language: str) -> None:
+    """On 400 held-out UMSAB test tweets of each language (language detected, as in production) we beat VADER alone."""
+    texts, labels = read_pairs(UMSAB_TEST / language)
+    sample = random.Random(13).sample(range(len(labels)), 400)
+    classes = {"negative": 0, "neutral": 1, "positive": 2, "unknown": 1}
+    gold = [labels[i] for i in sample]
+    ours = [classes[reading.label] for reading in analyser.analyse_many([(texts[i], None) for i in sample])]
+    vader = VaderAnalyser()
+    baseline = [classes[vader.analyse(texts[i]).label] for i in sample]
+    assert macro_f1(gold, ours) > macro_f1(gold, baseline)
 
 
 def test_english_analyser_accepts_injected_weights() -> None:
@@ -264,7 +297,7 @@ def test_cache_key_keeps_what_the_reading_depends_on(analyser: MentionAnalyser) 
     fresh = MentionAnalyser()
     first = fresh.analyse("RT @ann: acme support is awful https://t.co/1")
     assert fresh.analyse("RT @bob: acme support is awful https://t.co/2") == first and fresh.cache_hits == 1
-    assert fresh.analyse("RT @bob: acme support is awful https://t.co/2", "de").analyser != "vader+linear"
+    assert fresh.analyse("RT @bob: acme support is awful https://t.co/2", "ko").analyser == "unscored:ko"
     assert fresh.analyse("RT @bob: acme support is awful https://t.co/2?") == MentionAnalyser(cache_size=0).analyse(
         "RT @bob: acme support is awful https://t.co/2?")
 

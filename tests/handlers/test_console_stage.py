@@ -81,7 +81,9 @@ def test_four_lines_show_an_unacknowledged_crisis_paging_primary_backup_group_an
     assert "@social-oncall — SEV2 crisis #1 on *acme* needs an acknowledgement" in ten and "*You are being paged*" not in ten
     assert "[DM to @giulia] socialops:\n  *You are being paged*" in fifteen and "Paged @giulia by DM." in fifteen
     # Each step ran at its own time: the headings name the opening time + 5, + 15 and + 30 minutes.
-    opened = datetime.strptime(re.search(r"\*Opened\* (\d\d:\d\d) UTC", text).group(1), "%H:%M")
+    # The card's times are reader-zone tokens whose fallback (what the console prints) is the team's zone.
+    local, zone = re.search(r"\*Opened\* \w{3} \d\d \w{3} (\d\d:\d\d) (\w+)", text).groups()
+    opened = datetime.strptime(local, "%H:%M") - timedelta(hours={"CET": 1, "CEST": 2}.get(zone, 0))
     headings = re.findall(r"── \w{3} \d+ \w{3} \d{4} \d\d:\d\d \w+ " + _UTC_PART + " ──", text)
     expected = [(opened + timedelta(minutes=m)).strftime("%H:%M") for m in (5, 15, 30)]
     assert [h for h in headings if h in expected] == expected, headings

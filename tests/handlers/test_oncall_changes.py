@@ -303,6 +303,7 @@ def test_calendar_link_serves_the_schedule_and_wrong_tokens_get_404(runtime, sig
 def test_open_cover_requests_are_reminded_in_the_card_thread_until_taken(runtime, signed, fake_slack, rotations, team):
     """A reminder goes to the card's thread while open, and stops once someone takes it."""
     from bot import jobs
+    from bot.flows.rotation_messages import COVER_REMINDER_EVERY
 
     rotation = rotations.load_rotation("T0DEMO", "social")
     week = next(s for s in ScheduleIndex(rotation.spec, rotation.layers).next_shifts(MARCUS, datetime.now(UTC), 10) if s.start > datetime.now(UTC) + timedelta(hours=12))
@@ -314,7 +315,7 @@ def test_open_cover_requests_are_reminded_in_the_card_thread_until_taken(runtime
     while runtime.scheduler.get_job(job_id) is None and time.monotonic() < deadline:
         time.sleep(0.02)  # the card is posted, then the reminder planned, after the ack
     reminder = runtime.scheduler.get_job(job_id)
-    assert reminder is not None and reminder.next_run_time <= datetime.now(UTC) + jobs.COVER_REMINDER_EVERY
+    assert reminder is not None and reminder.next_run_time <= datetime.now(UTC) + COVER_REMINDER_EVERY
     request_id = int(card.json_arg("blocks")[-1]["elements"][0]["value"])
     jobs.remind_cover_request(request_id)
     nudges = fake_slack.wait_for("chat.postMessage", 2, timeout=10)
@@ -328,7 +329,7 @@ def test_open_cover_requests_are_reminded_in_the_card_thread_until_taken(runtime
 @pytest.mark.parametrize(("hours_to_start", "expected_hours"), [(30, 4.0), (3, 1.0), (1.4, None)])
 def test_reminders_slow_down_near_the_start_and_stop_in_the_last_hour(hours_to_start, expected_hours):
     """Every 4 h at most, halving near the deadline, none within the last hour (or half hour before it)."""
-    from bot.jobs import next_cover_reminder
+    from bot.flows.rotation_messages import next_cover_reminder
 
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     when = next_cover_reminder(start=now + timedelta(hours=hours_to_start), now=now)

@@ -234,3 +234,10 @@ def test_admins_with_bad_words_answers_usage(frozen_runtime, signed, rotations, 
     body = ask(frozen_runtime, signed, text, user=ANA)
     assert "/oncall admins [add|remove @who]" in body["text"]
     assert f"Admins: <@{ANA}>." in ask(frozen_runtime, signed, "admins", user=ANA)["text"]
+
+
+def test_help_lists_the_new_subcommands(frozen_runtime, signed, rotations):
+    """`/oncall help` is generated from the grammar, so it names admins, away list/cancel and schedule's `from`."""
+    text = ask(frozen_runtime, signed, "help")["text"] + json.dumps(ask(frozen_runtime, signed, "help").get("blocks"))
+    for usage in ("/oncall admins [add|remove @who]", "/oncall away <from> <to> | list | cancel <id>", "/oncall schedule [team] [from <date>] [weeks]"):
+        assert usage in text

@@ -232,7 +232,8 @@ def test_crisis_card_never_shows_a_tombstone(repo, database):
     assert [m["text"] for m in detection.top_negative_mentions(topic_id=topic, since=NOW - timedelta(days=60))] == ["acme loud", "acme quiet"]
     purge(repo)
     assert detection.top_negative_mentions(topic_id=topic, since=NOW - timedelta(days=60)) == [
-        {"text": "acme quiet", "author": "jane", "reach": 10, "url": None}]
+        {"text": "acme quiet", "author": "jane", "reach": 10, "url": None, "source": "tool",
+         "posted_at": (NOW + timedelta(seconds=7)).astimezone(UTC).isoformat()}]
 
 
 def test_a_mention_of_a_topic_that_does_not_exist_rolls_the_batch_back(repo, database):

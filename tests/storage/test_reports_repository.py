@@ -8,15 +8,15 @@ import pytest
 
 from bot.audit import AuditRecord
 from bot.export import read_csvs, write_csvs
+from bot.home import MemberSettings
 from bot.page_hours import HourKind
 from bot.reports import ReportDelivery, build_report, report_period
 from storage import migrate
 from storage.audit import AuditLog
-from storage.reports import Reports
-from bot.home import MemberSettings
 from storage.member_settings import MemberSettingsStore
+from storage.reports import Reports
 from storage.rotations import Rotations
-from storage.tables import CoverRequest, CrisisEventRow, CrisisRow, MemberSettingRow, Person
+from storage.tables import CoverRequest, CrisisEventRow, CrisisRow, Person
 from tests.bot.test_reports import ANA, BEN, CAI, END, EPOCH, START, utc
 
 MINUTE = timedelta(minutes=1)
@@ -33,9 +33,9 @@ def seed(database) -> int:
     rotations = Rotations(database)
     team_id = rotations.create_team(workspace_id="T0", name="social", tz="Europe/Rome", epoch=EPOCH, now=EPOCH, roster=[ANA, BEN, CAI],
                                     member_zones={ANA: "Europe/Rome", BEN: "Pacific/Auckland", CAI: "America/New_York"})
-    settings = MemberSettingsStore(database)
     for user, country in {ANA: "IT", BEN: "NZ", CAI: "US"}.items():  # each person's own holiday calendar (App Home)
-        settings.save_settings(workspace_id="T0", user_id=user, settings=MemberSettings(holiday_country=country), now=EPOCH)
+        MemberSettingsStore(database).save_settings(workspace_id="T0", user_id=user, settings=MemberSettings(holiday_country=country), now=EPOCH)
+    rotations.forget_cached()
     rotations.add_override(team_id=team_id, user_id=CAI, start=utc(10, 21, 18), end=utc(10, 22, 6), now=utc(10, 20, 10), created_by=CAI, replaces=BEN)
     for user in (ANA, BEN, CAI):
         rotations.add_time_off(workspace_id="T0", user_id=user, start=utc(10, 23, 10), end=utc(10, 23, 12), now=EPOCH, created_by=user)
@@ -97,7 +97,8 @@ def test_a_persons_own_zone_setting_beats_slack_and_the_roster(database, store):
     with database.session_scope() as session:
         session.add(Person(workspace_id="T0", user_id=BEN, tz="Asia/Tokyo", updated_at=EPOCH))
         session.add(Person(workspace_id="T0", user_id=CAI, tz="America/Chicago", updated_at=EPOCH))
-        session.get(MemberSettingRow, ("T0", BEN)).tz = "Europe/Rome"  # seed() saved Ben's holiday calendar there
+    MemberSettingsStore(database).save_settings(workspace_id="T0", user_id=BEN, settings=MemberSettings(tz="Europe/Rome", holiday_country="NZ"),
+                                                now=EPOCH)
     rotation = Rotations(database).load_rotation_by_id(team_id)
     inputs = store.report_inputs(rotation, report_period(END, tz="Europe/Rome", weeks=1))
     assert (inputs.zones[BEN], inputs.zones[CAI], inputs.zones[ANA]) == ("Europe/Rome", "America/Chicago", "Europe/Rome")
@@ -151,3 +152,19 @@ def test_export_of_a_range_round_trips_through_csv(database, store):
     assert read_csvs(write_csvs(export)) == export
     assert store.export(start=START, end=END, workspace_id="T-other").crises == []
     assert store.find_team_id("social") == team_id and store.find_team_id("nope") is None
+
+
+def test_the_crisis_cards_language_mix_reaches_the_report(database, store):
+    """The negatives and language mix stored with a crisis card's stats are what the report's mix is made of."""
+    from bot.crisis import SpikeStats
+
+    team_id = seed(database)
+    with database.session_scope() as session:
+        rows = session.exec(select(CrisisRow).where(CrisisRow.opened_at >= START, CrisisRow.opened_at < END)
+                            .order_by(CrisisRow.opened_at)).all()
+        rows[0].stats = SpikeStats(negative=90, languages=(("it", 0.6), ("en", 0.4))).to_dict()
+        rows[1].stats = SpikeStats(negative=10, languages=(("en", 1.0),)).to_dict()
+    rotation = Rotations(database).load_rotation_by_id(team_id)
+    period = report_period(END, tz="Europe/Rome", weeks=1)
+    mix = build_report(store.report_inputs(rotation, period), period).negative_languages
+    assert [(code, round(share, 2)) for code, share in mix] == [("it", 0.54), ("en", 0.46)]

@@ -4,7 +4,7 @@
 - teams.holiday_country: the team's default calendar, set in /oncall setup (NULL = no calendar for people without their own).
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0014
 Create Date: 2026-12-04
 """
 
@@ -18,12 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Plain ALTER TABLE (SQLite >= 3.35 and PostgreSQL): batch mode would copy and drop `teams`, and with foreign
-    # keys on that drop cascades into rosters, crises and their timelines (see 0008).
     op.add_column("member_settings", sa.Column("holiday_country", sa.String(8), nullable=True))
     op.add_column("teams", sa.Column("holiday_country", sa.String(8), nullable=True))
 
 
 def downgrade() -> None:
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL), not a batch table copy: copying `teams` on SQLite would
+    # cascade-delete every row that references a team (crises, rosters).
     op.execute("ALTER TABLE teams DROP COLUMN holiday_country")
     op.execute("ALTER TABLE member_settings DROP COLUMN holiday_country")

@@ -5,7 +5,7 @@ A "still on it?" DM that waited for Slack used to carry its crisis and card stat
 downgrade writes the old key back for rows queued since, so the older code keeps tracking them.
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-04
 """
 
