@@ -156,6 +156,8 @@ def test_export_of_a_range_round_trips_through_csv(database, store):
 
 def test_the_crisis_cards_language_mix_reaches_the_report(database, store):
     """The negatives and language mix stored with a crisis card's stats are what the report's mix is made of."""
+    from sqlmodel import select
+
     from bot.crisis import SpikeStats
 
     team_id = seed(database)
