@@ -37,7 +37,7 @@ from bot.slack_gateway import SlackGateway, build_web_client
 from handlers import (
     app_home, burnout_actions, crisis_actions, crisis_command, crisis_forms, events, mention_events, oncall_actions, oncall_command, oncall_setup, replies,
 )
-from handlers import reports
+from handlers import handover_forms, reports, stakeholder_forms
 from handlers.deps import Deps
 from storage import migrate
 from storage.admins import AdminDirectory
@@ -52,6 +52,10 @@ from storage.outbox import Outbox
 from storage.rotation_messages import RotationMessageState
 from storage.calendar_tokens import CalendarTokens
 from storage.crises import Crises, Detection
+from storage.handover import HandoverNotes
+from storage.stakeholders import StakeholderChannels
+from storage.reach import PersonReachStore, ProviderPages
+from bot.provider_clients import code_texter, page_senders
 from storage.member_settings import MemberSettingsStore
 from storage.detector_settings import DetectorSettingsStore
 from storage.people import People
@@ -111,7 +115,10 @@ class Runtime:
             detection=Detection(self.database), mention_counts=Mentions(self.database),
             detector_settings=DetectorSettingsStore(self.database), member_settings=MemberSettingsStore(self.database),
             mentions=Mentions(self.database), mention_retention=timedelta(days=self.settings.mention_retention_days),
-            reports=Reports(self.database),
+            reports=Reports(self.database), handover_notes=HandoverNotes(self.database),
+            playbooks=Playbooks(self.database), stakeholder_channels=StakeholderChannels(self.database),
+            provider_pages=ProviderPages(self.database), person_reach=PersonReachStore(self.database),
+            page_senders=page_senders(self.settings.providers, public_url=self.settings.public_url),
             retention=self.settings.retention, retention_store=RetentionStore(self.database),
             metrics=self.metrics,
             installs=self.workspace_states,
@@ -344,6 +351,9 @@ def create_runtime(
         outbox=ports, crisis_flow=ports, cover_reminders=ports, uploads=ports,
         mentions_stored=_DetectAfterStoring(lambda work: executor.submit(_logged(work))),
         workspaces=workspaces,
+        handover_notes=HandoverNotes(database), handover_flow=ports, stakeholder_channels=StakeholderChannels(database),
+        provider_pages=ProviderPages(database), person_reach=PersonReachStore(database),
+        providers_configured=settings.providers.configured, code_texter=code_texter(settings.providers),
         mention_tally=metrics,
     )
     def resume(workspace_id: str) -> None:
@@ -392,6 +402,8 @@ def create_runtime(
     oncall_setup.register(app, deps)
     crisis_actions.register(app, deps)
     crisis_forms.register(app, deps)
+    handover_forms.register(app, deps)
+    stakeholder_forms.register(app, deps)
     app_home.register(app, deps)
     reports.register(app, deps)
     burnout_actions.register(app, deps)

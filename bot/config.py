@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import ConfigError
+from bot.reach import ProvidersConfigured
 from bot.retention import RetentionPolicy
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -34,6 +35,46 @@ def default_data_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class ProviderSettings:
+    """Credentials of the paging providers beyond Slack; a provider without them offers no step (README "Phone, SMS, PagerDuty, Opsgenie")."""
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_from_number: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    pagerduty_routing_key: str = field(default="", repr=False)
+    pagerduty_events_url: str = "https://events.pagerduty.com"
+    pagerduty_webhook_secret: str = field(default="", repr=False)
+    opsgenie_api_key: str = field(default="", repr=False)
+    opsgenie_api_url: str = "https://api.opsgenie.com"
+    opsgenie_webhook_secret: str = field(default="", repr=False)
+
+    @property
+    def configured(self) -> ProvidersConfigured:
+        return ProvidersConfigured(twilio=bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number),
+                                   pagerduty=bool(self.pagerduty_routing_key), opsgenie=bool(self.opsgenie_api_key))
+
+
+def _providers(env: Mapping[str, str]) -> ProviderSettings:
+    values = {name: env.get(name.upper(), "").strip() for name in ProviderSettings.__dataclass_fields__}
+    for name in ("twilio_api_url", "pagerduty_events_url", "opsgenie_api_url"):
+        if not values[name]:
+            values.pop(name)
+        elif not values[name].startswith(("http://", "https://")):
+            raise ConfigError(f"{name.upper()} must be an http(s) URL, got {values[name]!r}; leave it unset for the provider's own.")
+    sid = values["twilio_account_sid"]
+    if sid and not (sid.startswith("AC") and len(sid) == 34):
+        raise ConfigError("TWILIO_ACCOUNT_SID must be your Account SID (AC followed by 32 characters, Twilio Console → Account Info).")
+    number = values["twilio_from_number"]
+    if number and not re.fullmatch(r"\+[1-9]\d{7,14}", number):
+        raise ConfigError(f"TWILIO_FROM_NUMBER must be a Twilio number in E.164 form such as +15551234567, got {number!r}.")
+    key = values["pagerduty_routing_key"]
+    if key and len(key) != 32:
+        raise ConfigError("PAGERDUTY_ROUTING_KEY must be the 32-character integration key of an Events API v2 integration.")
+    return ProviderSettings(**values)
+
+
+@dataclass(frozen=True)
 class Settings:
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
@@ -51,6 +92,7 @@ class Settings:
     public_url: str = ""
     mention_retention_days: int = 30
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    providers: ProviderSettings = field(default_factory=ProviderSettings)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -151,6 +193,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not retention_text.isdigit() or int(retention_text) < 1:
         raise ConfigError(f"SOCIALOPS_MENTION_RETENTION_DAYS must be a whole number of days (at least 1), got {retention_text!r}.")
     return Settings(
+        providers=_providers(env),
         retention=_retention(env),
         mention_retention_days=int(retention_text),
         public_url=public_url or f"http://localhost:{int(port_text)}",

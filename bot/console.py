@@ -37,6 +37,8 @@ from bot.rotation import HandoffRule, ScheduleIndex, next_handoff
 from bot.spikes import Severity
 from bot.standin.signed_requests import SignedRequests
 from bot.standin.web_api import RecordedCall, RecordedResponse, SlackStandIn
+from bot.standin.providers import ProviderStandIn
+from bot.reach import ProvidersConfigured
 from bot.standin.workspace import Workspace, demo_workspace
 from bot.server import BackgroundServer, build_asgi_app
 from storage.crises import Crises
@@ -881,6 +883,9 @@ def run_console(settings: Settings, *, reset: bool = False, db_path: str | None 
             standin.restore(saved_slack)
         late_app = _LateAsgiApp()
         server = BackgroundServer(late_app)
+        console: Console | None = None
+        # Calls, SMS and PagerDuty/Opsgenie hand-offs go to a local stand-in that prints each as a line (unless real ones are set).
+        providers = ProviderStandIn(on_line=lambda text: console.say(text) if console is not None else None).__enter__()
         console_settings = replace(
             settings,
             slack_bot_token="xoxb-console-demo",
@@ -889,6 +894,7 @@ def run_console(settings: Settings, *, reset: bool = False, db_path: str | None 
             slack_api_url=standin.base_url,
             admins=tuple(u.id for u in workspace.people if u.is_admin) + settings.admins,
             public_url=server.url,  # calendar links point at the server beside the console
+            providers=settings.providers if settings.providers.configured != ProvidersConfigured() else providers.settings(),
         )
         runtime = create_runtime(console_settings, clock=clock, database=console_database(path), listener_executor=executor,
                                  scheduler_class=clock_driven_scheduler(clock))
@@ -896,7 +902,6 @@ def run_console(settings: Settings, *, reset: bool = False, db_path: str | None 
         runtime.start()
         seed_demo_team(Rotations(runtime.database), workspace, runtime.clock())
         token = seed_demo_listening(Mentions(runtime.database), workspace, runtime.clock())
-        console: Console | None = None
         try:
             server.__enter__()
             console = Console(runtime, standin, workspace, out, executor, clock=clock, files_dir=console_files_dir(path), state=state)
@@ -917,4 +922,5 @@ def run_console(settings: Settings, *, reset: bool = False, db_path: str | None 
                 console.save_state()
             server.__exit__(None, None, None)
             runtime.stop()
+            providers.__exit__(None, None, None)
             executor.shutdown(wait=True)

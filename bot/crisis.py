@@ -49,6 +49,9 @@ class EventKind(StrEnum):
     FALSE_ALARM = "false_alarm"
     STEPPED_AWAY = "stepped_away"
     PLAYBOOK_CHECK = "playbook_check"
+    SEVERITY = "severity"  # the severity changed by hand (`/crisis sev`)
+    ASSIGNED = "assigned"  # a commander was named (`/crisis assign`)
+    STAKEHOLDER_UPDATE = "stakeholder_update"  # an update posted to the stakeholders (the Post update form)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class Crisis:
     paged: tuple[str, ...] = ()  # people paged so far, in order
     topic_id: int | None = None
     playbook_ts: str | None = None  # the playbook message in the card's thread ("" while it is being posted)
+    commander: str | None = None  # who runs the response (the latest `/crisis assign`); the store reads it from the timeline
     team_tz: str = "UTC"  # the team's zone: fallback text of time tokens, which readers see in their own zone
 
     @property
@@ -171,6 +175,7 @@ class CrisisStore(Protocol):
     def due_steps(self, now: datetime) -> list[tuple[int, int]]: ...
     def touch(self, *, crisis_id: int, at: datetime) -> None: ...
     def raise_severity(self, *, crisis_id: int, severity: Severity) -> bool: ...
+    def set_severity(self, *, crisis_id: int, severity: Severity) -> bool: ...  # open crises only; False when unchanged
     def set_card(self, *, crisis_id: int, channel: str, ts: str) -> None: ...
     def policy(self, team_id: int) -> Policy: ...
     def save_policy(self, *, team_id: int, policy: Policy, user_id: str, now: datetime) -> None: ...
@@ -295,7 +300,7 @@ def notes(timeline: Sequence[CrisisEvent]) -> list[CrisisEvent]:
 
 def card_state(crisis: Crisis) -> str:
     """Return a short key of what the card shows that changes with state; a DM copy is updated when it differs."""
-    return f"{crisis.status.value}:{crisis.acked_by or '-'}:{len(crisis.responders)}:{int(crisis.severity)}"
+    return f"{crisis.status.value}:{crisis.acked_by or '-'}:{len(crisis.responders)}:{int(crisis.severity)}:{crisis.commander or '-'}"
 
 
 def open_detected(store: CrisisStore, audit: AuditSink, *, team: Team, topic: str, topic_id: int | None, severity: Severity,
@@ -386,6 +391,46 @@ def resolve(store: CrisisStore, audit: AuditSink, *, crisis_id: int, user_id: st
                                                               detail={"note": note, "real": real}))
     _audit(audit, at=now, actor=user_id, action=f"crisis_{kind.value}", via=via, crisis_id=crisis_id, team=crisis.workspace_id,
            after={"note": note, "real": False if false_alarm else real})
+    return get(store, crisis_id)
+
+
+def _require_involved(crisis: Crisis, user_id: str, *, on_call: Sequence[str], is_admin: bool, action: str) -> None:
+    if not may_close(crisis, user_id, on_call=on_call, is_admin=is_admin):
+        raise NotAllowed(f"Only the person who acknowledged or declared, a responder, whoever is on call or an admin can {action}.")
+
+
+def change_severity(store: CrisisStore, audit: AuditSink, *, crisis_id: int, user_id: str, severity: Severity,
+                    on_call: Sequence[str], is_admin: bool, now: datetime, via: str) -> Crisis:
+    """Set an open crisis' severity, up or down (the people on it decide); on the timeline and audited with before/after."""
+    crisis = get(store, crisis_id)
+    _require_open(crisis)
+    _require_involved(crisis, user_id, on_call=on_call, is_admin=is_admin, action="change a crisis' severity")
+    if crisis.severity is severity:
+        raise Conflict(f"{crisis.title} is already {severity.label}.")
+    if not store.set_severity(crisis_id=crisis_id, severity=severity):
+        _require_open(get(store, crisis_id))
+        raise Conflict("The crisis changed meanwhile; try again.")
+    store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.SEVERITY, actor=user_id, via=via,
+                                                              detail={"from": crisis.severity.label, "to": severity.label}))
+    store.touch(crisis_id=crisis_id, at=now)
+    audit.record(AuditRecord(at=now, actor=user_id, action="crisis_severity_changed", via=via, target=f"crisis:{crisis_id}",
+                             team_id=crisis.workspace_id, before={"severity": crisis.severity.label}, after={"severity": severity.label}))
+    return get(store, crisis_id)
+
+
+def assign_commander(store: CrisisStore, audit: AuditSink, *, crisis_id: int, user_id: str, commander: str,
+                     on_call: Sequence[str], is_admin: bool, now: datetime, via: str) -> Crisis:
+    """Name the crisis' commander (replacing any earlier one); on the timeline and audited with before/after."""
+    crisis = get(store, crisis_id)
+    _require_open(crisis)
+    _require_involved(crisis, user_id, on_call=on_call, is_admin=is_admin, action="assign a crisis' commander")
+    if crisis.commander == commander:
+        raise Conflict(f"<@{commander}> is already the commander of {crisis.title}.")
+    store.record_event(crisis_id=crisis_id, event=CrisisEvent(at=now, kind=EventKind.ASSIGNED, actor=user_id, via=via, target=commander,
+                                                              detail={"previous": crisis.commander}))
+    store.touch(crisis_id=crisis_id, at=now)
+    audit.record(AuditRecord(at=now, actor=user_id, action="crisis_commander_assigned", via=via, target=f"crisis:{crisis_id}",
+                             team_id=crisis.workspace_id, before={"commander": crisis.commander}, after={"commander": commander}))
     return get(store, crisis_id)
 
 

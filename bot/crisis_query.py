@@ -28,6 +28,15 @@ CRISIS = Grammar(
         Subcommand("ack", "acknowledge a crisis (stops its escalation)", arguments="<id>", min_args=1, max_args=1),
         Subcommand("resolve", "resolve a crisis with a note", arguments="<id> [note]", min_args=1, max_args=None),
         Subcommand("page", "page someone for a crisis", arguments="@who [id]", min_args=1, max_args=2),
+        Subcommand("sev", "change a crisis' severity (acknowledger, declarer, responders, on-call, admins)", arguments="<id> sev1|sev2|sev3",
+                   min_args=2, max_args=2, examples=("/crisis sev 12 sev1",)),
+        Subcommand("assign", "name a crisis' commander (acknowledger, declarer, responders, on-call, admins)", arguments="<id> @who",
+                   min_args=2, max_args=2, examples=("/crisis assign 12 @giulia",)),
+        Subcommand("stakeholders", "where a team's stakeholder updates go during SEV1/SEV2 crises (admins set it)",
+                   arguments="[#channel] [team]", max_args=2, examples=("/crisis stakeholders #exec-updates",)),
+        Subcommand("reach", "how you are reached beyond Slack: your phone (verified by a code), call/SMS, quiet-hours rule",
+                   arguments="[phone +…|verify CODE|kinds call sms|quiet sev1=phone …]", max_args=None,
+                   examples=("/crisis reach phone +39 333 123 4567", "/crisis reach quiet sev1=phone sev2=phone sev3=slack")),
         Subcommand("away", "primary only: new pages go to the backup for a while", arguments="<minutes> (0 = back)", min_args=1, max_args=1),
         Subcommand("watch", "make a listening topic's spikes page a team (admins)", arguments="<topic> [team]", min_args=1, max_args=2),
         Subcommand("note", "add a note to a crisis record (its thread and status show it)", arguments="<id> <text>", min_args=2,
@@ -83,6 +92,14 @@ def parse_sources(args: tuple[str, ...]) -> SourcesQuery:
             raise UsageError(f"{rest[0]!r} is not a channel: pick it with #.", usage=SOURCES_USAGE)
         return SourcesQuery(action, channel_id=match.group(1), topic=rest[1] if len(rest) > 1 else None)
     raise UsageError(f"I don't know `/crisis sources {' '.join(args)}`.", usage=SOURCES_USAGE)
+
+
+def parse_channel(word: str, usage: str) -> str:
+    """Return the channel id of a `#channel` as Slack escapes it in command text (`<#C123|name>`)."""
+    match = _CHANNEL.match(word)
+    if match is None:
+        raise UsageError(f"{word!r} is not a channel: pick it with #.", usage=usage)
+    return match.group(1)
 
 
 def parse_crisis_id(word: str, usage: str) -> int:

@@ -7,7 +7,7 @@ policy edited mid-crisis changes the next crisis, not the chain already running.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -30,6 +30,7 @@ class Target(StrEnum):
 class PolicyStep:
     target: Target
     wait: timedelta  # how long this step waits for an acknowledgement before the next one
+    kind: str = "slack"  # bot.reach.StepKind: slack, or also a call, SMS, PagerDuty or Opsgenie (bot/flows/reach.py)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class PlannedStep:
     index: int  # 0 is the first page, sent when the crisis opens
     target: Target
     due_at: datetime
+    kind: str = "slack"  # the policy step's kind beyond Slack (bot.reach.StepKind)
 
 
 def plan_chain(policy: Policy, opened_at: datetime, *, campaign: bool = False) -> list[PlannedStep]:
@@ -71,7 +73,7 @@ def plan_chain(policy: Policy, opened_at: datetime, *, campaign: bool = False) -
     for index in range(len(policy.steps) * policy.repeat):
         step = policy.steps[index % len(policy.steps)]
         target = Target.PRIMARY_AND_BACKUP if campaign and index == 0 and step.target is Target.PRIMARY else step.target
-        planned.append(PlannedStep(index, target, due))
+        planned.append(PlannedStep(index, target, due, step.kind))
         due += step.wait
     return planned
 
@@ -82,7 +84,7 @@ def shift_after_escalation(steps: Sequence[PlannedStep], *, escalated: int, now:
     if not later:
         return []
     delta = now - later[0].due_at
-    return [PlannedStep(s.index, s.target, s.due_at + delta) for s in later]
+    return [PlannedStep(s.index, s.target, s.due_at + delta, s.kind) for s in later]
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,12 @@ def still_on_it_due(*, acked_at: datetime | None, last_activity_at: datetime, po
     return max(acked_at, last_activity_at) + policy.still_on_it_after
 
 
+STEP_KINDS = ("slack", "call", "sms", "pagerduty", "opsgenie")  # bot.reach.StepKind; which are offered depends on the settings
+
+
 def parse_policy(text: str, *, repeat: int = 2, still_on_it_minutes: int = 30) -> Policy:
     """Parse "primary 5, backup 10, group 15, managers 15" (minutes to wait after each step) into a Policy."""
-    usage = "e.g. `primary 5, backup 10, group 15, managers 15` (minutes to wait after each step)"
+    usage = "e.g. `primary 5, backup 10 call, group 15 pagerduty, managers 15` (minutes to wait after each step, then its kind beyond Slack)"
     steps: list[PolicyStep] = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -148,15 +153,18 @@ def parse_policy(text: str, *, repeat: int = 2, still_on_it_minutes: int = 30) -
         except ValueError:
             raise UsageError(f"{words[0]!r} is not a step (primary, backup, both, group, managers).", usage=usage) from None
         minutes = words[1] if len(words) > 1 else "15"
-        if not minutes.isdigit() or len(words) > 2:
-            raise UsageError(f"{part!r}: give the wait in whole minutes.", usage=usage)
-        steps.append(PolicyStep(target, timedelta(minutes=int(minutes))))
+        if not minutes.isdigit() or len(words) > 3:
+            raise UsageError(f"{part!r}: give the wait in whole minutes (then, optionally, call, sms, pagerduty or opsgenie).", usage=usage)
+        kind = words[2].lower() if len(words) > 2 else "slack"
+        if kind not in STEP_KINDS:
+            raise UsageError(f"{words[2]!r} is not a step kind ({', '.join(STEP_KINDS)}).", usage=usage)
+        steps.append(PolicyStep(target, timedelta(minutes=int(minutes)), kind))
     return Policy(steps=tuple(steps), repeat=repeat, still_on_it_after=timedelta(minutes=still_on_it_minutes))
 
 
 def describe_policy(policy: Policy) -> str:
     """Return the policy in the form parse_policy reads."""
-    return ", ".join(f"{s.target.value} {int(s.wait.total_seconds() // 60)}" for s in policy.steps)
+    return ", ".join(f"{s.target.value} {int(s.wait.total_seconds() // 60)}" + (f" {s.kind}" if s.kind != "slack" else "") for s in policy.steps)
 
 
 # --- the policy form (`/crisis policy` modal) ------------------------------------------------------------
@@ -218,6 +226,12 @@ def read_policy_form(values: dict[str, object]) -> Policy:
         raise PolicyFormErrors(errors)
     assert repeat is not None and still is not None
     return Policy(steps=tuple(steps), repeat=repeat, still_on_it_after=timedelta(minutes=still))
+
+
+def keep_step_kinds(edited: Policy, current: Policy) -> Policy:
+    """Return the form's policy with each row keeping the kind its step had (the form edits targets and waits only)."""
+    steps = tuple(replace(step, kind=current.steps[i].kind) if i < len(current.steps) else step for i, step in enumerate(edited.steps))
+    return replace(edited, steps=steps)
 
 
 def policy_record(policy: Policy) -> dict[str, object]:

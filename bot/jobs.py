@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.access import AdminDirectory
-from bot.audit import AuditSink
+from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
 from bot import crisis as crisis_use
 from bot.crisis_chart import CHART_SPAN, render_chart
 from bot.spikes import Bucket, Severity
@@ -29,7 +29,7 @@ from bot.blocks.announcement import build_announcement, build_reminder
 from bot.mentions import TOMBSTONE_HORIZON, MentionPurge
 from bot.oncall import TeamRotation
 from bot.retention import RetentionCutoffs, RetentionPolicy
-from bot.people import ZoneFacts
+from bot.people import ZoneFacts, zone_of
 from bot.flows.burnout_guard import BurnoutGuard
 from bot.flows.home_refresh import HomeRefresh
 from bot.flows.outbox import OutboxFlow
@@ -37,7 +37,17 @@ from bot.flows.paging import STILL_ON_IT_DELIVERED, Paging
 from bot.flows.reports import REPORT_DELAY, REPORT_LATE_LIMIT, WeeklyReports, report_job_key, report_key_parts
 from bot.flows.rotation_messages import RotationUpkeep
 from bot.flows.uploads import FileUpload, Uploader
-from bot.rotation import ScheduleIndex
+from bot.rotation import Role, ScheduleIndex
+from bot.flows import handover as handover_flow
+from bot.blocks.handover import parse_handover_value
+from bot.flows import reach as reach_flow
+from bot.flows import stakeholders as stakeholder_flow
+from bot.flows.reach import PageLedger, PageSender, ReachLookup
+from bot.page_delivery import quiet_hours_end
+from bot.reach import StepKind
+from bot.playbook import PlaybookStore
+from bot.stakeholders import CADENCE_SEVERITIES, StakeholderStore
+from bot.handover import ASK_LEAD as HANDOVER_ASK_LEAD, HandoverStore, with_note
 from bot.rotation_messages import (
     RotationEventKind,
     OpenCoverRequests,
@@ -100,6 +110,12 @@ class JobContext:
     mention_retention: timedelta = timedelta(days=30)
     retention: RetentionPolicy = RetentionPolicy()
     metrics: Metrics | None = None  # this runtime's /metrics (detection pass time); None in bare job contexts
+    handover_notes: HandoverStore | None = None  # the outgoing primaries' handover notes (issue 17)
+    playbooks: PlaybookStore | None = None  # crisis playbooks: the stakeholder-update interval is read from them (issue 17)
+    stakeholder_channels: StakeholderStore | None = None  # where each team's stakeholder updates go (issue 17)
+    provider_pages: PageLedger | None = None  # pages through Twilio, PagerDuty, Opsgenie: sent once each (issue 17)
+    person_reach: ReachLookup | None = None  # each person's verified phone, extra step kinds and quiet-hours rule
+    page_senders: Mapping[str, PageSender] = field(default_factory=dict)  # step kind -> sender; only configured providers
 
 
 _context: JobContext | None = None
@@ -153,6 +169,15 @@ def _cover_request_workspace(ctx: JobContext, request_id: int) -> str | None:
 
 def _report_key_workspace(ctx: JobContext, key: str) -> str | None:
     return _team_workspace(ctx, report_key_parts(key)[0])
+
+
+def _handover_ask_workspace(ctx: JobContext, key: str) -> str | None:
+    return _team_workspace(ctx, parse_handover_value(key.removeprefix(handover_flow.ASK_PREFIX))[0])
+
+
+def _provider_page_workspace(ctx: JobContext, page_id: int) -> str | None:
+    page = ctx.provider_pages.get(page_id) if ctx.provider_pages is not None else None
+    return None if page is None else _crisis_workspace(ctx, page.crisis_id)
 
 
 def _outbox(ctx: JobContext) -> OutboxFlow:
@@ -231,6 +256,9 @@ def install_recurring_jobs(scheduler: BaseScheduler) -> None:
     scheduler.add_job("bot.jobs:detect_spikes", "interval", seconds=DETECT_EVERY_S, id="crisis:detect", replace_existing=True)
     scheduler.add_job("bot.jobs:sweep_crises", "interval", seconds=CRISIS_SWEEP_EVERY_S, id="crisis:sweep", replace_existing=True)
     scheduler.add_job("bot.jobs:plan_report_events", "interval", seconds=REPORT_PLAN_EVERY_S, id="reports:plan", replace_existing=True)
+    scheduler.add_job("bot.jobs:sweep_provider_pages", "interval", seconds=PROVIDER_SWEEP_EVERY_S, id="provider:sweep", replace_existing=True)
+    scheduler.add_job("bot.jobs:sweep_stakeholder_reminders", "interval", seconds=STAKEHOLDER_SWEEP_EVERY_S, id="stakeholder:sweep",
+                      replace_existing=True)
 
 
 # --- automatic rotation messages (issue 4) ---------------------------------------------------------
@@ -307,9 +335,12 @@ def run_rotation_event(key: str) -> None:
             rebalance=_burnout_guard(ctx).rebalance_proposal(rotation, event.change_at, now),
         )
         text, blocks = build_announcement(announcement)
+        blocks = with_note(blocks, _handover_note(ctx, team.id, event.change_at))
         enqueue_call(dedupe_key=key, method="chat.postMessage", payload={"channel": team.announce_channel, "text": text, "blocks": blocks})
     else:
         text, blocks = build_reminder(compose_reminder(index, team, event, now=now))
+        if event.kind is RotationEventKind.ON_CALL_NOW and event.role is Role.PRIMARY:
+            blocks = with_note(blocks, _handover_note(ctx, team.id, event.change_at))
         enqueue_call(dedupe_key=key, method="dm", payload={"user": event.user_id, "text": text, "blocks": blocks})
     # Claimed after queueing: a crash in between re-queues under the same dedupe key (one message), where
     # claiming first could lose the message.
@@ -360,6 +391,7 @@ def _paging(ctx: JobContext) -> Paging:
         later=SchedulerLater(ctx.scheduler), ledger=ctx.ledger, admins=ctx.admins, rotations=ctx.rotations,
         member_settings=ctx.member_settings, team_knobs=ctx.detector_settings, people=ctx.people,
         on_paged=_burnout_guard(ctx).after_page, refresh_homes=_home_refresh(ctx).after_crisis,
+        senders={kind: _ProviderStep(kind) for kind in ctx.page_senders},  # step kinds beyond Slack, one per configured provider
         display_name=lambda user_id: _slack_name(ctx.slack, user_id),
     )
 
@@ -392,6 +424,8 @@ def refresh_crisis_card(crisis_id: int) -> None:
 def after_crisis_change(crisis_id: int) -> None:
     """Refresh the card, and plan the "still on it?" check of a freshly acknowledged crisis."""
     _paging(_ctx()).after_change(crisis_id)
+    remind_stakeholder_update(crisis_id)  # plans the cadence of an acknowledged SEV1/SEV2 crisis (a no-op otherwise)
+    resolve_provider_handoffs(crisis_id)  # a closed crisis' PagerDuty incident / Opsgenie alert (a no-op otherwise)
 
 
 def check_still_on_it(crisis_id: int) -> None:
@@ -523,6 +557,8 @@ def plan_report_events() -> None:
                 continue  # nobody's shift ends at the very first handoff
             if now - handoff < CHECKIN_LATE_LIMIT:
                 planned.append(("bot.jobs:run_shift_checkin", report_job_key("checkin", team.id, handoff), handoff))
+            if now < handoff:  # asked before the handoff, so the note can be in the messages sent at it
+                planned.append(("bot.jobs:ask_handover_note", handover_flow.ask_key(team.id, handoff), handoff - HANDOVER_ASK_LEAD))
             if weekly_report_due(index, handoff) and now - handoff - REPORT_DELAY < REPORT_LATE_LIMIT:
                 planned.append(("bot.jobs:run_weekly_report", report_job_key("report", team.id, handoff), handoff + REPORT_DELAY))
         done = ctx.message_state.ran_keys(key for _, key, _ in planned)
@@ -603,8 +639,161 @@ class JobPorts:
     def schedule_first(self, request_id: int, *, start: datetime) -> None:
         schedule_cover_reminder(request_id, start=start)
 
+    def handover_note_saved(self, team_id: int, handoff: datetime) -> None:
+        handover_note_saved(team_id, handoff)
+
     def upload_files(self, uploads: list[FileUpload]) -> bool:
         return upload_files(uploads)
 
     def upload_report_charts(self, report: TeamReport, *, key: str, user: str | None = None, workspace_id: str | None = None) -> bool:
         return _uploader(_ctx()).upload_report_charts(report, key=key, user=user, workspace_id=workspace_id)
+
+
+# --- issue 17: handover notes, stakeholder cadence, paging beyond Slack (use cases in bot/flows/) -------------
+
+
+def _handover_note(ctx: JobContext, team_id: int, handoff: datetime):  # noqa: ANN202 - HandoverNote | None
+    return ctx.handover_notes.handover_note(team_id=team_id, handoff=handoff) if ctx.handover_notes else None
+
+
+@_acting_for(_handover_ask_workspace)
+def ask_handover_note(key: str) -> None:
+    """Ask the outgoing primary for a handover note, once per team handoff (bot/flows/handover.py decides)."""
+    ctx = _ctx()
+    handover_flow.ask_for_note(key, rotations=ctx.rotations, ledger=ctx.ledger, outbox=JobPorts(), now=ctx.clock())
+
+
+@_acting_for(_team_workspace)
+def handover_note_saved(team_id: int, handoff: datetime) -> None:
+    """Bring the handoff messages already sent up to date with the note (bot/flows/handover.py decides)."""
+    ctx = _ctx()
+    if ctx.handover_notes is not None:
+        handover_flow.note_saved(team_id, handoff, rotations=ctx.rotations, notes=ctx.handover_notes, sent=ctx.outbox, outbox=JobPorts())
+
+
+class _StakeholderChecks:
+    """CheckLater for bot/flows/stakeholders.py: one date job per crisis, `stakeholder-update:{crisis_id}`."""
+
+    def check_later(self, crisis_id: int, at: datetime) -> None:
+        _schedule_once(_ctx().scheduler, "bot.jobs:remind_stakeholder_update", f"stakeholder-update:{crisis_id}", at, [crisis_id])
+
+
+STAKEHOLDER_SWEEP_EVERY_S = 60  # the safety net for a reminder job lost with its process; the date jobs are the fast path
+
+
+def sweep_stakeholder_reminders() -> None:
+    """Check the cadence of every acknowledged SEV1/SEV2 crisis (each reminder is still sent once: the ledger decides)."""
+    ctx = _ctx()
+    if ctx.crisis_records is None:
+        return
+    for crisis_id in ctx.crisis_records.acknowledged_crisis_ids(severities=CADENCE_SEVERITIES):
+        remind_stakeholder_update(crisis_id)
+
+
+@_acting_for(_crisis_workspace)
+def remind_stakeholder_update(crisis_id: int) -> None:
+    """Remind the acknowledger of a SEV1/SEV2 crisis to update the stakeholders, once per slot (bot/flows/stakeholders.py)."""
+    ctx = _ctx()
+    if ctx.playbooks is None or ctx.stakeholder_channels is None:
+        return
+    stakeholder_flow.remind(crisis_id, crises=_crises(ctx), playbooks=ctx.playbooks, channels=ctx.stakeholder_channels, ledger=ctx.ledger,
+                            outbox=JobPorts(), later=_StakeholderChecks(), now=ctx.clock())
+
+
+# Paging beyond Slack: bot/flows/reach.py.
+PROVIDER_SWEEP_EVERY_S = 15
+
+
+class _ReachFollowers:
+    """Followers for bot/flows/reach.py: date jobs `provider-page:{id}`, the next step brought forward, admin DMs."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self._ctx = ctx
+
+    def deliver_later(self, page_id: int, at: datetime) -> None:
+        _schedule_once(self._ctx.scheduler, "bot.jobs:deliver_provider_page", f"provider-page:{page_id}", at, [page_id])
+
+    def run_due_steps(self, crisis_id: int) -> None:
+        if reach_flow.next_step_now(_crises(self._ctx), self._ctx.audit, crisis_id=crisis_id, now=self._ctx.clock()):
+            start_crisis_chain(crisis_id)
+
+    def tell_admins(self, text: str, *, key: str) -> None:
+        for admin in self._ctx.admins.admin_ids():
+            enqueue_call(dedupe_key=f"{key}:{admin}", method="dm", payload={"user": admin, "text": text})
+
+
+def _in_quiet_hours(ctx: JobContext, crisis: crisis_use.Crisis, user_id: str, now: datetime) -> bool:
+    settings = ctx.member_settings.settings_of(crisis.workspace_id, user_id) if ctx.member_settings else None
+    rotation = ctx.rotations.load_rotation_by_id(crisis.team_id)
+    facts = ctx.people.tz_facts(crisis.workspace_id, user_id)
+    roster = next((m.tz for m in rotation.spec.members if m.user_id == user_id), None) if rotation is not None else None
+    zone = zone_of(chosen=facts.chosen, known=facts.known, roster=roster, team=rotation.team.tz if rotation is not None else None)
+    return quiet_hours_end(settings, zone=zone.key, at=now) is not None
+
+
+@dataclass(frozen=True)
+class _ProviderStep:
+    """bot.flows.paging's sender of one step kind beyond Slack: plans the step's page in the ledger and sends it."""
+
+    kind: str
+
+    def __call__(self, crisis: crisis_use.Crisis, user_id: str, *, step: int | None, now: datetime) -> bool:
+        return page_beyond_slack(crisis.id, step if step is not None else -1, user_id, self.kind)
+
+
+@_acting_for(_crisis_workspace)
+def page_beyond_slack(crisis_id: int, step: int, user_id: str, kind: str) -> bool:
+    """Plan and send one step's page of `kind` (a call/SMS to `user_id`, or the team's hand-off); return whether it went out."""
+    ctx = _ctx()
+    if ctx.provider_pages is None or ctx.person_reach is None or kind not in ctx.page_senders:
+        return False
+    store, now = _crises(ctx), ctx.clock()
+    crisis = store.get_crisis(crisis_id)
+    if crisis is None:
+        return False
+    step_kind = StepKind(kind)
+    if not step_kind.rings_a_phone:
+        if any(p.step == step and p.kind == kind for p in ctx.provider_pages.for_crisis(crisis_id)):
+            return False  # a hand-off is one per step, however many people the step names
+        if not user_id:
+            # A group step's hand-off: recorded for the primary on call, whose acknowledgement a provider's ack stands for.
+            on_call, _ = _paging(ctx).on_call(crisis.team_id, now)
+            user_id = on_call.primary or ""
+    planned, skipped = reach_flow.plan_step_pages(crisis, step=step, people=[user_id] if user_id else [], kind=step_kind,
+                                                  ledger=ctx.provider_pages, reach=ctx.person_reach,
+                                                  in_quiet_hours=lambda u: _in_quiet_hours(ctx, crisis, u, now), now=now)
+    for person in skipped:
+        ctx.audit.record(AuditRecord(at=now, actor=SYSTEM_ACTOR, action="provider_page_not_sent", via=Via.scheduler, target=f"crisis:{crisis_id}",
+                                     team_id=crisis.workspace_id, after={"kind": kind, "who": person, "step": step,
+                                                                         "reason": "no verified phone, or their quiet-hours rule says Slack only"}))
+    return any(reach_flow.deliver(page.id, ledger=ctx.provider_pages, crises=store, audit=ctx.audit, reach=ctx.person_reach,
+                                  senders=ctx.page_senders, follow=_ReachFollowers(ctx), now=now).outcome == "sent" for page in planned)
+
+
+@_acting_for(_provider_page_workspace)
+def deliver_provider_page(page_id: int) -> None:
+    """Send one provider page once (retried for a minute, then handed to the next step): bot/flows/reach.py decides."""
+    ctx = _ctx()
+    if ctx.provider_pages is None or ctx.person_reach is None:
+        return
+    reach_flow.deliver(page_id, ledger=ctx.provider_pages, crises=_crises(ctx), audit=ctx.audit, reach=ctx.person_reach,
+                       senders=ctx.page_senders, follow=_ReachFollowers(ctx), now=ctx.clock())
+
+
+def sweep_provider_pages() -> None:
+    """Send provider pages no date job is waiting for (a restart, a lease that ran out with its process)."""
+    ctx = _ctx()
+    if ctx.provider_pages is None:
+        return
+    now = ctx.clock()
+    ctx.provider_pages.release_expired(now)
+    for page in ctx.provider_pages.due(now):
+        deliver_provider_page(page.id)
+
+
+def resolve_provider_handoffs(crisis_id: int) -> None:
+    """Resolve a closed crisis' PagerDuty incident and Opsgenie alert (each once)."""
+    ctx = _ctx()
+    crisis = _crises(ctx).get_crisis(crisis_id) if ctx.page_senders else None
+    if ctx.provider_pages is not None and crisis is not None and crisis.status.closed:
+        reach_flow.resolve_handoffs(crisis_id, ledger=ctx.provider_pages, senders=ctx.page_senders, now=ctx.clock())

@@ -25,6 +25,7 @@ from bot.page_hours import HourKind, classify_page_time
 from bot.rotation import Reason, RotationSpec, ScheduleIndex, Shift, is_public_holiday
 from bot.rotation_messages import merged_gaps
 from bot.export import Export
+from bot.handover import HandoverNote
 from bot.shift_checkin import CheckinStore
 from bot.when import local_to_utc
 
@@ -102,6 +103,7 @@ class ReportInputs:
     covers: Sequence[CoverFact] = ()
     checkins: Sequence[CheckinFact] = ()
     zones: dict[str, str] = field(default_factory=dict)  # user -> IANA zone; others use their roster zone, then the team's
+    handover_notes: Sequence[HandoverNote] = ()
 
 
 class ReportSource(Protocol):
@@ -161,6 +163,7 @@ class TeamReport:
     covers: list[CoverFact]
     crises_per_day: list[tuple[date, int]]  # team-local days of the period
     ack_minutes: list[float]  # every time to acknowledge in the period, for the distribution chart
+    handover_notes: list[HandoverNote] = field(default_factory=list)  # the period's handoffs, oldest first
     negative_languages: tuple[tuple[str, float], ...] = ()  # language mix of the crises' negative mentions
 
     @property
@@ -277,6 +280,7 @@ def build_report(inputs: ReportInputs, period: ReportPeriod) -> TeamReport:
         people=people, gaps=gaps, covers=covers,
         crises_per_day=_per_day(current, start, end, team.tz),
         ack_minutes=sorted(d / timedelta(minutes=1) for d in acks),
+        handover_notes=sorted((n for n in inputs.handover_notes if start < n.handoff <= end and n.text), key=lambda n: n.handoff),
         negative_languages=negative_language_mix(current),
     )
 

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from bot.app import Runtime
 from bot.logs import RequestIds
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from handlers import calendar_feed, listening_webhook
+from handlers import calendar_feed, listening_webhook, provider_webhooks
 
 SLACK_EVENTS_PATH = "/slack/events"
 # /healthz fails when an escalation step is later than this (the sweep runs due steps every 15 s).
@@ -94,6 +94,7 @@ def build_asgi_app(runtime: Runtime) -> RequestIds:
         Route("/metrics", metrics, methods=["GET"]),
         *listening_webhook.routes(runtime.deps),
         *calendar_feed.routes(runtime.deps),
+        *provider_webhooks.routes(runtime.deps, runtime.settings.providers, public_url=runtime.settings.public_url),
     ])
     oauth = runtime.app.oauth_flow
     install_paths = frozenset() if oauth is None else frozenset({oauth.install_path, oauth.redirect_uri_path})

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
-from bot import campaigns, crisis, detector_tuning, mentions, playbook
+from bot import campaigns, crisis, detector_tuning, mentions, playbook, reach, stakeholders
 from bot.audit import AuditRecord, Via
 from bot.blocks.detector_tuning import build_campaign_cancelled, build_campaign_created, build_campaign_list, build_tuning_answer
 from bot.blocks.crisis import build_confirmation, build_crisis_list, build_crisis_status, build_joined_declare
 from bot.blocks.escalation_policy import build_policy_answer, build_policy_modal
 from bot.blocks.playbook import build_playbook_modal, build_playbook_preview
 from bot.blocks.help import build_help
+from bot.blocks.reach import REACH_USAGE, build_reach_answer
+from bot.blocks.stakeholders import build_stakeholders_answer
 from bot.blocks.mentions import build_sources_answer
 from bot.command_grammar import ParsedCommand, parse_user
-from bot.crisis_query import CRISIS, parse_crisis_id, parse_declare, parse_sources
+from bot.crisis_query import CRISIS, parse_channel, parse_crisis_id, parse_declare, parse_sources
 from bot.errors import NotFound, UsageError
-from bot.escalation import describe_policy, parse_policy, plan_chain
+from bot.escalation import Policy, describe_policy, parse_policy, plan_chain
 from bot.oncall import TeamRotation, pick_team
 from bot.spikes import Severity
 from handlers.deps import Deps
@@ -43,6 +46,10 @@ class CrisisCommand:
             "ack": Route(self._ack),
             "resolve": Route(self._resolve),
             "page": Route(self._page),
+            "sev": Route(self._sev),
+            "assign": Route(self._assign),
+            "stakeholders": Route(self._stakeholders),
+            "reach": Route(self._reach),
             "away": Route(self._away),
             "watch": Route(self._watch, admin_only="choose which team a topic pages"),
             "policy": Route(self._policy),
@@ -130,6 +137,84 @@ class CrisisCommand:
         self.deps.run_later(lambda: self.deps.crisis_flow.page_person(target.id, who, command["user_id"]))
         return build_confirmation(f"Paging <@{who}> for {target.title}.")
 
+    def _involvement(self, crisis_id: int, user_id: str) -> tuple[crisis.Crisis, tuple[str, ...], bool]:
+        """Return the crisis, who is on call for its team now, and whether `user_id` is an admin (who may change it)."""
+        found = crisis.get(self.deps.crises, crisis_id)
+        rotation = self.deps.rotations.load_rotation_by_id(found.team_id)
+        on_call = crisis.team_of(rotation, self.deps.clock()).on_call if rotation else ()
+        return found, on_call, self.deps.admins.is_admin(user_id)
+
+    def _sev(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        usage = "Usage: " + CRISIS.usage("sev")
+        crisis_id = parse_crisis_id(query.args[0], usage)
+        severity = crisis.parse_severity(query.args[1])
+        if severity is None:
+            raise UsageError(f"{query.args[1]!r} is not a severity: say sev1, sev2 or sev3.", usage=usage)
+        found, on_call, is_admin = self._involvement(crisis_id, command["user_id"])
+        changed = crisis.change_severity(self.deps.crises, self.deps.audit, crisis_id=found.id, user_id=command["user_id"],
+                                         severity=severity, on_call=on_call, is_admin=is_admin, now=self.deps.clock(),
+                                         via=Via.slash_command)
+        self.deps.run_later(lambda: self.deps.crisis_flow.after_change(changed.id))
+        return build_confirmation(f"{changed.title} is now {changed.severity.label} (was {found.severity.label}).")
+
+    def _assign(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        usage = "Usage: " + CRISIS.usage("assign")
+        crisis_id = parse_crisis_id(query.args[0], usage)
+        who = parse_user(query.args[1], usage)
+        found, on_call, is_admin = self._involvement(crisis_id, command["user_id"])
+        assigned = crisis.assign_commander(self.deps.crises, self.deps.audit, crisis_id=found.id, user_id=command["user_id"],
+                                           commander=who, on_call=on_call, is_admin=is_admin, now=self.deps.clock(),
+                                           via=Via.slash_command)
+        self.deps.run_later(lambda: self.deps.crisis_flow.after_change(assigned.id))
+        return build_confirmation(f"<@{who}> is now the commander of {assigned.title}.")
+
+    def _stakeholders(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        words = list(query.args)
+        channel = parse_channel(words.pop(0), "Usage: " + CRISIS.usage("stakeholders")) if words and words[0].startswith("<#") else None
+        rotation = pick_team(self.deps.rotations, command["team_id"], words[0] if words else None)
+        if channel is None:
+            return build_stakeholders_answer(rotation.team.name, self.deps.stakeholder_channels.stakeholder_channel(rotation.team.id))
+        stakeholders.set_channel(self.deps.stakeholder_channels, self.deps.audit, self.deps.admins, team_id=rotation.team.id,
+                                 workspace_id=command["team_id"], channel=channel, user_id=command["user_id"], now=self.deps.clock(),
+                                 via=Via.slash_command)
+        return build_stakeholders_answer(rotation.team.name, channel, note="Reminders name it from now on.")
+
+    def _reach(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
+        workspace_id, user_id, now = command["team_id"], command["user_id"], self.deps.clock()
+        configured, store = self.deps.providers_configured, self.deps.person_reach
+        action, rest = (query.args[0].lower(), query.args[1:]) if query.args else ("show", ())
+        if action == "show":
+            return build_reach_answer(store.person_reach(workspace_id, user_id), configured)
+        if action in ("phone", "verify", "kinds", "quiet") and not configured.twilio:
+            return build_reach_answer(None, configured)  # no phone step is offered without Twilio credentials
+        if action == "phone" and rest:
+            code = f"{secrets.randbelow(10 ** 6):06d}"
+            number = reach.start_verification(store, workspace_id=workspace_id, user_id=user_id, phone_text=" ".join(rest), code=code, now=now)
+            texter = self.deps.code_texter
+            assert texter is not None  # set whenever Twilio is configured
+            self.deps.run_later(lambda: texter.sms(to=number, body=f"Your socialops code is {code}. It expires in 10 minutes."))
+            return build_reach_answer(store.person_reach(workspace_id, user_id), configured,
+                                      note=f"I texted a code to {number}: answer with `/crisis reach verify CODE`.")
+        if action == "verify" and len(rest) == 1:
+            number = reach.confirm_code(store, workspace_id=workspace_id, user_id=user_id, code=rest[0], now=now)
+            self.deps.audit.record(AuditRecord(at=now, actor=user_id, action="phone_verified", via=Via.slash_command, target=f"user:{user_id}",
+                                               team_id=workspace_id, after={"phone": number}))
+            return build_reach_answer(store.person_reach(workspace_id, user_id), configured, note=f"{number} is verified.")
+        if action == "kinds":
+            kinds = reach.parse_kinds(rest, configured)
+            store.save_kinds(workspace_id=workspace_id, user_id=user_id, kinds=kinds, now=now)
+            self.deps.audit.record(AuditRecord(at=now, actor=user_id, action="reach_kinds_changed", via=Via.slash_command, target=f"user:{user_id}",
+                                               team_id=workspace_id, after={"kinds": [k.value for k in kinds]}))
+            return build_reach_answer(store.person_reach(workspace_id, user_id), configured, note="Saved.")
+        if action == "quiet":
+            current = store.person_reach(workspace_id, user_id)
+            rule = reach.parse_quiet_rule(rest, current.quiet if current else reach.QuietRule())
+            store.save_quiet_rule(workspace_id=workspace_id, user_id=user_id, rule=rule, now=now)
+            self.deps.audit.record(AuditRecord(at=now, actor=user_id, action="reach_quiet_rule_changed", via=Via.slash_command,
+                                               target=f"user:{user_id}", team_id=workspace_id, after=rule.to_dict()))
+            return build_reach_answer(store.person_reach(workspace_id, user_id), configured, note="Saved.")
+        raise UsageError(f"I don't know `/crisis reach {' '.join(query.args)}`.", usage=REACH_USAGE)
+
     def _away(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         if not query.args[0].isdigit():
             raise UsageError(f"{query.args[0]!r} is not a number of minutes.", usage="Usage: " + CRISIS.usage("away"))
@@ -162,10 +247,15 @@ class CrisisCommand:
         text = " ".join(query.args)  # the steps; repeat and "still on it?" stay as they are
         policy = crisis.save_policy(
             self.deps.crises, self.deps.audit, self.deps.admins, team_id=team.id, workspace_id=command["team_id"],
-            edit=lambda current: parse_policy(text, repeat=current.repeat,
-                                              still_on_it_minutes=int(current.still_on_it_after.total_seconds() // 60)),
+            edit=lambda current: self._offered(parse_policy(text, repeat=current.repeat,
+                                                            still_on_it_minutes=int(current.still_on_it_after.total_seconds() // 60))),
             user_id=command["user_id"], now=self.deps.clock(), via=Via.slash_command)
         return build_confirmation(f"Escalation for {team.name} is now: {describe_policy(policy)}.")
+
+    def _offered(self, policy: Policy) -> Policy:
+        """Return the policy when each step's kind has its provider configured (UsageError naming the offered kinds)."""
+        reach.require_offered([step.kind for step in policy.steps], self.deps.providers_configured)
+        return policy
 
     def _note(self, query: ParsedCommand, command: dict[str, Any]) -> Answer:
         crisis_id = parse_crisis_id(query.args[0], "Usage: " + CRISIS.usage("note"))

@@ -18,7 +18,7 @@ from bot.blocks.escalation_policy import POLICY_EDIT_CALLBACK
 from bot.blocks.playbook import PLAYBOOK_EDIT_CALLBACK
 from bot.blocks.setup import read_view_values
 from bot.errors import NotAllowed
-from bot.escalation import PolicyFormErrors, read_policy_form, step_block_ids
+from bot.escalation import PolicyFormErrors, keep_step_kinds, read_policy_form, step_block_ids
 from bot.playbook import PlaybookFormErrors, read_playbook_form
 from handlers.after_ack import refusals_to_field
 from handlers.crisis_buttons import on_call_now
@@ -78,7 +78,7 @@ def register(app: App, deps: Deps) -> None:
         values = read_view_values(view.get("state", {}))
         try:
             crisis.save_policy(deps.crises, deps.audit, deps.admins, team_id=_team_id(view), workspace_id=body["team"]["id"],
-                               edit=lambda _current: read_policy_form(values), user_id=body["user"]["id"], now=deps.clock(), via=Via.modal)
+                               edit=lambda current: keep_step_kinds(read_policy_form(values), current), user_id=body["user"]["id"], now=deps.clock(), via=Via.modal)
         except NotAllowed as refusal:
             ack(response_action="errors", errors={step_block_ids(0)[0]: str(refusal)})
             return

@@ -14,7 +14,11 @@ from bot.campaigns import CampaignStore
 from bot.crisis import CrisisStore
 from bot.detector_tuning import TuningStore
 from bot.escalation import Policy
-from bot.flows.ports import CoverReminders, CrisisFollowUps, MentionsStored, OutboxSender, Uploads
+from bot.handover import HandoverStore
+from bot.stakeholders import StakeholderStore
+from bot.flows.reach import PageLedger
+from bot.reach import CodeTexter, ProvidersConfigured, ReachStore
+from bot.flows.ports import CoverReminders, CrisisFollowUps, HandoverFollowUps, MentionsStored, OutboxSender, Uploads
 from bot.home import OpenCrises, SettingsStore
 from bot.installs import Workspaces
 from bot.mentions import IngestTally, MentionRepository, Uncounted
@@ -41,6 +45,10 @@ class CrisisRepository(CrisisStore, Protocol):
     def save_policy(self, *, team_id: int, policy: Policy, user_id: str, now: datetime) -> None: ...
     def claim_playbook_post(self, *, crisis_id: int) -> bool: ...
     def set_playbook_post(self, *, crisis_id: int, ts: str | None) -> None: ...
+
+
+class PersonReachRepository(ReachStore, Protocol):
+    """Each person's reach beyond Slack (storage/reach.py implements it)."""
 
 
 class DetectorSettingsRepository(TuningStore, CampaignStore, Protocol):
@@ -84,4 +92,11 @@ class Deps:
     uploads: Uploads
     mentions_stored: MentionsStored  # a write stored new mentions: run a detection pass now
     workspaces: Workspaces  # uninstall / reinstall: stop and resume sending (bot/installs.py)
+    handover_notes: HandoverStore  # the outgoing primaries' handover notes (storage/handover.py)
+    handover_flow: HandoverFollowUps
+    stakeholder_channels: StakeholderStore  # where each team's stakeholder updates go (storage/stakeholders.py)
+    provider_pages: PageLedger  # pages through Twilio, PagerDuty, Opsgenie (storage/reach.py)
+    person_reach: PersonReachRepository  # each person's phone, step kinds and quiet-hours rule (storage/reach.py)
+    providers_configured: ProvidersConfigured  # which providers have credentials: only their step kinds are offered
+    code_texter: CodeTexter | None  # texts phone verification codes (Twilio); None without Twilio credentials
     mention_tally: IngestTally = field(default_factory=Uncounted)  # mentions ingested and refused, for /metrics

@@ -57,7 +57,7 @@ class Crises:
                 session.flush()
                 assert row.id is not None
                 for step in new.steps:
-                    session.add(CrisisEscalationStep(crisis_id=row.id, step=step.index, target=step.target.value, due_at=step.due_at))
+                    session.add(CrisisEscalationStep(crisis_id=row.id, step=step.index, target=step.target.value, due_at=step.due_at, kind=step.kind))
                 crisis_id = row.id
         except IntegrityError as error:
             # PostgreSQL names the index; SQLite names its columns.
@@ -97,6 +97,12 @@ class Crises:
                                 .order_by(CrisisRow.opened_at)).scalars().all()
             return [self._crisis(session, row) for row in rows]
 
+    def acknowledged_crisis_ids(self, *, severities: Sequence[Severity]) -> list[int]:
+        """Return the ids of acknowledged (open) crises at these severities: the stakeholder cadence's sweep reads them."""
+        with self._db.session_scope() as session:
+            return list(session.exec(select(CrisisRow.id).where(CrisisRow.status == Status.ACKNOWLEDGED.value,
+                                                                CrisisRow.severity.in_([int(s) for s in severities]))).scalars())
+
     def record_ack(self, *, crisis_id: int, user_id: str, at: datetime, via: str) -> bool:
         """Acknowledge an open, unacknowledged crisis; False when someone else got there first."""
         with self._db.session_scope() as session:
@@ -134,6 +140,13 @@ class Crises:
         with self._db.session_scope() as session:
             result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.status.in_(_OPEN),
                                                           CrisisRow.severity < int(severity)).values(severity=int(severity)))
+            return result.rowcount == 1
+
+    def set_severity(self, *, crisis_id: int, severity: Severity) -> bool:
+        """Set an open crisis' severity, either way; return whether it changed."""
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisRow).where(CrisisRow.id == crisis_id, CrisisRow.status.in_(_OPEN),
+                                                          CrisisRow.severity != int(severity)).values(severity=int(severity)))
             return result.rowcount == 1
 
     def update_stats(self, *, crisis_id: int, stats: SpikeStats) -> bool:
@@ -247,7 +260,7 @@ class Crises:
             if pending_only:
                 query = query.where(CrisisEscalationStep.ran_at.is_(None))
             rows = session.exec(query.order_by(CrisisEscalationStep.step)).scalars()
-            return [PlannedStep(r.step, Target(r.target), r.due_at) for r in rows]
+            return [PlannedStep(r.step, Target(r.target), r.due_at, r.kind) for r in rows]
 
     def reschedule_steps(self, *, crisis_id: int, steps: Sequence[PlannedStep]) -> None:
         with self._db.session_scope() as session:
@@ -284,11 +297,12 @@ class Crises:
             row = session.get(EscalationPolicyRow, team_id)
             if row is None:
                 return DEFAULT_POLICY
-            steps = tuple(PolicyStep(Target(s["target"]), timedelta(seconds=s["wait_s"])) for s in row.steps)
+            steps = tuple(PolicyStep(Target(s["target"]), timedelta(seconds=s["wait_s"]), s.get("kind", "slack")) for s in row.steps)
             return Policy(steps=steps, repeat=row.repeat, still_on_it_after=timedelta(seconds=row.still_on_it_s))
 
     def save_policy(self, *, team_id: int, policy: Policy, user_id: str, now: datetime) -> None:
-        steps = [{"target": s.target.value, "wait_s": int(s.wait.total_seconds())} for s in policy.steps]
+        steps = [{"target": s.target.value, "wait_s": int(s.wait.total_seconds()), **({"kind": s.kind} if s.kind != "slack" else {})}
+                 for s in policy.steps]
         with self._db.session_scope() as session:
             row = session.get(EscalationPolicyRow, team_id)
             if row is None:
@@ -338,6 +352,10 @@ class Crises:
             CrisisEventRow.crisis_id == row.id, CrisisEventRow.kind == EventKind.PAGE.value,
             CrisisEventRow.method.in_(PERSON_PAGE_METHODS)).order_by(CrisisEventRow.at, CrisisEventRow.id)).all()
             if counts_as_person_page(method, target)]
+        # The latest assignment names the commander: the timeline is the record, so no column repeats it.
+        commander = session.exec(select(CrisisEventRow.target).where(
+            CrisisEventRow.crisis_id == row.id, CrisisEventRow.kind == EventKind.ASSIGNED.value)
+            .order_by(CrisisEventRow.at.desc(), CrisisEventRow.id.desc()).limit(1)).scalars().first()
         return Crisis(
             id=row.id, team_id=row.team_id, team_name=team.name if team else "", workspace_id=row.workspace_id, topic=row.topic,
             severity=Severity(row.severity), summary=row.summary, origin=row.origin, declared_by=row.declared_by,
@@ -345,7 +363,7 @@ class Crises:
             acked_at=row.acked_at, acked_via=row.acked_via, responders=tuple(responders), resolved_by=row.resolved_by,
             resolved_at=row.resolved_at, resolution_note=row.resolution_note, real=row.real, channel=row.channel,
             message_ts=row.message_ts, stats=SpikeStats.from_dict(row.stats), paged=tuple(dict.fromkeys(p for p in paged if p)),
-            topic_id=row.topic_id, playbook_ts=row.playbook_ts, team_tz=team.tz if team else "UTC",
+            topic_id=row.topic_id, playbook_ts=row.playbook_ts, team_tz=team.tz if team else "UTC", commander=commander,
         )
 
 

@@ -104,6 +104,15 @@ class Outbox:
             rows = session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
             return {status: count for status, count in rows}
 
+    def sent_message(self, dedupe_key: str) -> tuple[str, str, dict[str, Any]] | None:
+        """Return (channel, ts, payload) of the message queued under `dedupe_key` once it was sent; None before that."""
+        with self._db.session_scope() as session:
+            row = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == "sent")).first()
+            result = (row.result or {}) if row is not None else {}
+            if row is None or "channel" not in result or "ts" not in result:
+                return None
+            return result["channel"], result["ts"], dict(row.payload)
+
     def mark_sent(self, item_id: int, *, at: datetime, result: dict[str, Any]) -> None:
         with self._db.session_scope() as session:
             row = session.get_one(OutboxMessage, item_id)

@@ -15,6 +15,7 @@ from bot.reports import DEFAULT_DELIVERY, CheckinFact, CoverFact, CrisisFact, Re
 from bot.shift_checkin import Checkin
 from bot.spikes import Severity
 from storage.audit import AuditLog
+from storage.handover import HandoverNotes
 from storage.session import Database
 from storage.tables import (
     CoverRequest, CrisisEventRow, CrisisRow, MemberSettingRow, Person, ReportSetting, ShiftCheckin, Team, TeamMember,
@@ -51,7 +52,8 @@ class Reports:
             people = {*rotation.spec.roster, *(u for w in rotation.spec.windows for u in w.roster), *(p.user_id for p in pages),
                       *(c.taken_by for c in covers), *(c.user_id for c in checkins)}
             zones = _zones(session, team.workspace_id, people)
-        return ReportInputs(rotation=rotation, crises=crises, pages=pages, covers=covers, checkins=checkins, zones=zones)
+        return ReportInputs(rotation=rotation, crises=crises, pages=pages, covers=covers, checkins=checkins, zones=zones,
+                            handover_notes=HandoverNotes(self._db).handover_notes(team_id=team.id, start=start, end=end))
 
     # ----- settings --------------------------------------------------------------------------------------
 

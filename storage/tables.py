@@ -442,6 +442,7 @@ class CrisisEscalationStep(SQLModel, table=True):
     due_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     ran_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
     outcome: str | None = Field(default=None, max_length=16)  # paged, skipped
+    kind: str = Field(default="slack", max_length=16, sa_column_kwargs={"server_default": "slack"})  # bot.reach.StepKind
 
 
 class EscalationPolicyRow(SQLModel, table=True):
@@ -665,6 +666,76 @@ class CampaignWindowRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     cancelled_by: str | None = Field(default=None, max_length=32)
     cancelled_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+
+
+# --- reach and handover (issue 17, migration 0017) -------------------------------------------------------
+
+
+class HandoverNoteRow(SQLModel, table=True):
+    """The outgoing primary's "anything the next person should know?" for one team handoff; editable until the next."""
+
+    __tablename__ = "handover_notes"
+    __table_args__ = (UniqueConstraint("team_id", "handoff", name="uq_handover_notes_team_handoff"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", ondelete="CASCADE")
+    handoff: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    author: str = Field(max_length=32)
+    text: str = Field(max_length=3000)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class StakeholderChannelRow(SQLModel, table=True):
+    """Where a team's stakeholder updates go during a SEV1/SEV2 crisis (`/crisis stakeholders`)."""
+
+    __tablename__ = "stakeholder_channels"
+
+    team_id: int = Field(primary_key=True, foreign_key="teams.id", ondelete="CASCADE")
+    channel: str = Field(max_length=32)
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    updated_by: str = Field(max_length=32)
+
+
+class PersonReachRow(SQLModel, table=True):
+    """A person's phone (verified once by a code) and their quiet-hours rule per severity (Slack only or phone)."""
+
+    __tablename__ = "person_reach"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    phone: str | None = Field(default=None, max_length=32)
+    phone_verified_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    code_hash: str | None = Field(default=None, max_length=128)
+    code_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    code_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    quiet_rule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    updated_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+class ProviderPage(SQLModel, table=True):
+    """One page through a provider (call, SMS, PagerDuty, Opsgenie) for a crisis step and person: sent once, retried, acked."""
+
+    __tablename__ = "provider_pages"
+    __table_args__ = (
+        UniqueConstraint("crisis_id", "step", "user_id", "kind", name="uq_provider_pages_once"),
+        Index("ix_provider_pages_status_due", "status", "due_at"),
+        Index("ix_provider_pages_external", "kind", "external_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    crisis_id: int = Field(foreign_key="crises.id", ondelete="CASCADE")
+    step: int
+    user_id: str = Field(max_length=32)
+    kind: str = Field(max_length=16)  # call, sms, pagerduty, opsgenie
+    status: str = Field(max_length=16)  # pending, sending, sent, acked, resolved, failed, handed_on
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    external_id: str | None = Field(default=None, max_length=128)  # call SID, message SID, dedup key, alias
+    error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    due_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    acked_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
 
 
 # --- Slack installations (issue 16, migration 0016) ---------------------------------------------------

@@ -2,7 +2,7 @@
 
 The card never mentions the person who pressed a button in a way that notifies them: people appear on the
 card only through chat.update edits (edits do not notify); thread timeline lines name who acted in plain text
-(their Slack name, no mention) and mention only the people paged.
+(their Slack name, no mention) and mention only the people paged (and a newly assigned commander, who should hear it).
 """
 
 from __future__ import annotations
@@ -123,6 +123,8 @@ def build_crisis_card(crisis: Crisis, *, paging: tuple[str, ...] = ()) -> tuple[
     facts = [f"*Team* {crisis.team_name}", f"*Opened* {clock(crisis.opened_at, crisis.team_tz, day=True)} ({'declared by <@' + crisis.declared_by + '>' if crisis.declared_by else 'detected'})"]
     if crisis.summary:
         facts.append(f"*Summary* {crisis.summary}")
+    if crisis.commander:
+        facts.append(f"*Commander* <@{crisis.commander}>")
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(facts)}})
     stats = crisis.stats
     if stats is not None:
@@ -224,9 +226,15 @@ def _timeline_text(crisis: Crisis, event: CrisisEvent) -> str:
         EventKind.FALSE_ALARM: f"{at} Closed as a false alarm.",
         EventKind.NOTE: f"{at} Note: {(event.detail or {}).get('note', '')}",
         EventKind.PLAYBOOK_CHECK: f"{at} Playbook: ✓ {(event.detail or {}).get('step', '')}",
+        EventKind.SEVERITY: f"{at} Severity {(event.detail or {}).get('from', '?')} → {(event.detail or {}).get('to', '?')}.",
+        # The one line that mentions someone who was not paged: being named commander should notify them.
+        EventKind.ASSIGNED: f"{at} Commander: <@{event.target}>.",
+        EventKind.STAKEHOLDER_UPDATE: f"{at} Stakeholder update{' in <#' + event.target + '>' if event.target else ''}: "
+                                      f"{(event.detail or {}).get('text', '')}",
     }
     if event.kind is EventKind.PAGE:
-        how = {"dm": "by DM", "channel": "in the channel", "channel_fallback": "in the channel instead"}.get(event.method or "", event.method or "")
+        how = {"dm": "by DM", "channel": "in the channel", "channel_fallback": "in the channel instead", "call": "by phone call",
+               "sms": "by SMS", "pagerduty": "through PagerDuty", "opsgenie": "through Opsgenie"}.get(event.method or "", event.method or "")
         state = "" if event.delivered else " — *not delivered*"
         target = event.target if (event.target or "").startswith("<") else f"<@{event.target}>"
         return f"{at} Paged {target} {how}{state}."

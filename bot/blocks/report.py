@@ -112,6 +112,9 @@ def build_report(report: TeamReport) -> Message:
         if len(report.covers) > MAX_COVER_LINES:
             cover_lines.append(f"…and {len(report.covers) - MAX_COVER_LINES} more")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Cover requests taken*\n" + "\n".join(cover_lines)}})
+    if report.handover_notes:
+        note_lines = [f"{slack_date(n.handoff, tz)} <@{n.author}>: {' '.join(n.text.split())[:280]}" for n in report.handover_notes[-MAX_COVER_LINES:]]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": ("*Handover notes*\n" + "\n".join(note_lines))[:3000]}})
     return fit_message(summary, blocks, owned=True)
 
 

@@ -338,7 +338,8 @@ class Paging:
         return PersonFacts(settings=self.member_settings.settings_of(crisis.workspace_id, user_id), zone=zone.key)
 
     def _page_step(self, crisis: crisis_use.Crisis, planned: PlannedStep, now: datetime) -> None:
-        plan = plan_step(self.step_facts(crisis, planned, now))
+        facts = self.step_facts(crisis, planned, now)
+        plan = plan_step(facts)
         if plan.card_paging is not None:
             crisis = self._post_card(crisis, paging=plan.card_paging)
         for action in plan.actions:
@@ -348,6 +349,12 @@ class Paging:
                 self.sender(action.kind)(crisis, action.user_id, step=planned.index, now=now)
         if plan.channel_page is not None:
             self._post_channel_page(crisis, plan.channel_page, step=planned.index, now=now)
+        if planned.kind in self.senders:
+            # A step beyond Slack (a call, SMS, PagerDuty, Opsgenie: bot/flows/reach.py) reaches the people paged now;
+            # a group step names nobody, so its hand-off goes once, for the team.
+            held = {a.user_id for a in plan.actions if isinstance(a, Hold)}
+            for user_id in [u for u in facts.reach.dm if u not in held] or [""]:
+                self.sender(planned.kind)(crisis, user_id, step=planned.index, now=now)
         self.refresh_card(crisis.id)
 
     def _post_channel_page(self, crisis: crisis_use.Crisis, page: ChannelPage, *, step: int, now: datetime) -> None:

@@ -46,6 +46,12 @@ class CrisisFollowUps(Protocol):
     def page_person(self, crisis_id: int, user_id: str, actor: str) -> bool: ...
 
 
+class HandoverFollowUps(Protocol):
+    """What a saved handover note sets going: the handoff messages already sent are edited to show it."""
+
+    def handover_note_saved(self, team_id: int, handoff: datetime) -> None: ...
+
+
 class CoverReminders(Protocol):
     """Plan the first reminder of a freshly posted cover request."""
 

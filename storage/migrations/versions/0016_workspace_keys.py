@@ -12,7 +12,7 @@ set, else the only workspace_id found in teams, topics, sources and crises. Seve
 stop the upgrade with a clear message (nothing is guessed); none (a fresh database) leaves the rows unscoped ("").
 
 Revision ID: 0016
-Revises: 0019
+Revises: 0017
 Create Date: 2026-12-04
 """
 
@@ -26,7 +26,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from storage.columns import UtcDateTime
 
 revision = "0016"
-down_revision = "0019"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
