@@ -18,7 +18,7 @@ from bot.spikes import Severity
 from storage.session import Database
 from storage.tables import (
     CrisisAway, CrisisCardCopy, CrisisEscalationStep, CrisisEventRow, CrisisResponder, CrisisRow, EscalationPolicyRow, MentionRow, Team, TopicRow,
-    TopicWatch,
+    TopicWatch, WorkspaceState,
 )
 
 _OPEN = (Status.OPEN.value, Status.ACKNOWLEDGED.value)
@@ -304,10 +304,16 @@ class Crises:
 
     def due_steps(self, now: datetime) -> list[tuple[int, int]]:
         """Return (crisis_id, step) of every step past its deadline that has not run (or whose runner's lease ran out
-        unfinished by `now`), oldest deadline first."""
+        unfinished by `now`), oldest deadline first.
+
+        Steps of a workspace that uninstalled the app wait (kept, not run, not overdue) until it installs again.
+        """
+        stopped = select(WorkspaceState.workspace_id).where(WorkspaceState.sending.is_(False))
         with self._db.session_scope() as session:
-            rows = session.exec(select(CrisisEscalationStep.crisis_id, CrisisEscalationStep.step).where(
-                _runnable(now), CrisisEscalationStep.due_at <= now).order_by(CrisisEscalationStep.due_at))
+            rows = session.exec(select(CrisisEscalationStep.crisis_id, CrisisEscalationStep.step)
+                                .join(CrisisRow, CrisisRow.id == CrisisEscalationStep.crisis_id).where(
+                _runnable(now), CrisisEscalationStep.due_at <= now,
+                CrisisRow.workspace_id.not_in(stopped)).order_by(CrisisEscalationStep.due_at))
             return [(crisis_id, step) for crisis_id, step in rows]
 
     # ----- policies and stepping away -------------------------------------------------------------

@@ -4,15 +4,19 @@ The decisions are pure functions of facts loaded once (`plan_step`, `plan_manual
 `plan_still_on_it`); `Paging` loads those facts and carries the plans out through ports (Slack, the outbox, the
 scheduler, the crisis store). A page *kind* ("dm", "channel", …) names the sender that delivers it, so a new way to
 reach a person is one more entry in `Paging.senders`, not a new branch here.
+
+Each entry point acts for its crisis's workspace (that workspace's token and admins), and does nothing while that
+workspace has uninstalled the app: its steps wait, unrun, for a reinstall.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from bot import crisis as crisis_use
 from bot.access import AdminDirectory
@@ -23,6 +27,7 @@ from bot.errors import DeliveryFailed
 from bot.escalation import OnCall, PlannedStep, Recipients, recipients, still_on_it_due
 from bot.flows.ports import Later, Messenger, OutboxSender, RunLedger
 from bot.home import MemberSettings, PageVia
+from bot.installs import EverySending, SendingCheck, run_for_workspace
 from bot.oncall import TeamRotation
 from bot.outbox import OutboxItem
 from bot.page_delivery import Delivery, plan_delivery
@@ -224,6 +229,23 @@ class PageSender(Protocol):
 
 # --- the executor ------------------------------------------------------------------------------------------
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _for_crisis_workspace(*, skipped: Any = None) -> Callable[[Callable[Concatenate[Paging, int, P], R]], Callable[Concatenate[Paging, int, P], R]]:
+    """Run a Paging entry point (first argument: the crisis id) acting for the crisis's workspace; while that workspace
+    has uninstalled the app, return `skipped` instead. A crisis that is gone runs unscoped and finds nothing to do."""
+    def decorate(method: Callable[Concatenate[Paging, int, P], R]) -> Callable[Concatenate[Paging, int, P], R]:
+        @functools.wraps(method)
+        def run(self: Paging, crisis_id: int, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            crisis = self.store.get_crisis(crisis_id)
+            return run_for_workspace(self.workspaces, None if crisis is None else crisis.workspace_id,
+                                     lambda: method(self, crisis_id, *args, **kwargs), skipped=skipped,
+                                     what=f"{method.__name__} of crisis {crisis_id}")
+        return run
+    return decorate
+
 
 @dataclass(frozen=True)
 class Paging:
@@ -245,6 +267,7 @@ class Paging:
     refresh_homes: Callable[[int], None]  # a crisis opened or changed: republish the team's App Homes
     display_name: Callable[[str], str]  # a person's Slack name, for thread lines that name without notifying
     senders: Mapping[str, PageSender] = field(default_factory=dict)  # extra (or replaced) page kinds, e.g. a phone call
+    workspaces: SendingCheck = field(default_factory=EverySending)  # an uninstalled workspace's crises page nobody
 
     def sender(self, kind: str) -> PageSender:
         """Return the sender of a page kind; the built-in kinds are a DM and a mention in the crisis channel."""
@@ -253,6 +276,7 @@ class Paging:
 
     # --- the escalation chain
 
+    @_for_crisis_workspace()
     def start_chain(self, crisis_id: int) -> None:
         """Run the steps already due (the first page) now and give every later step its date job."""
         now = self.clock()
@@ -268,6 +292,7 @@ class Paging:
     def _later_step(self, crisis_id: int, step: int, when: datetime) -> None:
         self.later.at(RUN_STEP_JOB, job_id=f"escalate:{crisis_id}:{step}", when=when, args=[crisis_id, step])
 
+    @_for_crisis_workspace()
     def run_step(self, crisis_id: int, step: int) -> None:
         """Run one escalation step once, at or after its stored deadline; skipped once the crisis is acknowledged or closed."""
         now = self.clock()
@@ -376,6 +401,7 @@ class Paging:
                                       team_id=crisis.workspace_id, after={"who": user_id, "until": until.isoformat(), "step": step}))
         self.later.at(HELD_PAGE_JOB, job_id=f"held-page:{crisis.id}:{step}:{user_id}", when=until, args=[crisis.id, user_id, step])
 
+    @_for_crisis_workspace()
     def deliver_held_page(self, crisis_id: int, user_id: str, step: int) -> None:
         """Deliver a page held for quiet hours, once, unless the crisis was acknowledged or closed meanwhile."""
         crisis = self.store.get_crisis(crisis_id)
@@ -386,6 +412,7 @@ class Paging:
         self.page_member(crisis, user_id, step=step, now=self.clock())
         self.refresh_card(crisis_id)
 
+    @_for_crisis_workspace(skipped=False)
     def page_person(self, crisis_id: int, user_id: str) -> bool:
         """Deliver a page asked for by hand (`/crisis page @who`); return whether it arrived."""
         crisis = self.store.get_crisis(crisis_id)
@@ -463,6 +490,7 @@ class Paging:
             self.later.at(CHART_JOB, job_id=f"crisis-chart:{crisis.id}", when=self.clock(), args=[crisis.id])
         return self.store.get_crisis(crisis.id) or crisis
 
+    @_for_crisis_workspace()
     def refresh_card(self, crisis_id: int) -> None:
         """Update the card in place and add any new timeline lines to its thread."""
         crisis = self.store.get_crisis(crisis_id)
@@ -508,6 +536,7 @@ class Paging:
 
     # --- after a change, and "still on it?"
 
+    @_for_crisis_workspace()
     def after_change(self, crisis_id: int) -> None:
         """Refresh the card and Homes, and plan the "still on it?" check of a freshly acknowledged crisis."""
         crisis = self.store.get_crisis(crisis_id)
@@ -523,6 +552,7 @@ class Paging:
     def _check_again(self, crisis_id: int, when: datetime) -> None:
         self.later.at(STILL_ON_IT_JOB, job_id=f"still-on-it:{crisis_id}", when=when, args=[crisis_id])
 
+    @_for_crisis_workspace()
     def check_still_on_it(self, crisis_id: int) -> None:
         """Ask an acknowledger with no update "still on it?"; if the question goes unanswered too, page again."""
         now = self.clock()

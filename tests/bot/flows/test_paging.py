@@ -1,7 +1,9 @@
 """The paging policy (bot/flows/paging.py), decided on plain facts: DM or channel, quiet-hour holds, the card, the
 channel post, a failed DM's fallback, "still on it?", and the page kinds the executor sends through."""
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -25,6 +27,7 @@ from bot.flows.paging import (
 )
 from bot.home import MemberSettings, PageVia
 from bot.spikes import Severity
+from bot.workspace_scope import UNSCOPED, current_workspace
 
 CHLOE, PRIYA, OLIVER, GIULIA = "U0CHLOE", "U0PRIYA", "U0OLIVER", "U0GIULIA"
 NIGHT = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 03:00 in Rome
@@ -236,3 +239,47 @@ def test_each_page_kind_has_a_sender_and_more_kinds_plug_in():
     assert bare_paging(dm=phone).sender("dm") is phone
     with pytest.raises(KeyError):
         bare_paging().sender("phone")
+
+
+# --- workspaces (issue 18 item 6: uninstall stops sending) ---------------------------------------------------------
+
+
+class StoppedWorkspaces:
+    def __init__(self, *stopped: str) -> None:
+        self.stopped = set(stopped)
+
+    def is_sending(self, workspace_id: str) -> bool:
+        return workspace_id not in self.stopped
+
+
+class StepsSeen:
+    """A crisis store that notes the workspace each step lookup acted for, and plans no step."""
+
+    def __init__(self, workspace_id: str) -> None:
+        self.workspace_id = workspace_id
+        self.acting_for: list[str] = []
+
+    def get_crisis(self, crisis_id):
+        return SimpleNamespace(id=crisis_id, workspace_id=self.workspace_id, team_id=7)
+
+    def pending_steps(self, crisis_id):
+        self.acting_for.append(current_workspace())
+        return []
+
+
+def test_each_entry_point_acts_for_its_crisis_workspace():
+    """A step of a crisis in T1 runs with T1 as the acting workspace (its token, its admins), then the scope ends."""
+    store = StepsSeen("T1")
+    paging = dataclasses.replace(bare_paging(), clock=lambda: NOON, store=store, workspaces=StoppedWorkspaces("T2"))
+    paging.run_step(5, 0)
+    assert store.acting_for == ["T1"] and current_workspace() == UNSCOPED
+
+
+def test_an_uninstalled_workspaces_crisis_pages_nobody_and_its_steps_wait():
+    """Uninstalled: the step is not even looked up (so never claimed as run), and a page by hand reports no delivery."""
+    store = StepsSeen("T2")
+    paging = dataclasses.replace(bare_paging(), clock=lambda: NOON, store=store, workspaces=StoppedWorkspaces("T2"))
+    paging.run_step(5, 0)
+    paging.start_chain(5)
+    assert store.acting_for == []
+    assert paging.page_person(5, "U1") is False
