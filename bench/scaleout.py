@@ -57,7 +57,7 @@ from bot.standin.signed_requests import SignedRequests  # noqa: E402
 from bot.standin.web_api import SlackStandIn  # noqa: E402
 from bot.standin.workspace import demo_workspace  # noqa: E402
 from storage import migrate  # noqa: E402
-from storage.crises import Crises  # noqa: E402
+from storage.crises import STEP_RUNNING, Crises  # noqa: E402
 from storage.rotations import Rotations  # noqa: E402
 from storage.session import Database  # noqa: E402
 from storage.tables import CrisisEscalationStep  # noqa: E402
@@ -157,6 +157,11 @@ def _steps(database: Database) -> list[CrisisEscalationStep]:
         return rows
 
 
+def _ran(step: CrisisEscalationStep) -> bool:
+    """Finished: a claimed step stays "running" (ran_at its claim) until its pages are out, or its lease runs out."""
+    return step.outcome not in (None, STEP_RUNNING)
+
+
 def failover(database: Database, standin: SlackStandIn, *, team_id: int, leader: ServeProcess, standby: ServeProcess,
              crises: int, step_wait: float, settle_s: float) -> dict[str, object]:
     """Declare `crises` crises through both instances, kill -9 the leader mid-chain, and count what reached Slack."""
@@ -174,18 +179,18 @@ def failover(database: Database, standin: SlackStandIn, *, team_id: int, leader:
                 raise RuntimeError(f"declare {number} through {via.url}: HTTP {answer.status_code} {answer.text[:200]}")
     declared_s = time.monotonic() - first_declared
     time.sleep(max(0.0, first_declared + 1.5 * step_wait - time.monotonic()))  # between the chains' steps 1 and 2
-    ran_before_kill = sum(1 for s in _steps(database) if s.ran_at is not None)
+    ran_before_kill = sum(1 for s in _steps(database) if _ran(s))
     killed_at = datetime.now(UTC)
     leader.kill()
     takeover_s = standby.wait_for_role("leader", timeout=60)
     deadline = time.monotonic() + len(CHAIN) * step_wait + settle_s
-    while any(s.ran_at is None for s in _steps(database)):
+    while any(not _ran(s) for s in _steps(database)):
         if time.monotonic() > deadline:
             break
         time.sleep(0.5)
     time.sleep(5)  # room for a late duplicate
     steps = _steps(database)
-    after = sorted((s for s in steps if s.ran_at is not None and s.ran_at >= killed_at), key=lambda s: s.ran_at)
+    after = sorted((s for s in steps if _ran(s) and s.ran_at >= killed_at), key=lambda s: s.ran_at)
     posts = [c for c in standin.calls("chat.postMessage")[calls_before["chat.postMessage"]:] if not c.failed]
     rotation = Rotations(database).load_rotation_by_id(team_id)
     shift = ScheduleIndex(rotation.spec, rotation.layers).who_is_on_call(datetime.now(UTC))
@@ -208,12 +213,12 @@ def failover(database: Database, standin: SlackStandIn, *, team_id: int, leader:
         pages[kind][crisis_id] = pages[kind].get(crisis_id, 0) + 1
     expected = {"card": 1, "DM page": sum(1 for person in dm_people if person), "channel page": len(CHAIN)}  # a line per step
     # Only crises whose every step has run can be judged; the others are reported as still running.
-    crisis_ids = sorted({s.crisis_id for s in steps} - {s.crisis_id for s in steps if s.ran_at is None})
+    crisis_ids = sorted({s.crisis_id for s in steps} - {s.crisis_id for s in steps if not _ran(s)})
     return {
         "declared_s": declared_s, "ran_before_kill": ran_before_kill, "takeover_s": takeover_s, "steps": len(steps),
-        "steps_run": sum(1 for s in steps if s.ran_at is not None),
+        "steps_run": sum(1 for s in steps if _ran(s)),
         "first_after_takeover_late_s": (after[0].ran_at - after[0].due_at).total_seconds() if after else float("nan"),
-        "worst_late_s": max(((s.ran_at - s.due_at).total_seconds() for s in steps if s.ran_at is not None), default=float("nan")),
+        "worst_late_s": max(((s.ran_at - s.due_at).total_seconds() for s in steps if _ran(s)), default=float("nan")),
         "crises": len({s.crisis_id for s in steps}), "finished": len(crisis_ids),
         "counts": {kind: {"expected": expected[kind] * len(crisis_ids), "seen": sum(by_crisis.get(c, 0) for c in crisis_ids),
                           "duplicated": sorted(c for c in crisis_ids if by_crisis.get(c, 0) > expected[kind]),

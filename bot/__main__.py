@@ -156,7 +156,7 @@ def _run_sources(settings: Settings, args: argparse.Namespace) -> int:
             topic = store.save_topic(workspace_id=args.workspace, name=args.name, keywords=keywords, hashtags=hashtags, now=now)
             print(f"topic {topic.name}: keywords {', '.join(topic.keywords) or '-'}; hashtags {', '.join('#' + h for h in topic.hashtags) or '-'}")
         elif args.action == "remove":
-            store.remove_source(args.name)
+            store.remove_source(args.name, workspace_id=args.workspace)
             print(f"source {args.name} removed; its token no longer works")
         else:
             token = mentions.new_token()
@@ -165,7 +165,7 @@ def _run_sources(settings: Settings, args: argparse.Namespace) -> int:
                 store.add_source(name=args.name, vendor=args.vendor, workspace_id=args.workspace,
                                  token_hash=mentions.hash_token(token), now=now, default_topic_id=topic_id)
             else:
-                store.update_source(name=args.name, token_hash=mentions.hash_token(token))
+                store.update_source(name=args.name, workspace_id=args.workspace, token_hash=mentions.hash_token(token))
             print(f"source {args.name}: token {token}\n(shown once; send it as Authorization: Bearer <token> to POST /api/mentions)")
     except SocialopsError as error:
         print(f"socialops sources: {error}", file=sys.stderr)

@@ -18,7 +18,8 @@ from typing import Any
 from apscheduler.executors.pool import BasePoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 
 from bot import jobs, logs
 from bot.logs import ContextCarryingPool as WorkPool
@@ -27,6 +28,11 @@ from bot.leadership import Role, SchedulerLeadership
 from bot.metrics import Metrics, TimeSlackRequests
 from bot.blocks.crisis import CrisisActions
 from bot.home import CrisesOnHome
+from bot import installs
+from bot.audit import Via
+from bot.install_flow import StoredBotAuthorize, oauth_settings
+from bot.flows.outbox import schedule_delivery
+from bot.workspace_scope import acting_for, carry_scope
 from bot.slack_gateway import SlackGateway, build_web_client
 from handlers import (
     app_home, burnout_actions, crisis_actions, crisis_command, crisis_forms, events, mention_events, oncall_actions, oncall_command, oncall_setup, replies,
@@ -37,6 +43,7 @@ from storage import migrate
 from storage.admins import AdminDirectory
 from storage.audit import AuditLog
 from storage.events import ProcessedEvents
+from storage.installations import Installations, SingleTokenSource, WorkspaceStatesStore
 from storage.job_runs import JobLedger
 from storage.job_store import SharedJobStore
 from storage.leadership import leader_lock_for
@@ -90,7 +97,9 @@ class Runtime:
     outbox: Outbox
     leadership: SchedulerLeadership
     metrics: Metrics
+    workspace_states: WorkspaceStatesStore  # which workspaces uninstalled the app (nothing is sent there)
     work_pool: Executor | None = None  # owned here (shut down on stop) unless the caller passed its own
+    installations: Installations | None = None  # many-workspace mode only: slack_sdk's installation and OAuth state stores
 
     def bind_jobs(self) -> None:
         """Give the scheduler's job functions this runtime's collaborators."""
@@ -112,6 +121,7 @@ class Runtime:
             page_senders=page_senders(self.settings.providers, public_url=self.settings.public_url),
             retention=self.settings.retention, retention_store=RetentionStore(self.database),
             metrics=self.metrics,
+            installs=self.workspace_states,
         ))
 
     def start(self, *, on_scheduler_death: Callable[[], None] | None = None) -> None:
@@ -254,6 +264,46 @@ def _logged(work: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
+class _ScopeCarryingPool(Executor):
+    """The work pool, with each task acting for the workspace of the request or job that submitted it."""
+
+    def __init__(self, inner: Executor) -> None:
+        self._inner = inner
+
+    def submit(self, fn, /, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201 - Executor's signature
+        return self._inner.submit(carry_scope(fn), *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+class _WorkspaceApp(App):
+    """Bolt's App, dispatching each request on behalf of the workspace it came from (bot.workspace_scope).
+
+    A global middleware cannot do this: Bolt runs the listeners after the whole middleware chain has returned.
+    """
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        with acting_for(req.context.team_id or req.context.enterprise_id or ""):
+            return super().dispatch(req)
+
+
+class ResumeReturningWorkspace(Middleware):
+    """Any authorized request other than an uninstall proves the app is installed there: a stopped workspace resumes."""
+
+    def __init__(self, states: WorkspaceStatesStore, resume: Callable[[str], None]) -> None:
+        self.states = states
+        self.resume = resume
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+        workspace = req.context.team_id or req.context.enterprise_id or ""
+        event = req.body.get("event")
+        event_type = event.get("type") if isinstance(event, dict) else None
+        if workspace and event_type not in installs.StopReason.__members__ and not self.states.is_sending(workspace):
+            self.resume(workspace)
+        return next()
+
+
 def create_runtime(
     settings: Settings,
     *,
@@ -265,13 +315,18 @@ def create_runtime(
     """Build everything the bot needs; migrations are applied here, so every mode starts on the newest schema."""
     database = database or Database.from_url(database_url(settings))
     migrate.upgrade(database.engine)
-    client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    gateway = SlackGateway(client)
+    states = WorkspaceStatesStore(database)
+    installations = Installations(database, client_id=settings.slack_client_id, states=states) if settings.many_workspaces else None
+    # Many workspaces: each one's token from the installation store; else the one SLACK_BOT_TOKEN (None after an uninstall).
+    tokens = installations if installations is not None else SingleTokenSource(settings.slack_bot_token, states)
+    client = build_web_client(token="" if installations is not None else settings.slack_bot_token, base_url=settings.slack_api_url)
+    gateway = SlackGateway(client, tokens=tokens)
     # One pool runs Bolt's lazy listeners and our after-the-ack work (console mode waits on it).
     owned_pool = None if listener_executor is not None else WorkPool(max_workers=8, thread_name_prefix="socialops-work")
-    executor = listener_executor or owned_pool
+    executor = _ScopeCarryingPool(listener_executor or owned_pool)
     ports = jobs.JobPorts()
     outbox = Outbox(database)
+    workspaces = installs.Workspaces(states=states, held=outbox, tokens=tokens)
     metrics = Metrics(outbox=outbox, is_leader=lambda: leadership.role is Role.leader)  # leadership: built below
     deps = Deps(
         clock=clock,
@@ -295,13 +350,31 @@ def create_runtime(
         public_url=settings.public_url,
         outbox=ports, crisis_flow=ports, cover_reminders=ports, uploads=ports,
         mentions_stored=_DetectAfterStoring(lambda work: executor.submit(_logged(work))),
+        workspaces=workspaces,
         handover_notes=HandoverNotes(database), handover_flow=ports, stakeholder_channels=StakeholderChannels(database),
         provider_pages=ProviderPages(database), person_reach=PersonReachStore(database),
         providers_configured=settings.providers.configured, code_texter=code_texter(settings.providers),
         mention_tally=metrics,
     )
-    app = App(
+    def resume(workspace_id: str) -> None:
+        released = installs.resume_sending(workspaces, deps.audit, workspace_id=workspace_id, via=Via.event, now=clock())
+        later = jobs.SchedulerLater(scheduler)
+        for item_id in released or ():
+            schedule_delivery(later, item_id, clock())
+
+    install_options: dict[str, Any] = {}
+    if installations is not None:
+        install_options = {
+            "oauth_settings": oauth_settings(
+                client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+                installation_store=installations.installation_store, state_store=installations.state_store,
+                redirect_uri=f"{settings.public_url}/slack/oauth_redirect" if settings.public_url else None, on_installed=resume,
+            ),
+            "authorize": StoredBotAuthorize(installations.installation_store),
+        }
+    app = _WorkspaceApp(
         client=client,
+        **install_options,
         signing_secret=settings.slack_signing_secret,
         # Acks are computed inline (fast reads); slow work goes to lazy listeners or the outbox,
         # so Socket Mode and HTTP ack only after the answer is known, and Bolt's 10 ms ack polling is skipped.
@@ -319,6 +392,7 @@ def create_runtime(
     scheduler.add_listener(metrics.on_job_event, Metrics.JOB_EVENTS)
     app.use(TimeSlackRequests(metrics))  # first, so it times every other middleware and listener
     app.use(logs.tag_slack_request)  # Socket Mode and console requests get a request id too (HTTP ones have it already)
+    app.use(ResumeReturningWorkspace(states, resume))
     replies.register(app)
     events.register(app, deps)
     # Slash commands first: Bolt tries listeners in registration order, and commands must ack fastest.
@@ -338,5 +412,6 @@ def create_runtime(
     return Runtime(
         settings=settings, database=database, clock=clock, gateway=gateway, app=app, scheduler=scheduler, deps=deps,
         outbox=outbox, leadership=leadership, metrics=metrics, work_pool=owned_pool,
+        installations=installations, workspace_states=states,
     )
 

@@ -79,6 +79,8 @@ class Settings:
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
+    slack_client_id: str = ""  # with the secret: many-workspace mode, OAuth v2 install at /slack/install
+    slack_client_secret: str = field(default="", repr=False)
     slack_api_url: str = SLACK_API_DEFAULT
     database_url: str = ""
     admins: tuple[str, ...] = ()
@@ -94,6 +96,11 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def many_workspaces(self) -> bool:
+        """Whether workspaces install the app themselves (OAuth v2) and each has its own token."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
     def has_socket_credentials(self) -> bool:
         return bool(self.slack_bot_token and self.slack_app_token)
 
@@ -106,6 +113,8 @@ class Settings:
             "SLACK_BOT_TOKEN": mask(self.slack_bot_token),
             "SLACK_SIGNING_SECRET": "(set)" if self.slack_signing_secret else "(unset)",
             "SLACK_APP_TOKEN": mask(self.slack_app_token),
+            "SLACK_CLIENT_ID": self.slack_client_id or "(unset)",
+            "SLACK_CLIENT_SECRET": "(set)" if self.slack_client_secret else "(unset)",
             "SLACK_API_URL": self.slack_api_url,
             "DATABASE_URL": mask_password(self.database_url),
             "SOCIALOPS_ADMINS": ",".join(self.admins) or "(none)",
@@ -172,6 +181,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             "SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write)."
         )
+    client_id = env.get("SLACK_CLIENT_ID", "").strip()
+    client_secret = env.get("SLACK_CLIENT_SECRET", "").strip()
+    if bool(client_id) != bool(client_secret):
+        missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
+        raise ConfigError(f"missing {missing}: the many-workspace install needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (Basic Information → App Credentials).")
     public_url = env.get("SOCIALOPS_PUBLIC_URL", "").strip().rstrip("/")
     if public_url and not public_url.startswith(("http://", "https://")):
         raise ConfigError(f"SOCIALOPS_PUBLIC_URL must be an http(s) URL, got {public_url!r}; it is where calendar links point.")
@@ -186,6 +200,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         slack_bot_token=bot_token,
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
         slack_app_token=app_token,
+        slack_client_id=client_id,
+        slack_client_secret=client_secret,
         slack_api_url=api_url,
         database_url=database_url,
         admins=admins,
@@ -228,7 +244,7 @@ def require_for(mode: RunMode, settings: Settings) -> None:
     if mode is RunMode.console:
         return
     missing = []
-    if not settings.slack_bot_token:
+    if not settings.slack_bot_token and not (mode is RunMode.http and settings.many_workspaces):
         missing.append("SLACK_BOT_TOKEN")
     if mode is RunMode.http and not settings.slack_signing_secret:
         missing.append("SLACK_SIGNING_SECRET")
@@ -236,7 +252,7 @@ def require_for(mode: RunMode, settings: Settings) -> None:
         missing.append("SLACK_APP_TOKEN")
     if missing:
         how = {
-            RunMode.http: "HTTP mode needs the bot token and the signing secret (Basic Information page)",
+            RunMode.http: "HTTP mode needs the signing secret (Basic Information page) and the bot token, or SLACK_CLIENT_ID/SECRET to install in many workspaces",
             RunMode.socket: "Socket Mode needs the bot token and an app-level token (xapp-)",
         }[mode]
         raise ConfigError(f"missing {', '.join(missing)}: {how}; put them in .env or the environment, or run `socialops console` to try it without Slack.")

@@ -200,12 +200,12 @@ def seed_demo_listening(store: Mentions, workspace: Workspace, now: datetime) ->
             keywords, hashtags = mentions.parse_terms(terms)
             store.save_topic(workspace_id=workspace.team_id, name=name, keywords=keywords, hashtags=hashtags, now=now)
     token = mentions.new_token()
-    if store.source_by_name(DEMO_SOURCE) is None:
+    if store.source_by_name(DEMO_SOURCE, workspace_id=workspace.team_id) is None:
         default = store.topic_by_name(workspace_id=workspace.team_id, name=DEMO_TOPICS[0][0])
         store.add_source(name=DEMO_SOURCE, vendor="generic", workspace_id=workspace.team_id, token_hash=mentions.hash_token(token),
                          now=now, default_topic_id=default.id)
     else:
-        store.update_source(name=DEMO_SOURCE, token_hash=mentions.hash_token(token))
+        store.update_source(name=DEMO_SOURCE, workspace_id=workspace.team_id, token_hash=mentions.hash_token(token))
     return token
 
 

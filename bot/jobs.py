@@ -7,6 +7,7 @@ jobs their collaborators; the composition root calls it before starting the sche
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -33,11 +34,12 @@ from bot.flows.burnout_guard import BurnoutGuard
 from bot.flows.home_refresh import HomeRefresh
 from bot.flows.outbox import OutboxFlow
 from bot.flows.paging import STILL_ON_IT_DELIVERED, Paging
-from bot.flows.reports import REPORT_DELAY, REPORT_LATE_LIMIT, WeeklyReports, report_job_key
+from bot.flows.reports import REPORT_DELAY, REPORT_LATE_LIMIT, WeeklyReports, report_job_key, report_key_parts
 from bot.flows.rotation_messages import RotationUpkeep
 from bot.flows.uploads import FileUpload, Uploader
 from bot.rotation import Role, ScheduleIndex
 from bot.flows import handover as handover_flow
+from bot.blocks.handover import parse_handover_value
 from bot.flows import reach as reach_flow
 from bot.flows import stakeholders as stakeholder_flow
 from bot.flows.reach import PageLedger, PageSender, ReachLookup
@@ -58,6 +60,7 @@ from bot.rotation_messages import (
     usergroup_update,
 )
 from bot.slack_gateway import SlackCallFailed, SlackGateway
+from bot.installs import WorkspaceStates, run_for_workspace
 from bot.reports import ReportDelivery, TeamReport, weekly_report_due
 from bot.shift_checkin import CHECKIN_LATE_LIMIT
 from storage.burnout import Burnout
@@ -108,6 +111,7 @@ class JobContext:
     provider_pages: PageLedger  # pages through Twilio, PagerDuty, Opsgenie: sent once each (issue 17)
     person_reach: ReachLookup  # each person's verified phone, extra step kinds and quiet-hours rule
     page_senders: Mapping[str, PageSender]  # step kind -> provider (bot/flows/reach.py); only configured providers
+    installs: WorkspaceStates  # which workspaces still have the app (an uninstalled one gets nothing sent)
     mention_retention: timedelta = timedelta(days=30)
     retention: RetentionPolicy = RetentionPolicy()
     metrics: Metrics | None = None  # this runtime's /metrics (detection pass time); None in bare job contexts
@@ -128,8 +132,56 @@ def _ctx() -> JobContext:
     return _context
 
 
+def _acting_for(workspace_of: Callable[..., str | None]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run a job for the workspace its arguments belong to (its token, its admins); skip it while that workspace is uninstalled.
+
+    `workspace_of(ctx, *args, **kwargs)` finds the workspace from the job's IDs; None (the row is gone) runs the job
+    unscoped, and the job itself then finds nothing to do. Paging, outbox and detection scope their own entry points.
+    """
+    def decorate(job: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(job)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            ctx = _ctx()
+            return run_for_workspace(ctx.installs, workspace_of(ctx, *args, **kwargs), lambda: job(*args, **kwargs),
+                                     skipped=None, what=f"{job.__name__}{args!r}")
+        return run
+    return decorate
+
+
+def _team_workspace(ctx: JobContext, team_id: int, *_: Any, **__: Any) -> str | None:
+    return ctx.rotations.team_workspace(team_id)
+
+
+def _crisis_workspace(ctx: JobContext, crisis_id: int, *_: Any, **__: Any) -> str | None:
+    crisis = ctx.crisis_records.get_crisis(crisis_id)
+    return None if crisis is None else crisis.workspace_id
+
+
+def _event_key_workspace(ctx: JobContext, key: str) -> str | None:
+    return _team_workspace(ctx, parse_event_key(key).team_id)
+
+
+def _cover_request_workspace(ctx: JobContext, request_id: int) -> str | None:
+    request = ctx.rotations.get_cover_request(request_id)
+    return None if request is None else request.team.workspace_id
+
+
+def _report_key_workspace(ctx: JobContext, key: str) -> str | None:
+    return _team_workspace(ctx, report_key_parts(key)[0])
+
+
+def _handover_ask_workspace(ctx: JobContext, key: str) -> str | None:
+    return _team_workspace(ctx, parse_handover_value(key.removeprefix(handover_flow.ASK_PREFIX))[0])
+
+
+def _provider_page_workspace(ctx: JobContext, page_id: int) -> str | None:
+    page = ctx.provider_pages.get(page_id) if ctx.provider_pages is not None else None
+    return None if page is None else _crisis_workspace(ctx, page.crisis_id)
+
+
 def _outbox(ctx: JobContext) -> OutboxFlow:
     return OutboxFlow(clock=ctx.clock, queue=ctx.outbox, slack=ctx.slack, audit=ctx.audit, later=SchedulerLater(ctx.scheduler),
+                      workspaces=ctx.installs,
                       on_delivered={STILL_ON_IT_DELIVERED: _paging(ctx).still_on_it_delivered})
 
 
@@ -255,6 +307,7 @@ def plan_rotation_messages() -> None:
             _schedule_once(ctx.scheduler, "bot.jobs:sync_usergroup", f"usergroup:{team.id}:catch-up", now, [team.id])
 
 
+@_acting_for(_event_key_workspace)
 def run_rotation_event(key: str) -> None:
     """Post one handoff announcement or shift DM, if the schedule still plans it and it is not stale; once per key."""
     ctx = _ctx()
@@ -295,9 +348,10 @@ def run_rotation_event(key: str) -> None:
 
 def _upkeep(ctx: JobContext) -> RotationUpkeep:
     return RotationUpkeep(clock=ctx.clock, rotations=ctx.rotations, syncs=ctx.message_state, ledger=ctx.ledger, admins=ctx.admins,
-                          slack=ctx.slack, outbox=JobPorts(), later=SchedulerLater(ctx.scheduler))
+                          slack=ctx.slack, outbox=JobPorts(), later=SchedulerLater(ctx.scheduler), workspaces=ctx.installs)
 
 
+@_acting_for(_team_workspace)
 def sync_usergroup(team_id: int) -> None:
     """Make the team's user group exactly its current primary and backup, when that changed since the last sync."""
     _upkeep(_ctx()).sync_usergroup(team_id)
@@ -313,6 +367,7 @@ def schedule_cover_reminder(request_id: int, *, start: datetime) -> None:
     _upkeep(_ctx()).schedule_cover_reminder(request_id, start=start)
 
 
+@_acting_for(_cover_request_workspace)
 def remind_cover_request(request_id: int) -> None:
     """Nudge the team in the card's thread while a cover request is still open, until shortly before it starts."""
     _upkeep(_ctx()).remind_cover_request(request_id)
@@ -331,7 +386,7 @@ def _crises(ctx: JobContext) -> Crises:
 
 def _paging(ctx: JobContext) -> Paging:
     return Paging(
-        clock=ctx.clock, store=_crises(ctx), audit=ctx.audit, messenger=ctx.slack, outbox=JobPorts(),
+        clock=ctx.clock, store=_crises(ctx), audit=ctx.audit, messenger=ctx.slack, outbox=JobPorts(), workspaces=ctx.installs,
         later=SchedulerLater(ctx.scheduler), ledger=ctx.ledger, admins=ctx.admins, rotations=ctx.rotations,
         member_settings=ctx.member_settings, team_knobs=ctx.detector_settings, people=ctx.people,
         on_paged=_burnout_guard(ctx).after_page, refresh_homes=_home_refresh(ctx).after_crisis,
@@ -425,7 +480,8 @@ def _detect(ctx: JobContext, detection: Detection, store: Crises, counts: Mentio
 
 def _spike_responder(ctx: JobContext) -> detection_flow.SpikeResponder:
     return detection_flow.SpikeResponder(crises=_crises(ctx), counts=ctx.mention_counts, sources=ctx.detection, rotations=ctx.rotations,
-                                         campaigns=ctx.detector_settings, audit=ctx.audit, follow_ups=JobPorts(), clock=ctx.clock)
+                                         campaigns=ctx.detector_settings, audit=ctx.audit, follow_ups=JobPorts(), clock=ctx.clock,
+                                         workspaces=ctx.installs)
 
 
 def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Severity, expected_per_minute: float,
@@ -435,6 +491,7 @@ def open_spike_crisis(*, topic_id: int, team_id: int, topic: str, severity: Seve
                                                       expected_per_minute=expected_per_minute, buckets=buckets)
 
 
+@_acting_for(_crisis_workspace)
 def upload_crisis_chart(crisis_id: int) -> None:
     """Upload the last 24 h of the crisis topic's mentions as a PNG to the crisis channel, once."""
     ctx = _ctx()
@@ -467,11 +524,13 @@ def _home_refresh(ctx: JobContext) -> HomeRefresh:
                        publish=ctx.refresh_homes)
 
 
+@_acting_for(_team_workspace)
 def guard_sleep_pages(team_id: int, user_id: str, at: str) -> None:
     """After a page to `user_id` at `at`: past the sleep-page limit this shift, offer the backup the rest of it (once per shift)."""
     _burnout_guard(_ctx()).guard_sleep_pages(team_id, user_id, datetime.fromisoformat(at))
 
 
+@_acting_for(_team_workspace)
 def refresh_team_homes(team_id: int, key: str | None = None) -> None:
     """Republish the App Home of everyone the team schedules (a handoff or a crisis changed what it shows), once per key."""
     _home_refresh(_ctx()).refresh(team_id, key)
@@ -512,11 +571,13 @@ def _reports(ctx: JobContext) -> WeeklyReports:
                          outbox=_outbox(ctx), uploader=_uploader(ctx), later=SchedulerLater(ctx.scheduler))
 
 
+@_acting_for(_report_key_workspace)
 def run_shift_checkin(key: str) -> None:
     """DM the primary whose shift ended at the handoff "How heavy was this shift?" (1-5); once per team handoff."""
     _reports(_ctx()).run_checkin(key)
 
 
+@_acting_for(_report_key_workspace)
 def run_weekly_report(key: str) -> None:
     """Post the team's report for the weeks up to the handoff, with its charts, where the team's setting says; once."""
     _reports(_ctx()).run_report(key)
@@ -594,12 +655,14 @@ def _handover_note(ctx: JobContext, team_id: int, handoff: datetime) -> Handover
     return ctx.handover_notes.handover_note(team_id=team_id, handoff=handoff)
 
 
+@_acting_for(_handover_ask_workspace)
 def ask_handover_note(key: str) -> None:
     """Ask the outgoing primary for a handover note, once per team handoff (bot/flows/handover.py decides)."""
     ctx = _ctx()
     handover_flow.ask_for_note(key, rotations=ctx.rotations, ledger=ctx.ledger, outbox=JobPorts(), now=ctx.clock())
 
 
+@_acting_for(_team_workspace)
 def handover_note_saved(team_id: int, handoff: datetime) -> None:
     """Bring the handoff messages already sent up to date with the note (bot/flows/handover.py decides)."""
     ctx = _ctx()
@@ -623,6 +686,7 @@ def sweep_stakeholder_reminders() -> None:
         remind_stakeholder_update(crisis_id)
 
 
+@_acting_for(_crisis_workspace)
 def remind_stakeholder_update(crisis_id: int) -> None:
     """Remind the acknowledger of a SEV1/SEV2 crisis to update the stakeholders, once per slot (bot/flows/stakeholders.py)."""
     ctx = _ctx()
@@ -663,6 +727,7 @@ def _steps_beyond_slack(ctx: JobContext) -> dict[str, reach_flow.ProviderStep]:
     ) for kind in ctx.page_senders}
 
 
+@_acting_for(_provider_page_workspace)
 def deliver_provider_page(page_id: int) -> None:
     """Send one provider page once (retried for a minute, then handed to the next step): bot/flows/reach.py decides."""
     ctx = _ctx()

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("what", choices=["mentions"])
     parser.add_argument("file", type=Path, help="CSV (vendor export columns recognised) or JSON Lines (.jsonl/.ndjson)")
     parser.add_argument("--source", required=True, help="the listening source the rows come from (socialops sources list)")
+    parser.add_argument("--workspace", default="", help="Slack workspace (team) ID of the source, when its name repeats across workspaces")
     parser.add_argument("--topic", help="put every row in this topic instead of matching keywords")
     parser.add_argument("--db", metavar="URL", help="database URL (default: DATABASE_URL or the embedded SQLite file)")
     return parser
@@ -221,10 +222,14 @@ def _run(args: argparse.Namespace, stderr: TextIO) -> Summary:
     try:
         migrate.upgrade(database.engine)
         store = Mentions(database)
-        source = store.source_by_name(args.source)
-        if source is None:
+        named = [s for s in store.sources() if s.name == args.source and (not args.workspace or s.workspace_id == args.workspace)]
+        if not named:
             known = ", ".join(s.name for s in store.sources()) or "none yet"
             raise ImportFailed(f"no source called {args.source!r} (known: {known}); create it with `socialops sources add {args.source}`")
+        if len(named) > 1:
+            raise ImportFailed(f"several workspaces have a source called {args.source!r} "
+                               f"({', '.join(s.workspace_id for s in named)}); add --workspace T…")
+        source = named[0]
         topic = None
         if args.topic:
             try:

@@ -78,6 +78,11 @@ class Source:
     token_hash: str
     default_topic_id: int | None = None
 
+    @property
+    def mention_key(self) -> str:
+        """What its mentions are stored under: names repeat across workspaces, vendor ids may too (migration 0016)."""
+        return f"{self.name}@{self.workspace_id}" if self.workspace_id else self.name
+
 
 @dataclass(frozen=True)
 class ListeningChannel:
@@ -197,12 +202,12 @@ class MentionRepository(MentionStore, Protocol):
     """Everything the mention surfaces (webhook, channel listener, /crisis sources) need from storage."""
 
     def sources(self) -> list[Source]: ...
-    def source_by_name(self, name: str) -> Source | None: ...
+    def source_by_name(self, name: str, *, workspace_id: str) -> Source | None: ...
     def add_source(self, *, name: str, vendor: str, workspace_id: str, token_hash: str, now: datetime,
                    default_topic_id: int | None = None) -> Source: ...
-    def update_source(self, *, name: str, token_hash: str | None = None, vendor: str | None = None,
+    def update_source(self, *, name: str, workspace_id: str, token_hash: str | None = None, vendor: str | None = None,
                       default_topic_id: int | None = None) -> Source: ...
-    def remove_source(self, name: str) -> Source: ...
+    def remove_source(self, name: str, *, workspace_id: str) -> Source: ...
     def save_topic(self, *, workspace_id: str, name: str, keywords: Sequence[str], hashtags: Sequence[str], now: datetime) -> Topic: ...
     def topic_by_name(self, *, workspace_id: str, name: str) -> Topic: ...
     def listening_channel(self, channel_id: str) -> ListeningChannel | None: ...
@@ -645,10 +650,10 @@ def ingest(
     if not drafts:
         stored = StoredBatch(0, 0)
     elif store_chunks is None or len(drafts) <= INGEST_CHUNK:
-        stored = store.store_batch(scored_mentions(drafts, source=source.name, analyser=analyser, now=now))
+        stored = store.store_batch(scored_mentions(drafts, source=source.mention_key, analyser=analyser, now=now))
     else:
         # Score chunk k+1 while the store writes chunk k, still in one transaction (see Mentions.store_chunks).
-        stored = store_chunks(scored_mentions(drafts[start:end], source=source.name, analyser=analyser, now=now)
+        stored = store_chunks(scored_mentions(drafts[start:end], source=source.mention_key, analyser=analyser, now=now)
                               for start, end in chunk_bounds(len(drafts)))
     return IngestResult(accepted=stored.inserted, duplicate=stored.duplicate + prepared.duplicate_in_batch,
                         rejections=tuple(prepared.rejections))
@@ -845,11 +850,11 @@ def configure_sources(
         summary = f"Source {query.name} added. Its token is shown only now."
     elif query.action == "rotate":
         token = new_token()
-        old = store.update_source(name=query.name, token_hash=hash_token(token))
+        old = store.update_source(name=query.name, workspace_id=workspace_id, token_hash=hash_token(token))
         before, after = {"name": old.name, "token": "previous"}, {"name": old.name, "token": "rotated"}
         summary = f"Source {query.name} has a new token; the old one stopped working."
     elif query.action == "remove":
-        removed = store.remove_source(query.name)
+        removed = store.remove_source(query.name, workspace_id=workspace_id)
         before = {"name": removed.name, "vendor": removed.vendor}
         summary = f"Source {query.name} removed; its token no longer works."
     elif query.action == "topic":

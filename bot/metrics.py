@@ -63,9 +63,10 @@ class _OutboxCollector(Collector):
         self._outbox = outbox
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("socialops_outbox_items", "Queued Slack calls by status (failed = gave up)", labels=["status"])
+        family = GaugeMetricFamily("socialops_outbox_items", "Queued Slack calls by status (failed = gave up; held = the "
+                                   "workspace uninstalled the app)", labels=["status"])
         counts = self._outbox.counts()
-        for status in ("pending", "sending", "sent", "failed"):
+        for status in ("pending", "sending", "held", "sent", "failed"):
             family.add_metric([status], counts.get(status, 0))
         yield family
 

@@ -181,10 +181,10 @@ class RotationWriter(RotationStore, Protocol):
 
     def add_override(self, *, team_id: int, user_id: str, start: datetime, end: datetime, now: datetime,
                      created_by: str, role: str = "primary", replaces: str | None = None) -> int: ...
-    def add_time_off(self, *, user_id: str, start: datetime, end: datetime, now: datetime, created_by: str) -> int: ...
-    def end_time_off(self, *, user_id: str, now: datetime) -> int: ...
-    def upcoming_time_off(self, *, user_id: str, now: datetime) -> list[TimeOffInfo]: ...
-    def cancel_time_off(self, *, time_off_id: int, user_id: str, now: datetime) -> TimeOffInfo | None: ...
+    def add_time_off(self, *, workspace_id: str, user_id: str, start: datetime, end: datetime, now: datetime, created_by: str) -> int: ...
+    def end_time_off(self, *, workspace_id: str, user_id: str, now: datetime) -> int: ...
+    def upcoming_time_off(self, *, workspace_id: str, user_id: str, now: datetime) -> list[TimeOffInfo]: ...
+    def cancel_time_off(self, *, workspace_id: str, time_off_id: int, user_id: str, now: datetime) -> TimeOffInfo | None: ...
     def set_paused(self, *, workspace_id: str, user_id: str, paused: bool) -> list[str]: ...
     def create_cover_request(self, *, team_id: int, requester: str, start: datetime, end: datetime, note: str, now: datetime) -> int: ...
     def get_cover_request(self, request_id: int) -> CoverRequestInfo | None: ...
@@ -286,9 +286,9 @@ def add_override(store: RotationWriter, audit: Audit, *, actor: str, workspace_i
 
 
 def go_away(store: RotationWriter, audit: Audit, *, user_id: str, workspace_id: str, start: datetime, end: datetime, now: datetime, via: str) -> int:
-    """Record time off: every team skips the person over [start, end); return its id."""
+    """Record time off: every team of the workspace skips the person over [start, end); return its id."""
     _require_future_range(start, end, now)
-    time_off_id = store.add_time_off(user_id=user_id, start=start, end=end, now=now, created_by=user_id)
+    time_off_id = store.add_time_off(workspace_id=workspace_id, user_id=user_id, start=start, end=end, now=now, created_by=user_id)
     audit.record(AuditRecord(at=now, actor=user_id, action="time_off_added", via=via, target=f"time_off:{time_off_id}",
                              team_id=workspace_id, after={"start": start.isoformat(), "end": end.isoformat()}))
     return time_off_id
@@ -296,22 +296,22 @@ def go_away(store: RotationWriter, audit: Audit, *, user_id: str, workspace_id: 
 
 def come_back(store: RotationWriter, audit: Audit, *, user_id: str, workspace_id: str, now: datetime, via: str) -> int:
     """End the time off the person is on now; return how many ranges were cut short."""
-    ended = store.end_time_off(user_id=user_id, now=now)
+    ended = store.end_time_off(workspace_id=workspace_id, user_id=user_id, now=now)
     if ended:
         audit.record(AuditRecord(at=now, actor=user_id, action="time_off_ended", via=via, target=f"user:{user_id}",
                                  team_id=workspace_id, after={"ended_at": now.isoformat(), "ranges": ended}))
     return ended
 
 
-def my_time_off(store: RotationWriter, *, user_id: str, now: datetime) -> list[TimeOffInfo]:
-    """Return the person's booked time off that has not ended, soonest first."""
-    return store.upcoming_time_off(user_id=user_id, now=now)
+def my_time_off(store: RotationWriter, *, user_id: str, workspace_id: str, now: datetime) -> list[TimeOffInfo]:
+    """Return the person's booked time off in this workspace that has not ended, soonest first."""
+    return store.upcoming_time_off(workspace_id=workspace_id, user_id=user_id, now=now)
 
 
 def cancel_time_off(store: RotationWriter, audit: Audit, *, user_id: str, workspace_id: str, time_off_id: int,
                     now: datetime, via: str) -> TimeOffInfo:
     """Cancel one of the person's own ranges: a future one is removed, one in progress ends now (audited)."""
-    before = store.cancel_time_off(time_off_id=time_off_id, user_id=user_id, now=now)
+    before = store.cancel_time_off(workspace_id=workspace_id, time_off_id=time_off_id, user_id=user_id, now=now)
     if before is None:
         raise NotFound(f"You have no time off #{time_off_id} that is still to come; `/oncall away list` shows yours.")
     started = before.start < now

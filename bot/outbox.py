@@ -26,6 +26,7 @@ class OutboxItem:
     status: str
     kind: str | None = None  # declared by the flow that queued it: which on-delivered step follows (None: nothing)
     subject: dict[str, Any] | None = None  # what that step needs (ids), so nothing is parsed back out of the key
+    workspace_id: str = ""  # whose token sends it; "" in single-token mode before 0016 knew the workspace
 
 
 class OutboxStore(Protocol):

@@ -43,12 +43,16 @@ class SlackFirst:
     Bolt still verifies every signature.
     """
 
-    def __init__(self, slack: AsgiApp, rest: AsgiApp) -> None:
+    def __init__(self, slack: AsgiApp, rest: AsgiApp, *, install_paths: frozenset[str] = frozenset()) -> None:
         self._slack = slack
         self._rest = rest
+        self._install_paths = install_paths  # many-workspace mode: Bolt's OAuth flow answers GET /slack/install and the redirect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == SLACK_EVENTS_PATH and scope["method"] == "POST":
+        if scope["type"] == "http" and (
+            (scope["path"] == SLACK_EVENTS_PATH and scope["method"] == "POST")
+            or (scope["method"] == "GET" and scope["path"] in self._install_paths)
+        ):
             await self._slack(scope, receive, send)
         else:
             await self._rest(scope, receive, send)  # lifespan too: Starlette answers it
@@ -92,7 +96,9 @@ def build_asgi_app(runtime: Runtime) -> RequestIds:
         *calendar_feed.routes(runtime.deps),
         *provider_webhooks.routes(runtime.deps, runtime.settings.providers, public_url=runtime.settings.public_url),
     ])
-    return RequestIds(SlackFirst(SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH), rest))
+    oauth = runtime.app.oauth_flow
+    install_paths = frozenset() if oauth is None else frozenset({oauth.install_path, oauth.redirect_uri_path})
+    return RequestIds(SlackFirst(SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH), rest, install_paths=install_paths))
 
 
 def serve(runtime: Runtime) -> int:

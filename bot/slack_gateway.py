@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -22,6 +22,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.blocks.limits import fit_message, fit_view
 from bot.errors import DeliveryFailed
+from bot.installs import NOT_INSTALLED
+from bot.workspace_scope import current_workspace
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,12 @@ def build_web_client(*, token: str, base_url: str) -> WebClient:
     )
 
 
+class BotTokens(Protocol):
+    """Where each workspace's bot token comes from (storage/installations.py)."""
+
+    def bot_token(self, workspace_id: str) -> str | None: ...
+
+
 class _Pacer:
     """Space calls per key (channel) at least `interval` seconds apart."""
 
@@ -67,25 +75,47 @@ class _Pacer:
 
 
 class SlackGateway:
-    """Typed, limited, paced calls to the Slack Web API."""
+    """Typed, limited, paced calls to the Slack Web API, with the bot token of the workspace the caller acts for."""
 
     def __init__(
         self,
         client: WebClient,
         *,
+        tokens: BotTokens | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         channel_interval: float = CHANNEL_INTERVAL_S,
         update_interval: float = UPDATE_INTERVAL_S,
     ) -> None:
-        self.client = client
+        self._client = client
+        self._tokens = tokens
+        self._clients: dict[str, WebClient] = {}  # one per token: a WebClient's token is fixed, and clients are thread-safe
+        self._clients_lock = threading.Lock()
         self._post_pacer = _Pacer(channel_interval, sleep, monotonic)
         self._update_pacer = _Pacer(update_interval, sleep, monotonic)
 
+    @property
+    def client(self) -> WebClient:
+        """The client for the acting workspace (bot.workspace_scope); raises SlackCallFailed(not_installed) without a token."""
+        return self._client_for("auth")
+
+    def _client_for(self, method: str) -> WebClient:
+        if self._tokens is None:
+            return self._client
+        token = self._tokens.bot_token(current_workspace())
+        if token is None:
+            raise SlackCallFailed(method, NOT_INSTALLED)
+        with self._clients_lock:
+            client = self._clients.get(token)
+            if client is None:
+                client = self._clients[token] = build_web_client(token=token, base_url=self._client.base_url)
+            return client
+
     def call(self, method: str, **args: Any) -> dict[str, Any]:
         """Call any Web API method, turning failures into SlackCallFailed."""
+        client = self._client_for(method)
         try:
-            response = self.client.api_call(method, json=args) if method in _JSON_METHODS else self.client.api_call(method, data=args)
+            response = client.api_call(method, json=args) if method in _JSON_METHODS else client.api_call(method, data=args)
         except SlackApiError as error:
             raise _refused(method, error) from error
         except (SlackClientError, OSError) as error:
@@ -135,8 +165,9 @@ class SlackGateway:
 
     def upload_file(self, *, channel: str, filename: str, content: bytes, title: str, initial_comment: str | None = None) -> dict[str, Any]:
         """Upload with Slack's current external-upload flow (never the retired files.upload)."""
+        client = self._client_for("files.upload_v2")
         try:
-            response = self.client.files_upload_v2(
+            response = client.files_upload_v2(
                 channel=channel, filename=filename, content=content, title=title, initial_comment=initial_comment
             )
         except SlackApiError as error:

@@ -20,6 +20,7 @@ from bot.flows.reach import PageLedger
 from bot.reach import CodeTexter, ProvidersConfigured, ReachStore
 from bot.flows.ports import CoverReminders, CrisisFollowUps, HandoverFollowUps, MentionsStored, OutboxSender, Uploads
 from bot.home import OpenCrises, SettingsStore
+from bot.installs import Workspaces
 from bot.mentions import IngestTally, MentionRepository, Uncounted
 from bot.offboarding import OffboardingStore
 from bot.people import ZoneFacts
@@ -90,6 +91,7 @@ class Deps:
     cover_reminders: CoverReminders
     uploads: Uploads
     mentions_stored: MentionsStored  # a write stored new mentions: run a detection pass now
+    workspaces: Workspaces  # uninstall / reinstall: stop and resume sending (bot/installs.py)
     handover_notes: HandoverStore  # the outgoing primaries' handover notes (storage/handover.py)
     handover_flow: HandoverFollowUps
     stakeholder_channels: StakeholderStore  # where each team's stakeholder updates go (storage/stakeholders.py)

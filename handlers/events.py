@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
+from bot import installs
 from bot.audit import SYSTEM_ACTOR, AuditRecord, Via
 from bot.oncall_query import ONCALL
 from bot.blocks.help import build_help
@@ -55,8 +56,18 @@ def register(app: App, deps: Deps) -> None:
             team_id=body.get("team_id"), after={key: event[key] for key in ("tokens",) if key in event} or None,
         ))
 
+    def stop_sending(body: dict[str, Any], event: dict[str, Any]) -> None:
+        # Slack took the app (or its bot token) away: nothing more goes there; teams, crises and audit stay.
+        workspace_id = body.get("team_id") or ""
+        tokens = event.get("tokens")
+        if not workspace_id or (event["type"] == "tokens_revoked" and not installs.bot_tokens_revoked(tokens)):
+            record_workspace_event(body, event)  # only user tokens went: sending is unaffected
+            return
+        installs.stop_sending(deps.workspaces, deps.audit, workspace_id=workspace_id, reason=installs.StopReason(event["type"]),
+                              detail={"tokens": tokens} if tokens else None, via=Via.event, now=deps.clock())
+
     for name in WORKSPACE_EVENTS:
-        app.event(name)(record_workspace_event)
+        app.event(name)(stop_sending if name in installs.StopReason.__members__ else record_workspace_event)
 
 
 def register_fallbacks(app: App) -> None:

@@ -131,7 +131,7 @@ class OncallCommand:
         tz, now = self._zone(command), self.deps.clock()
         action = query.args[0].lower()
         if action == "list" and len(query.args) == 1:
-            return build_time_off_list(oncall.my_time_off(self.deps.rotations, user_id=command["user_id"], now=now), tz)
+            return build_time_off_list(oncall.my_time_off(self.deps.rotations, user_id=command["user_id"], workspace_id=command["team_id"], now=now), tz)
         if action == "cancel":
             if len(query.args) != 2:
                 raise UsageError("Say which one: `/oncall away cancel <id>` (`/oncall away list` shows the ids).", usage="Usage: " + ONCALL.usage("away"))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import select
 
 from bot.audit import AuditRecord
+from bot.workspace_scope import current_workspace
 from storage.session import Database
 from storage.tables import AuditEntry
 
@@ -19,7 +21,9 @@ class AuditLog:
         self._db = database
 
     def record(self, entry: AuditRecord) -> None:
-        """Append one record in its own unit of work."""
+        """Append one record in its own unit of work, under the acting workspace when it names none (exports filter on it)."""
+        if entry.team_id is None and current_workspace():
+            entry = replace(entry, team_id=current_workspace())
         with self._db.session_scope() as session:
             session.add(_to_row(entry))
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.crisis import PERSON_PAGE_METHODS, Crisis, CrisisEvent, EventKind, NewCrisis, SpikeStats, Status, counts_as_person_page
@@ -18,10 +18,24 @@ from bot.spikes import Severity
 from storage.session import Database
 from storage.tables import (
     CrisisAway, CrisisCardCopy, CrisisEscalationStep, CrisisEventRow, CrisisResponder, CrisisRow, EscalationPolicyRow, MentionRow, Team, TopicRow,
-    TopicWatch,
+    TopicWatch, WorkspaceState,
 )
 
 _OPEN = (Status.OPEN.value, Status.ACKNOWLEDGED.value)
+
+# A claimed step is "running" until its pages are all out. Its lease must outlast a normal run, which is a few Slack
+# calls that the client retries up to 3 times after each 429's Retry-After (seconds, rarely tens): 2 minutes. A runner
+# killed mid-step leaves the step to the sweep (every 15 s) once the lease ran out; a rerun skips who was paged already.
+STEP_LEASE = timedelta(minutes=2)
+STEP_RUNNING = "running"
+
+
+def _runnable(now: datetime | None):  # noqa: ANN202 - a SQL condition
+    """Never claimed, or (given `now`) claimed by a runner whose lease ran out before it finished the step."""
+    unclaimed = CrisisEscalationStep.ran_at.is_(None)
+    if now is None:
+        return unclaimed
+    return or_(unclaimed, and_(CrisisEscalationStep.outcome == STEP_RUNNING, CrisisEscalationStep.ran_at <= now - STEP_LEASE))
 
 
 def _open_on_topic(team_id: int, topic: str) -> tuple[Any, ...]:
@@ -251,14 +265,15 @@ class Crises:
     def steps(self, crisis_id: int) -> list[PlannedStep]:
         return self._steps(crisis_id, pending_only=False)
 
-    def pending_steps(self, crisis_id: int) -> list[PlannedStep]:
-        return self._steps(crisis_id, pending_only=True)
+    def pending_steps(self, crisis_id: int, *, now: datetime | None = None) -> list[PlannedStep]:
+        """Steps not claimed yet; given `now`, also those whose runner's lease ran out before their pages were all sent."""
+        return self._steps(crisis_id, pending_only=True, now=now)
 
-    def _steps(self, crisis_id: int, *, pending_only: bool) -> list[PlannedStep]:
+    def _steps(self, crisis_id: int, *, pending_only: bool, now: datetime | None = None) -> list[PlannedStep]:
         with self._db.session_scope() as session:
             query = select(CrisisEscalationStep).where(CrisisEscalationStep.crisis_id == crisis_id)
             if pending_only:
-                query = query.where(CrisisEscalationStep.ran_at.is_(None))
+                query = query.where(_runnable(now))
             rows = session.exec(query.order_by(CrisisEscalationStep.step)).scalars()
             return [PlannedStep(r.step, Target(r.target), r.due_at, r.kind) for r in rows]
 
@@ -269,19 +284,36 @@ class Crises:
                     CrisisEscalationStep.crisis_id == crisis_id, CrisisEscalationStep.step == step.index,
                     CrisisEscalationStep.ran_at.is_(None)).values(due_at=step.due_at))
 
-    def claim_step(self, *, crisis_id: int, step: int, at: datetime, outcome: str) -> bool:
-        """Mark a step as run; only the first caller (of any process) gets True."""
+    def claim_step(self, *, crisis_id: int, step: int, at: datetime) -> bool:
+        """Lease a step to its runner (outcome "running", ran_at = the claim): one caller of any process gets True, and
+        gets it again only once the lease ran out unfinished (its runner died), so a step's pages are sent at least once."""
         with self._db.session_scope() as session:
             result = session.exec(update(CrisisEscalationStep).where(
-                CrisisEscalationStep.crisis_id == crisis_id, CrisisEscalationStep.step == step, CrisisEscalationStep.ran_at.is_(None),
-            ).values(ran_at=at, outcome=outcome))
+                CrisisEscalationStep.crisis_id == crisis_id, CrisisEscalationStep.step == step, _runnable(at),
+            ).values(ran_at=at, outcome=STEP_RUNNING))
+            return result.rowcount == 1
+
+    def finish_step(self, *, crisis_id: int, step: int, claimed_at: datetime, outcome: str) -> bool:
+        """Give a step claimed at `claimed_at` its final outcome ("paged", "skipped"); False when the lease was lost meanwhile."""
+        with self._db.session_scope() as session:
+            result = session.exec(update(CrisisEscalationStep).where(
+                CrisisEscalationStep.crisis_id == crisis_id, CrisisEscalationStep.step == step,
+                CrisisEscalationStep.outcome == STEP_RUNNING, CrisisEscalationStep.ran_at == claimed_at,
+            ).values(outcome=outcome))
             return result.rowcount == 1
 
     def due_steps(self, now: datetime) -> list[tuple[int, int]]:
-        """Return (crisis_id, step) of every step past its deadline that has not run, oldest deadline first."""
+        """Return (crisis_id, step) of every step past its deadline that has not run (or whose runner's lease ran out
+        unfinished by `now`), oldest deadline first.
+
+        Steps of a workspace that uninstalled the app wait (kept, not run, not overdue) until it installs again.
+        """
+        stopped = select(WorkspaceState.workspace_id).where(WorkspaceState.sending.is_(False))
         with self._db.session_scope() as session:
-            rows = session.exec(select(CrisisEscalationStep.crisis_id, CrisisEscalationStep.step).where(
-                CrisisEscalationStep.ran_at.is_(None), CrisisEscalationStep.due_at <= now).order_by(CrisisEscalationStep.due_at))
+            rows = session.exec(select(CrisisEscalationStep.crisis_id, CrisisEscalationStep.step)
+                                .join(CrisisRow, CrisisRow.id == CrisisEscalationStep.crisis_id).where(
+                _runnable(now), CrisisEscalationStep.due_at <= now,
+                CrisisRow.workspace_id.not_in(stopped)).order_by(CrisisEscalationStep.due_at))
             return [(crisis_id, step) for crisis_id, step in rows]
 
     # ----- policies and stepping away -------------------------------------------------------------

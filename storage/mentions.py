@@ -219,13 +219,14 @@ class Mentions:
                 session.flush()
                 return _source(row)
         except IntegrityError as error:
-            raise Conflict(f"A source called {name!r} already exists.") from error
+            raise Conflict(f"A source called {name!r} already exists in this workspace.") from error
 
-    def update_source(self, *, name: str, token_hash: str | None = None, vendor: str | None = None,
+    def update_source(self, *, name: str, workspace_id: str, token_hash: str | None = None, vendor: str | None = None,
                       default_topic_id: int | None = None) -> Source:
-        """Change a source's token, vendor or default topic; raise NotFound when it does not exist."""
+        """Change a workspace's source's token, vendor or default topic; raise NotFound when it does not exist."""
         with self._db.session_scope() as session:
-            row = session.exec(select(ListeningSource).where(ListeningSource.name == name)).scalars().first()
+            row = session.exec(select(ListeningSource).where(ListeningSource.workspace_id == workspace_id,
+                                                             ListeningSource.name == name)).scalars().first()
             if row is None:
                 raise NotFound(f"No source called {name!r}.")
             if token_hash is not None:
@@ -237,17 +238,18 @@ class Mentions:
             session.flush()
             return _source(row)
 
-    def remove_source(self, name: str) -> Source:
+    def remove_source(self, name: str, *, workspace_id: str) -> Source:
         with self._db.session_scope() as session:
-            row = session.exec(select(ListeningSource).where(ListeningSource.name == name)).scalars().first()
+            row = session.exec(select(ListeningSource).where(ListeningSource.workspace_id == workspace_id,
+                                                             ListeningSource.name == name)).scalars().first()
             if row is None:
                 raise NotFound(f"No source called {name!r}.")
             removed = _source(row)
             session.delete(row)
             return removed
 
-    def source_by_name(self, name: str) -> Source | None:
-        return next((s for s in self.sources() if s.name == name), None)
+    def source_by_name(self, name: str, *, workspace_id: str) -> Source | None:
+        return next((s for s in self.sources() if s.name == name and s.workspace_id == workspace_id), None)
 
     # ----- listening channels ---------------------------------------------------------------
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy import update
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot.outbox import OutboxItem
+from bot.workspace_scope import current_workspace
 from storage.session import Database
 from storage.tables import OutboxMessage
 
@@ -19,12 +20,13 @@ class Outbox:
         self._db = database
 
     def enqueue(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime, now: datetime,
-                kind: str | None = None, subject: dict[str, Any] | None = None) -> int:
-        """Queue a call once per dedupe_key; return its id (the existing one on a repeat)."""
+                kind: str | None = None, subject: dict[str, Any] | None = None, workspace_id: str | None = None) -> int:
+        """Queue a call once per dedupe_key for `workspace_id` (default: the one acting); return its id (the existing one on a repeat)."""
+        workspace = current_workspace() if workspace_id is None else workspace_id
         try:
             with self._db.session_scope() as session:
-                row = OutboxMessage(dedupe_key=dedupe_key, method=method, payload=payload, created_at=now, due_at=due_at,
-                                    kind=kind, subject=subject)
+                row = OutboxMessage(dedupe_key=dedupe_key, workspace_id=workspace, method=method, payload=payload,
+                                    created_at=now, due_at=due_at, kind=kind, subject=subject)
                 session.add(row)
                 session.flush()
                 assert row.id is not None
@@ -72,6 +74,31 @@ class Outbox:
             )
             return result.rowcount or 0
 
+    def hold_workspace(self, workspace_id: str) -> int:
+        """Keep a workspace's unsent items out of the queue (the app was uninstalled there); return how many."""
+        with self._db.session_scope() as session:
+            result = session.exec(
+                update(OutboxMessage)
+                .where(OutboxMessage.workspace_id == workspace_id, col(OutboxMessage.status).in_(("pending", "sending")))
+                .values(status="held")
+            )
+            return result.rowcount or 0
+
+    def hold(self, item_id: int, *, error: str) -> None:
+        """Keep one claimed item, unsent, until its workspace installs the app again."""
+        with self._db.session_scope() as session:
+            row = session.get_one(OutboxMessage, item_id)
+            row.status, row.last_error = "held", error[:255]
+
+    def release_workspace(self, workspace_id: str, *, now: datetime) -> list[int]:
+        """Put a reinstalled workspace's held items back in the queue, due now; return their ids."""
+        with self._db.session_scope() as session:
+            ids = list(session.exec(select(OutboxMessage.id).where(OutboxMessage.workspace_id == workspace_id,
+                                                                   OutboxMessage.status == "held")))
+            if ids:
+                session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(status="pending", due_at=now))
+            return [item_id for item_id in ids if item_id is not None]
+
     def counts(self) -> dict[str, int]:
         with self._db.session_scope() as session:
             rows = session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
@@ -110,5 +137,5 @@ def _item(row: OutboxMessage) -> OutboxItem:
     return OutboxItem(
         id=row.id, dedupe_key=row.dedupe_key, method=row.method, payload=dict(row.payload),
         due_at=row.due_at, attempts=row.attempts, status=row.status, kind=row.kind,
-        subject=None if row.subject is None else dict(row.subject),
+        subject=None if row.subject is None else dict(row.subject), workspace_id=row.workspace_id,
     )

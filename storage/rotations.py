@@ -171,9 +171,11 @@ class Rotations:
             return row.id
 
     @_changes_rotations
-    def add_time_off(self, *, user_id: str, start: datetime, end: datetime, now: datetime, created_by: str) -> int:
+    def add_time_off(self, *, workspace_id: str, user_id: str, start: datetime, end: datetime, now: datetime, created_by: str) -> int:
         with self._db.session_scope() as session:
-            row = TimeOffRow(user_id=user_id, start_at=start, end_at=end, created_at=now, created_by=created_by)
+            # Away in the workspace that asked: a user of an Enterprise Grid org is still on duty in its other workspaces.
+            row = TimeOffRow(workspace_id=workspace_id, user_id=user_id, start_at=start, end_at=end, created_at=now,
+                             created_by=created_by)
             session.add(row)
             session.flush()
             assert row.id is not None
@@ -204,6 +206,11 @@ class Rotations:
                 return None if team is None else self._load(session, team)
         return self._cached((workspace_id, name), load)
 
+    def team_workspace(self, team_id: int) -> str | None:
+        """Return the workspace a team belongs to (None once deleted): what a job acts for."""
+        with self._db.session_scope() as session:
+            return session.exec(select(Team.workspace_id).where(Team.id == team_id)).first()
+
     def load_rotation_by_id(self, team_id: int) -> TeamRotation | None:
         with self._db.session_scope() as session:
             team = session.get(Team, team_id)
@@ -216,7 +223,8 @@ class Rotations:
         swaps = list(session.exec(select(SwapRequest).where(SwapRequest.team_id == team.id, SwapRequest.status == "accepted")))
         windows = list(session.exec(select(TeamWindow).where(TeamWindow.team_id == team.id).order_by(TeamWindow.position)))
         people = [m.user_id for m in members]
-        time_off = list(session.exec(select(TimeOffRow).where(col(TimeOffRow.user_id).in_(people)))) if people else []
+        time_off = list(session.exec(select(TimeOffRow).where(
+            TimeOffRow.workspace_id == team.workspace_id, col(TimeOffRow.user_id).in_(people)))) if people else []
         # A person's own calendar (App Home), else the team's default; never guessed from their Slack language.
         chosen: dict[str, str] = {user: country for user, country in session.exec(
             select(MemberSettingRow.user_id, MemberSettingRow.holiday_country).where(
@@ -246,26 +254,28 @@ class Rotations:
     # --- the write side used by the /oncall use cases ---
 
     @_changes_rotations
-    def end_time_off(self, *, user_id: str, now: datetime) -> int:
+    def end_time_off(self, *, workspace_id: str, user_id: str, now: datetime) -> int:
         with self._db.session_scope() as session:
-            rows = list(session.exec(select(TimeOffRow).where(TimeOffRow.user_id == user_id, TimeOffRow.start_at <= now, TimeOffRow.end_at > now)))
+            rows = list(session.exec(select(TimeOffRow).where(TimeOffRow.workspace_id == workspace_id, TimeOffRow.user_id == user_id,
+                                                              TimeOffRow.start_at <= now, TimeOffRow.end_at > now)))
             for row in rows:
                 row.end_at = now
             return len(rows)
 
-    def upcoming_time_off(self, *, user_id: str, now: datetime) -> list[TimeOffInfo]:
-        """Return the person's time off that has not ended by `now`, soonest first."""
+    def upcoming_time_off(self, *, workspace_id: str, user_id: str, now: datetime) -> list[TimeOffInfo]:
+        """Return the person's time off in the workspace that has not ended by `now`, soonest first."""
         with self._db.session_scope() as session:
-            rows = session.exec(select(TimeOffRow).where(TimeOffRow.user_id == user_id, TimeOffRow.end_at > now)
+            rows = session.exec(select(TimeOffRow).where(TimeOffRow.workspace_id == workspace_id, TimeOffRow.user_id == user_id,
+                                                         TimeOffRow.end_at > now)
                                 .order_by(col(TimeOffRow.start_at), col(TimeOffRow.id)))
             return [TimeOffInfo(id=r.id, user_id=r.user_id, start=r.start_at, end=r.end_at) for r in rows]
 
     @_changes_rotations
-    def cancel_time_off(self, *, time_off_id: int, user_id: str, now: datetime) -> TimeOffInfo | None:
-        """Delete a future range, or end one in progress at `now`; None when it is not the person's or is over."""
+    def cancel_time_off(self, *, workspace_id: str, time_off_id: int, user_id: str, now: datetime) -> TimeOffInfo | None:
+        """Delete a future range, or end one in progress at `now`; None when it is not the person's (in this workspace) or is over."""
         with self._db.session_scope() as session:
             row = session.get(TimeOffRow, time_off_id)
-            if row is None or row.user_id != user_id or row.end_at <= now:
+            if row is None or row.workspace_id != workspace_id or row.user_id != user_id or row.end_at <= now:
                 return None
             before = TimeOffInfo(id=time_off_id, user_id=row.user_id, start=row.start_at, end=row.end_at)
             if row.start_at >= now:

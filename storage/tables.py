@@ -6,6 +6,8 @@ Alembic migrations in storage/migrations mirror these; change both together.
 from datetime import datetime
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -30,10 +32,11 @@ class AuditEntry(SQLModel, table=True):
 
 
 class Admin(SQLModel, table=True):
-    """A Slack user allowed to change teams, rosters and policies."""
+    """A Slack user allowed to change teams, rosters and policies of one workspace."""
 
     __tablename__ = "admins"
 
+    workspace_id: str = Field(primary_key=True, max_length=32)  # migration 0016
     user_id: str = Field(primary_key=True, max_length=32)
     added_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     added_by: str = Field(max_length=64)
@@ -56,11 +59,13 @@ class OutboxMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=255, unique=True)
+    workspace_id: str = Field(default="", max_length=32)  # whose token sends it (migration 0016)
     method: str = Field(max_length=64)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     due_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
-    status: str = Field(default="pending", max_length=16)  # pending, sending (leased), sent, failed (gave up; admins told)
+    # pending, sending (leased), sent, failed (gave up; admins told), held (its workspace uninstalled the app)
+    status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=255)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
@@ -141,6 +146,7 @@ class TimeOffRow(SQLModel, table=True):
     __table_args__ = (Index("ix_time_off_user_end", "user_id", "end_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(default="", max_length=32)  # migration 0016
     user_id: str = Field(max_length=32)
     start_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     end_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
@@ -267,9 +273,11 @@ class ListeningSource(SQLModel, table=True):
     """A listening tool allowed to post mentions; only the SHA-256 of its bearer token is kept."""
 
     __tablename__ = "listening_sources"
+    # Names are unique per workspace (migration 0016): two workspaces may each have a "brandwatch".
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_listening_sources_workspace_name"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=64)
     vendor: str = Field(max_length=16)  # generic, brandwatch, talkwalker, mention, meltwater
     workspace_id: str = Field(max_length=32)
     token_hash: str = Field(max_length=64)
@@ -308,7 +316,7 @@ class MentionRow(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=64)
+    source: str = Field(max_length=100)  # bot.mentions.Source.mention_key: the source's name and workspace (0016)
     source_id: str = Field(max_length=255)
     topic_id: int
     text: str | None = None
@@ -423,7 +431,8 @@ class CrisisResponder(SQLModel, table=True):
 
 
 class CrisisEscalationStep(SQLModel, table=True):
-    """A step of a crisis' escalation chain with its deadline; `ran_at` is set once by a conditional UPDATE."""
+    """A step of a crisis' escalation chain with its deadline; `ran_at` is its claim (a conditional UPDATE), renewed only
+    when a runner's lease ran out while the outcome still said "running"."""
 
     __tablename__ = "crisis_escalation_steps"
     __table_args__ = (Index("ix_crisis_steps_due", "ran_at", "due_at"),)
@@ -433,7 +442,7 @@ class CrisisEscalationStep(SQLModel, table=True):
     target: str = Field(max_length=16)  # bot.escalation.Target
     due_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     ran_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
-    outcome: str | None = Field(default=None, max_length=16)  # paged, skipped
+    outcome: str | None = Field(default=None, max_length=16)  # running (leased), then paged, skipped or closed
     kind: str = Field(default="slack", max_length=16, sa_column_kwargs={"server_default": "slack"})  # bot.reach.StepKind
 
 
@@ -728,3 +737,27 @@ class ProviderPage(SQLModel, table=True):
     due_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
     acked_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+
+
+# --- Slack installations (issue 16, migration 0016) ---------------------------------------------------
+# slack_sdk's SQLAlchemy installation and OAuth state stores own these tables; declaring them here with the library's
+# own builders keeps them in the schema check (tests/storage/test_migrations.py) without copying their columns.
+
+class WorkspaceState(SQLModel, table=True):
+    """A workspace that uninstalled the app or revoked its token: nothing is sent there until it installs again."""
+
+    __tablename__ = "workspace_states"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    sending: bool = True
+    reason: str | None = Field(default=None, max_length=32)  # app_uninstalled, tokens_revoked
+    changed_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+
+
+INSTALLATIONS_TABLE = "slack_installations"
+BOTS_TABLE = "slack_bots"
+OAUTH_STATES_TABLE = "slack_oauth_states"
+
+SQLAlchemyInstallationStore.build_installations_table(SQLModel.metadata, INSTALLATIONS_TABLE)
+SQLAlchemyInstallationStore.build_bots_table(SQLModel.metadata, BOTS_TABLE)
+SQLAlchemyOAuthStateStore.build_oauth_states_table(SQLModel.metadata, OAUTH_STATES_TABLE)

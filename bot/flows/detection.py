@@ -14,7 +14,7 @@ import copy
 import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ from bot.campaigns import Campaign, CampaignStore, active_campaign, running_camp
 from bot.detector_tuning import DetectorSettings, TopicAdjustment
 from bot.escalation import plan_chain
 from bot.flows.ports import CrisisFollowUps
+from bot.installs import EverySending, SendingCheck, run_for_workspace
 from bot.oncall import TeamRotation
 from bot.sentiment import detect_language
 from bot.spikes import Action, Bucket, Decision, Prior, Severity, SpikeDetector
@@ -249,6 +250,7 @@ class SpikeResponder:
     audit: AuditSink
     follow_ups: CrisisFollowUps
     clock: Any  # () -> aware datetime
+    workspaces: SendingCheck = field(default_factory=EverySending)  # an uninstalled workspace's spikes open no crisis
 
     def act_on_spike(self, *, topic_id: int, team_id: int, topic: str, decision: Decision, deciding: Bucket, expected: float,
                      current: crisis_use.Crisis | None) -> None:
@@ -278,11 +280,19 @@ class SpikeResponder:
 
     def open_spike_crisis(self, *, topic_id: int, team_id: int, topic: str, severity: Severity, expected_per_minute: float,
                           buckets: list[Bucket]) -> crisis_use.Crisis | None:
-        """Open a detected crisis with the card's numbers and start paging; None when the topic already has one."""
-        now = self.clock()
+        """Open a detected crisis with the card's numbers and start paging, acting for the team's workspace; None when the
+        topic already has one, or that workspace has uninstalled the app (nobody there could be paged)."""
         rotation = self.rotations.load_rotation_by_id(team_id)
         if rotation is None:
             return None
+        return run_for_workspace(self.workspaces, rotation.team.workspace_id,
+                                 lambda: self._open(rotation, topic_id=topic_id, team_id=team_id, topic=topic, severity=severity,
+                                                    expected_per_minute=expected_per_minute, buckets=buckets),
+                                 skipped=None, what=f"spike crisis of topic {topic}")
+
+    def _open(self, rotation: TeamRotation, *, topic_id: int, team_id: int, topic: str, severity: Severity, expected_per_minute: float,
+              buckets: list[Bucket]) -> crisis_use.Crisis | None:
+        now = self.clock()
         mentions = self.sources.top_negative_mentions(topic_id=topic_id, since=now - PAGE_HORIZON)
         stats = crisis_use.spike_stats(buckets, expected_per_minute=expected_per_minute, mentions=mentions,
                                        negative_languages=self._negative_languages(topic_id=topic_id, now=now))

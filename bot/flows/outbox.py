@@ -3,6 +3,9 @@ the step the item declared for after its delivery (its `kind`).
 
 The outbox knows nothing of crises or rotations: a flow that needs to hear of a delivery declares a kind and plugs
 its hook into `OutboxFlow.on_delivered` (paging keeps a late "still on it?" DM as a card copy that way).
+
+Each item belongs to the workspace that queued it and is sent with that workspace's token; an item of a workspace
+that uninstalled the app (or whose token Slack no longer takes) is held, neither sent nor retried, until it installs again.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import Any, Protocol
 from bot.audit import SYSTEM_ACTOR, AuditRecord, AuditSink, Via
 from bot.errors import DeliveryFailed
 from bot.flows.ports import Later, Messenger
+from bot.installs import WORKSPACE_GONE, EverySending, SendingCheck
 from bot.outbox import OutboxItem, next_attempt_at, should_give_up
+from bot.workspace_scope import acting_for
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +44,16 @@ class GiveUp:
     """The call will not go through: mark it failed and leave an audit record."""
 
 
-def plan_after_failure(failure: DeliveryFailed, *, attempts: int, now: datetime) -> RetryAt | GiveUp:
-    """A transient failure is retried (after Retry-After, else with backoff) until MAX_ATTEMPTS; any other is final."""
+@dataclass(frozen=True)
+class Hold:
+    """The workspace took the app's token away: keep the call, unsent and not retried, until it installs again."""
+
+
+def plan_after_failure(failure: DeliveryFailed, *, attempts: int, now: datetime) -> RetryAt | GiveUp | Hold:
+    """A transient failure is retried (after Retry-After, else with backoff) until MAX_ATTEMPTS; a workspace without a
+    usable token holds the call; any other failure is final."""
+    if failure.code in WORKSPACE_GONE:
+        return Hold()
     if failure.transient and not should_give_up(failure.code, attempts):
         return RetryAt(next_attempt_at(attempts, now, failure.retry_after))
     return GiveUp()
@@ -53,13 +66,14 @@ class OutboxQueue(Protocol):
     """The queued calls (storage/outbox.py)."""
 
     def enqueue(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime, now: datetime,
-                kind: str | None = None, subject: dict[str, Any] | None = None) -> int: ...
+                kind: str | None = None, subject: dict[str, Any] | None = None) -> int: ...  # for the acting workspace
     def claim(self, item_id: int, *, now: datetime, lease: timedelta) -> OutboxItem | None: ...
     def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]: ...
     def release_expired_leases(self, now: datetime) -> int: ...
     def mark_sent(self, item_id: int, *, at: datetime, result: dict[str, Any]) -> None: ...
     def mark_retry(self, item_id: int, *, error: str, due_at: datetime) -> None: ...
     def mark_failed(self, item_id: int, *, error: str) -> None: ...
+    def hold(self, item_id: int, *, error: str) -> None: ...
 
 
 class WebApi(Messenger, Protocol):
@@ -87,6 +101,11 @@ def send_call(slack: WebApi, method: str, payload: dict[str, Any]) -> dict[str, 
     return slack.call(method, **payload)
 
 
+def schedule_delivery(later: Later, item_id: int, when: datetime) -> None:
+    """Give one queued item its delivery job (one per item: a later call moves it)."""
+    later.at(DELIVER_JOB, job_id=f"outbox:{item_id}", when=when, args=[item_id])
+
+
 # --- the executor ---------------------------------------------------------------------------------------------
 
 
@@ -100,6 +119,7 @@ class OutboxFlow:
     audit: AuditSink
     later: Later
     on_delivered: Mapping[str, OnDelivered] = field(default_factory=dict)
+    workspaces: SendingCheck = field(default_factory=EverySending)  # an uninstalled workspace's items are held
 
     def send(self, *, dedupe_key: str, method: str, payload: dict[str, Any], due_at: datetime | None = None,
              kind: str | None = None, subject: dict[str, Any] | None = None) -> int:
@@ -112,17 +132,30 @@ class OutboxFlow:
         return item_id
 
     def deliver_at(self, item_id: int, when: datetime) -> None:
-        self.later.at(DELIVER_JOB, job_id=f"outbox:{item_id}", when=when, args=[item_id])
+        schedule_delivery(self.later, item_id, when)
 
     def deliver(self, item_id: int) -> None:
-        """Send one queued call; on a transient failure try again later, on a permanent one give up loudly."""
+        """Send one queued call with its workspace's token; on a transient failure try again later, on a permanent one
+        give up loudly; while its workspace has uninstalled the app, hold it."""
         item = self.queue.claim(item_id, now=self.clock(), lease=SEND_LEASE)
         if item is None:
-            return  # already sent, failed for good, not yet due, or another runner holds it
+            return  # already sent, failed for good, not yet due, held, or another runner holds it
+        if not self.workspaces.is_sending(item.workspace_id):
+            self.queue.hold(item_id, error="app_uninstalled")  # kept for a reinstall, never retried meanwhile
+            return
+        with acting_for(item.workspace_id):
+            self._deliver_claimed(item)
+
+    def _deliver_claimed(self, item: OutboxItem) -> None:
+        item_id = item.id
         try:
             result = send_call(self.slack, item.method, item.payload)
         except DeliveryFailed as failure:
             plan = plan_after_failure(failure, attempts=item.attempts + 1, now=self.clock())
+            if isinstance(plan, Hold):
+                self.queue.hold(item_id, error=failure.code)
+                log.warning("outbox item %s held: workspace %s has no usable token (%s)", item_id, item.workspace_id or "-", failure.code)
+                return
             if isinstance(plan, RetryAt):
                 self.queue.mark_retry(item_id, error=failure.code, due_at=plan.at)
                 self.deliver_at(item_id, plan.at)
@@ -131,7 +164,7 @@ class OutboxFlow:
             self.queue.mark_failed(item_id, error=failure.code)
             self.audit.record(AuditRecord(
                 at=self.clock(), actor=SYSTEM_ACTOR, action="delivery_failed", via=Via.scheduler,
-                target=item.dedupe_key, after={"method": item.method, "error": failure.code},
+                target=item.dedupe_key, team_id=item.workspace_id or None, after={"method": item.method, "error": failure.code},
             ))
             log.error("outbox item %s (%s) gave up: %s", item_id, item.method, failure.code)
             return

@@ -4,15 +4,19 @@ The decisions are pure functions of facts loaded once (`plan_step`, `plan_manual
 `plan_still_on_it`); `Paging` loads those facts and carries the plans out through ports (Slack, the outbox, the
 scheduler, the crisis store). A page *kind* ("dm", "channel", …) names the sender that delivers it, so a new way to
 reach a person is one more entry in `Paging.senders`, not a new branch here.
+
+Each entry point acts for its crisis's workspace (that workspace's token and admins), and does nothing while that
+workspace has uninstalled the app: its steps wait, unrun, for a reinstall.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from bot import crisis as crisis_use
 from bot.access import AdminDirectory
@@ -23,6 +27,7 @@ from bot.errors import DeliveryFailed
 from bot.escalation import OnCall, PlannedStep, Recipients, recipients, still_on_it_due
 from bot.flows.ports import Later, Messenger, OutboxSender, RunLedger
 from bot.home import MemberSettings, PageVia
+from bot.installs import EverySending, SendingCheck, run_for_workspace
 from bot.oncall import TeamRotation
 from bot.outbox import OutboxItem
 from bot.page_delivery import Delivery, plan_delivery, quiet_hours_end
@@ -65,6 +70,7 @@ class StepFacts:
     has_channel: bool  # the team has a crisis channel
     card_posted: bool  # the card is already in that channel
     at: datetime
+    already_paged: frozenset[str] = frozenset()  # pages on record for this step: a rerun after its runner died skips them
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,8 @@ def plan_step(facts: StepFacts) -> StepPlan:
     actions: list[Hold | SendPage] = []
     by_channel: list[str] = []
     for user_id, delivery in deliveries.items():
+        if user_id in facts.already_paged and delivery.via is not PageVia.channel:
+            continue
         if delivery.hold_until is not None:
             actions.append(Hold(user_id, delivery.hold_until))
         elif delivery.via is PageVia.channel:
@@ -123,10 +131,12 @@ def plan_step(facts: StepFacts) -> StepPlan:
     # The shadow is mentioned only if they asked for channel pages; a held person is not mentioned (that would notify them).
     mentioned = tuple(dict.fromkeys([*paged_now, *by_channel]))
     channel_page = None
-    if facts.has_channel and (mentioned or reach.channel_mention):
-        channel_page = ChannelPage(people=mentioned, mention=reach.channel_mention,
-                                   paged=(*by_channel, *([reach.channel_mention] if reach.channel_mention else [])),
-                                   guarded=tuple(by_channel))
+    recorded = (*by_channel, *([reach.channel_mention] if reach.channel_mention else []))
+    # A rerun posts again unless the post's own pages are on record; a post that records none (it only names people
+    # DM'd) leaves no trace, so it is posted again: a duplicate mention rather than a lost one.
+    posted_before = bool(recorded) and set(recorded) <= facts.already_paged
+    if facts.has_channel and (mentioned or reach.channel_mention) and not posted_before:
+        channel_page = ChannelPage(people=mentioned, mention=reach.channel_mention, paged=recorded, guarded=tuple(by_channel))
     card_paging = paged_now if facts.has_channel and not facts.card_posted else None
     return StepPlan(card_paging=card_paging, actions=tuple(actions), channel_page=channel_page)
 
@@ -219,6 +229,23 @@ class PageSender(Protocol):
 
 # --- the executor ------------------------------------------------------------------------------------------
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _for_crisis_workspace(*, skipped: Any = None) -> Callable[[Callable[Concatenate[Paging, int, P], R]], Callable[Concatenate[Paging, int, P], R]]:
+    """Run a Paging entry point (first argument: the crisis id) acting for the crisis's workspace; while that workspace
+    has uninstalled the app, return `skipped` instead. A crisis that is gone runs unscoped and finds nothing to do."""
+    def decorate(method: Callable[Concatenate[Paging, int, P], R]) -> Callable[Concatenate[Paging, int, P], R]:
+        @functools.wraps(method)
+        def run(self: Paging, crisis_id: int, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            crisis = self.store.get_crisis(crisis_id)
+            return run_for_workspace(self.workspaces, None if crisis is None else crisis.workspace_id,
+                                     lambda: method(self, crisis_id, *args, **kwargs), skipped=skipped,
+                                     what=f"{method.__name__} of crisis {crisis_id}")
+        return run
+    return decorate
+
 
 @dataclass(frozen=True)
 class Paging:
@@ -240,6 +267,7 @@ class Paging:
     refresh_homes: Callable[[int], None]  # a crisis opened or changed: republish the team's App Homes
     display_name: Callable[[str], str]  # a person's Slack name, for thread lines that name without notifying
     senders: Mapping[str, PageSender] = field(default_factory=dict)  # extra (or replaced) page kinds, e.g. a phone call
+    workspaces: SendingCheck = field(default_factory=EverySending)  # an uninstalled workspace's crises page nobody
 
     def sender(self, kind: str) -> PageSender:
         """Return the sender of a page kind; the built-in kinds are a DM and a mention in the crisis channel."""
@@ -248,13 +276,14 @@ class Paging:
 
     # --- the escalation chain
 
+    @_for_crisis_workspace()
     def start_chain(self, crisis_id: int) -> None:
         """Run the steps already due (the first page) now and give every later step its date job."""
         now = self.clock()
         crisis = self.store.get_crisis(crisis_id)
         if crisis is not None:
             self.refresh_homes(crisis.team_id)
-        for step in self.store.pending_steps(crisis_id):
+        for step in self.store.pending_steps(crisis_id, now=now):
             if step.due_at <= now:
                 self.run_step(crisis_id, step.index)
             else:
@@ -263,10 +292,11 @@ class Paging:
     def _later_step(self, crisis_id: int, step: int, when: datetime) -> None:
         self.later.at(RUN_STEP_JOB, job_id=f"escalate:{crisis_id}:{step}", when=when, args=[crisis_id, step])
 
+    @_for_crisis_workspace()
     def run_step(self, crisis_id: int, step: int) -> None:
         """Run one escalation step once, at or after its stored deadline; skipped once the crisis is acknowledged or closed."""
         now = self.clock()
-        planned = next((s for s in self.store.pending_steps(crisis_id) if s.index == step), None)
+        planned = next((s for s in self.store.pending_steps(crisis_id, now=now) if s.index == step), None)
         if planned is None:
             return  # ran already (here, in another process, or via the sweep)
         if planned.due_at > now:
@@ -276,12 +306,16 @@ class Paging:
         if crisis is None:
             return
         applies = crisis_use.step_applies(crisis, planned)
-        if not self.store.claim_step(crisis_id=crisis_id, step=step, at=now, outcome="paged" if applies else "skipped"):
-            return  # a concurrent runner won the claim
+        # A lease, not a mark: the step is "running" until its pages are out. A runner that dies in between leaves it to
+        # the sweep once the lease runs out (storage/crises.py STEP_LEASE), and the rerun skips the pages on record.
+        if not self.store.claim_step(crisis_id=crisis_id, step=step, at=now):
+            return  # a concurrent runner holds (or finished) the step
         if applies:
             self._page_step(crisis, planned, now)
         elif crisis.channel and crisis.message_ts is None and not crisis.status.closed:
             self._post_card(crisis, paging=())  # acknowledged before the first page went out: the card still belongs in the channel
+        if not self.store.finish_step(crisis_id=crisis_id, step=step, claimed_at=now, outcome="paged" if applies else "skipped"):
+            log.warning("crisis %s: step %s outlived its lease; another runner may have rerun it", crisis_id, step)
 
     def sweep(self) -> None:
         """Run every step past its deadline that no date job ran (after a restart, or moved elsewhere)."""
@@ -304,6 +338,7 @@ class Paging:
             reach=reach, people={u: self.person_facts(crisis, rotation, u) for u in dict.fromkeys((*reach.dm, *reach.cc))},
             severity=crisis.severity, quiet_hours=self.team_knobs.detector_settings(crisis.team_id).quiet_hours,
             has_channel=bool(crisis.channel), card_posted=crisis.message_ts is not None, at=now,
+            already_paged=frozenset(crisis_use.paged_in_step(self.store.timeline(crisis.id), planned.index)),
         )
 
     def person_facts(self, crisis: crisis_use.Crisis, rotation: TeamRotation | None, user_id: str) -> PersonFacts:
@@ -326,6 +361,8 @@ class Paging:
     def _page_step(self, crisis: crisis_use.Crisis, planned: PlannedStep, now: datetime) -> None:
         facts = self.step_facts(crisis, planned, now)
         plan = plan_step(facts)
+        # On a rerun the card is posted again only if its ts was never stored: a runner killed between Slack's answer
+        # and set_card leaves a duplicate card, which beats pages that never went out.
         if plan.card_paging is not None:
             crisis = self._post_card(crisis, paging=plan.card_paging)
         for action in plan.actions:
@@ -375,6 +412,7 @@ class Paging:
                                       team_id=crisis.workspace_id, after={"who": user_id, "until": until.isoformat(), "step": step}))
         self.later.at(HELD_PAGE_JOB, job_id=f"held-page:{crisis.id}:{step}:{user_id}", when=until, args=[crisis.id, user_id, step])
 
+    @_for_crisis_workspace()
     def deliver_held_page(self, crisis_id: int, user_id: str, step: int) -> None:
         """Deliver a page held for quiet hours, once, unless the crisis was acknowledged or closed meanwhile."""
         crisis = self.store.get_crisis(crisis_id)
@@ -385,6 +423,7 @@ class Paging:
         self.page_member(crisis, user_id, step=step, now=self.clock())
         self.refresh_card(crisis_id)
 
+    @_for_crisis_workspace(skipped=False)
     def page_person(self, crisis_id: int, user_id: str) -> bool:
         """Deliver a page asked for by hand (`/crisis page @who`); return whether it arrived."""
         crisis = self.store.get_crisis(crisis_id)
@@ -462,6 +501,7 @@ class Paging:
             self.later.at(CHART_JOB, job_id=f"crisis-chart:{crisis.id}", when=self.clock(), args=[crisis.id])
         return self.store.get_crisis(crisis.id) or crisis
 
+    @_for_crisis_workspace()
     def refresh_card(self, crisis_id: int) -> None:
         """Update the card in place and add any new timeline lines to its thread."""
         crisis = self.store.get_crisis(crisis_id)
@@ -507,6 +547,7 @@ class Paging:
 
     # --- after a change, and "still on it?"
 
+    @_for_crisis_workspace()
     def after_change(self, crisis_id: int) -> None:
         """Refresh the card and Homes, and plan the "still on it?" check of a freshly acknowledged crisis."""
         crisis = self.store.get_crisis(crisis_id)
@@ -522,6 +563,7 @@ class Paging:
     def _check_again(self, crisis_id: int, when: datetime) -> None:
         self.later.at(STILL_ON_IT_JOB, job_id=f"still-on-it:{crisis_id}", when=when, args=[crisis_id])
 
+    @_for_crisis_workspace()
     def check_still_on_it(self, crisis_id: int) -> None:
         """Ask an acknowledger with no update "still on it?"; if the question goes unanswered too, page again."""
         now = self.clock()

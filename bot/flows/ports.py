@@ -19,7 +19,7 @@ class FileUpload:
     title: str
     channel: str | None = None
     user: str | None = None
-    workspace_id: str | None = None  # for the audit entry when it fails for good
+    workspace_id: str | None = None  # whose token uploads it, and the audit entry's workspace when it fails for good
 
     def as_job_args(self) -> dict[str, Any]:
         """Return the upload as the plain arguments a persisted retry job carries."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -18,6 +18,8 @@ from bot.access import AdminDirectory
 from bot.blocks.announcement import build_health_report, build_usergroup_disabled
 from bot.errors import DeliveryFailed
 from bot.flows.ports import Later, OutboxSender, RunLedger
+from bot.installs import EverySending, SendingCheck
+from bot.workspace_scope import acting_for
 from bot.oncall import CoverRequestInfo, TeamInfo, TeamRotation
 from bot.rotation import ScheduleIndex
 from bot.rotation_messages import (
@@ -83,6 +85,7 @@ class RotationUpkeep:
     slack: SlackDirectory
     outbox: OutboxSender
     later: Later
+    workspaces: SendingCheck = field(default_factory=EverySending)  # an uninstalled workspace is not checked or told
 
     # --- the team's user group
 
@@ -129,9 +132,21 @@ class RotationUpkeep:
         run_key = f"health:{now:%Y-%m-%d}"
         if self.ledger.has_run(run_key):
             return
+        teams_by_workspace: dict[str, list[TeamInfo]] = {}
+        for team in self.rotations.all_teams():
+            teams_by_workspace.setdefault(team.workspace_id, []).append(team)
+        for workspace, teams in teams_by_workspace.items():
+            if not self.workspaces.is_sending(workspace):
+                continue  # uninstalled: its people are not checked and its admins not told
+            # Each workspace's people are checked with its own token, and only its admins hear about its teams.
+            with acting_for(workspace):
+                self._check_workspace_health(teams, run_key=run_key, now=now)
+        self.ledger.claim(run_key, at=now)
+
+    def _check_workspace_health(self, teams: list[TeamInfo], *, run_key: str, now: datetime) -> None:
         checks: dict[str, MemberCheck] = {}
         reports: list[TeamHealth] = []
-        for team in self.rotations.all_teams():
+        for team in teams:
             rotation = self.rotations.load_rotation_by_id(team.id)
             if rotation is None:
                 continue
@@ -143,9 +158,10 @@ class RotationUpkeep:
                 reports.append(health)
         if reports:
             text, blocks = build_health_report(reports)
+            workspace = teams[0].workspace_id
             for admin in self.admins.admin_ids():
-                self.outbox.send(dedupe_key=f"{run_key}:{admin}", method="dm", payload={"user": admin, "text": text, "blocks": blocks})
-        self.ledger.claim(run_key, at=now)
+                self.outbox.send(dedupe_key=f"{run_key}:{workspace}:{admin}" if workspace else f"{run_key}:{admin}", method="dm",
+                                 payload={"user": admin, "text": text, "blocks": blocks})
 
     def check_member(self, user_id: str) -> MemberCheck:
         """Ask Slack whether a scheduled person still exists, is active, and can be sent a DM."""

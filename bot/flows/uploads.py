@@ -15,6 +15,7 @@ from bot.flows.outbox import RetryAt, plan_after_failure
 from bot.flows.ports import FileUpload, Later, OutboxSender, RunLedger
 from bot.report_chart import Chart, report_charts
 from bot.reports import TeamReport
+from bot.workspace_scope import acting_for
 
 __all__ = ["FileUpload", "Uploader"]
 
@@ -49,8 +50,9 @@ class Uploader:
         if self.ledger.has_run(upload.key):
             return True
         try:
-            channel = upload.channel or self.slack.open_dm(upload.user or "")
-            self.slack.upload_file(channel=channel, filename=upload.filename, content=upload.content, title=upload.title)
+            with acting_for(upload.workspace_id):  # its workspace's token, wherever the retry job runs
+                channel = upload.channel or self.slack.open_dm(upload.user or "")
+                self.slack.upload_file(channel=channel, filename=upload.filename, content=upload.content, title=upload.title)
         except DeliveryFailed as failure:
             plan = plan_after_failure(failure, attempts=attempt, now=self.clock())
             if isinstance(plan, RetryAt):

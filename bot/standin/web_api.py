@@ -5,6 +5,8 @@ Serves `/api/<method>`, file upload URLs (`/upload/<file_id>`) and response URLs
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 import mimetypes
@@ -90,6 +92,22 @@ class _Reply:
         if self.status != 200:
             return False
         return not isinstance(self.body, dict) or bool(self.body.get("ok"))
+
+
+# Methods the app calls with its client id and secret instead of a token.
+_APP_CREDENTIAL_METHODS = frozenset({"oauth.v2.access"})
+
+
+def _basic_credentials(authorization: str) -> tuple[str, str] | None:
+    """Return (client_id, client_secret) from an HTTP Basic Authorization header, or None."""
+    if not authorization.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(authorization.removeprefix("Basic ").strip()).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, _, secret = decoded.partition(":")
+    return client_id, secret
 
 
 def _error_reply(error: str, **extra: Any) -> _Reply:
@@ -219,8 +237,14 @@ class SlackStandIn:
         }
         self._pending_uploads: dict[str, dict[str, Any]] = {}
         self._completed_files: dict[str, dict[str, Any]] = {}
+        # The OAuth v2 install: codes a test hands out, and the workspace each issued bot token belongs to.
+        self.client_credentials: tuple[str, str] | None = None
+        self._oauth_codes: dict[str, dict[str, str]] = {}
+        self._token_teams: dict[str, dict[str, str]] = {}
+        self._calling_token: str | None = None
         self._method_handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
+            "oauth.v2.access": self._oauth_v2_access,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -500,7 +524,10 @@ class SlackStandIn:
             reply = _error_reply("invalid_json")
         else:
             token = token or args.get("token")
-            reply = self._decide(method, args, token)
+            if method in _APP_CREDENTIAL_METHODS:
+                reply = self._decide_app_call(method, args, _basic_credentials(authorization))
+            else:
+                reply = self._decide(method, args, token)
         recreated = isinstance(reply.body, dict) and bool(reply.body.pop(_RECREATED, False))
         call = RecordedCall(
             method=method,
@@ -544,11 +571,65 @@ class SlackStandIn:
                     response_metadata={"messages": [f"[ERROR] {problem}" for problem in problems]},
                 )
         with self._lock:
+            self._calling_token = token
             try:
                 result = handler(args)
             except _SlackErrorReply as error:
                 return _error_reply(error.code)
         return _Reply(200, {"ok": True, **result})
+
+    def _decide_app_call(self, method: str, args: dict[str, Any], basic: tuple[str, str] | None) -> _Reply:
+        """Answer a method authenticated by the app's client id and secret (HTTP Basic or form fields), not a token."""
+        planned = self._take_planned_failure(method)
+        if planned is not None:
+            return planned
+        offered = basic or (str(args.get("client_id", "")), str(args.get("client_secret", "")))
+        if self.client_credentials is None or offered[0] != self.client_credentials[0]:
+            return _error_reply("invalid_client_id")
+        if offered[1] != self.client_credentials[1]:
+            return _error_reply("bad_client_secret")
+        if self.validator is not None:
+            problems = self.validator(method, {k: v for k, v in args.items() if k not in ("client_id", "client_secret")})
+            if problems:
+                for problem in problems:
+                    self._add_violation(method, problem)
+                return _error_reply("invalid_arguments")
+        with self._lock:
+            try:
+                result = self._method_handlers[method](args)
+            except _SlackErrorReply as error:
+                return _error_reply(error.code)
+        return _Reply(200, {"ok": True, **result})
+
+    # ----- the OAuth v2 install ----------------------------------------------------------------
+
+    def grant_install(self, code: str, *, team_id: str, team_name: str, installer: str = "U0INSTALL1",
+                      scopes: str = "chat:write,commands") -> str:
+        """Let `code` be exchanged once (oauth.v2.access) for a new bot token of workspace `team_id`; return that token."""
+        with self._lock:
+            self._id_counter += 1
+            token = f"{self.bot_token_prefix}{team_id}-{self._id_counter:04d}"
+            self._oauth_codes[code] = {"token": token, "team_id": team_id, "team_name": team_name, "installer": installer,
+                                       "scope": scopes, "bot_user_id": f"U{team_id[1:]}BOT", "bot_id": f"B{team_id[1:]}BOT"}
+            return token
+
+    def token_team(self, token: str | None) -> str | None:
+        """Return the workspace a token issued by grant_install belongs to (None for the default workspace's tokens)."""
+        with self._lock:
+            grant = self._token_teams.get(token or "")
+            return None if grant is None else grant["team_id"]
+
+    def _oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Answer oauth.v2.access: a code from grant_install, used once, becomes its bot token."""
+        grant = self._oauth_codes.pop(str(args.get("code", "")), None)
+        if grant is None:
+            raise _SlackErrorReply("invalid_code")
+        self._token_teams[grant["token"]] = grant
+        return {
+            "access_token": grant["token"], "token_type": "bot", "scope": grant["scope"], "bot_user_id": grant["bot_user_id"],
+            "app_id": "A0STANDIN1", "team": {"id": grant["team_id"], "name": grant["team_name"]}, "enterprise": None,
+            "authed_user": {"id": grant["installer"]}, "is_enterprise_install": False,
+        }
 
     def _take_planned_failure(self, method: str) -> _Reply | None:
         """Consume one scripted failure for `method`, if any is left."""
@@ -616,7 +697,11 @@ class SlackStandIn:
     # ----- Web API methods (run under the lock; return the body without "ok") -----------------
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Answer auth.test."""
+        """Answer auth.test (for the workspace of a token from grant_install, or the stand-in's own)."""
+        grant = self._token_teams.get(self._calling_token or "")
+        if grant is not None:
+            return {"url": f"https://{grant['team_id'].lower()}.slack.com/", "team": grant["team_name"], "user": "socialops",
+                    "team_id": grant["team_id"], "user_id": grant["bot_user_id"], "bot_id": grant["bot_id"], "is_enterprise_install": False}
         workspace = self.workspace
         bot = workspace.user(workspace.bot_user_id)
         return {

@@ -84,19 +84,22 @@ class MemoryStore:
     def steps(self, crisis_id: int) -> list[PlannedStep]:
         return [s for s, _ in self.step_rows[crisis_id].values()]
 
-    def pending_steps(self, crisis_id: int) -> list[PlannedStep]:
+    def pending_steps(self, crisis_id: int, *, now: datetime | None = None) -> list[PlannedStep]:
         return [s for s, ran in self.step_rows[crisis_id].values() if ran is None]
 
     def reschedule_steps(self, *, crisis_id: int, steps) -> None:  # noqa: ANN001
         for step in steps:
             self.step_rows[crisis_id][step.index] = (step, None)
 
-    def claim_step(self, *, crisis_id: int, step: int, at: datetime, outcome: str) -> bool:
+    def claim_step(self, *, crisis_id: int, step: int, at: datetime) -> bool:  # no lease here: storage tests cover it
         planned, ran = self.step_rows[crisis_id][step]
         if ran is not None:
             return False
         self.step_rows[crisis_id][step] = (planned, at)
         return True
+
+    def finish_step(self, *, crisis_id: int, step: int, claimed_at: datetime, outcome: str) -> bool:
+        return self.step_rows[crisis_id][step][1] == claimed_at
 
     def due_steps(self, now: datetime) -> list[tuple[int, int]]:
         return [(c, s.index) for c, rows in self.step_rows.items() for s, ran in rows.values() if ran is None and s.due_at <= now]
@@ -219,11 +222,11 @@ def test_false_alarm_closes_once_and_later_actions_are_refused(store, audit):
 def test_escalate_now_brings_the_next_step_forward(store, audit):
     """Escalate now makes the next pending step due now; when nothing is left it says so."""
     opened = declared(store, audit)
-    store.claim_step(crisis_id=opened.id, step=0, at=T0, outcome="paged")
+    store.claim_step(crisis_id=opened.id, step=0, at=T0)
     step = crisis.escalate_now(store, audit, crisis_id=opened.id, user_id="UX", now=T0 + timedelta(minutes=1), via="button")
     assert step.index == 1 and store.due_steps(T0 + timedelta(minutes=1)) == [(opened.id, 1)]
     for s in store.pending_steps(opened.id):
-        store.claim_step(crisis_id=opened.id, step=s.index, at=T0, outcome="paged")
+        store.claim_step(crisis_id=opened.id, step=s.index, at=T0)
     with pytest.raises(Conflict):
         crisis.escalate_now(store, audit, crisis_id=opened.id, user_id="UX", now=T0, via="button")
 

@@ -212,8 +212,9 @@ def test_ingest_counts_accepted_duplicate_and_rejected_in_a_mixed_batch():
     result = mentions.ingest(store, items, source=source, analyser=FixedAnalyser(), now=NOW)
     assert (result.accepted, result.duplicate, result.rejected) == (2, 1, 2)
     assert [(r.index, r.source_id) for r in result.rejections] == [(3, "c"), (4, "d")]
-    assert store.rows[("tool", "a")].sentiment.analyser == "fixed"
-    assert store.rows[("tool", "b")].sentiment.analyser == "upstream:generic"
+    # Stored under the source's name and workspace: another workspace's "tool" may deliver the same ids.
+    assert store.rows[("tool@T1", "a")].sentiment.analyser == "fixed"
+    assert store.rows[("tool@T1", "b")].sentiment.analyser == "upstream:generic"
     again = mentions.ingest(store, items, source=source, analyser=FixedAnalyser(), now=NOW)
     assert (again.accepted, again.duplicate) == (0, 3)
 

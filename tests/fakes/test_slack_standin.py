@@ -428,3 +428,22 @@ def test_with_a_clock_message_stamps_follow_it_and_never_repeat() -> None:
         timed_client = WebClient(base_url=timed.base_url, token="xoxb-test")
         first, second = (float(timed_client.chat_postMessage(channel=CRISIS, text=t)["ts"]) for t in ("a", "b"))
     assert at.timestamp() < first < second < at.timestamp() + 0.001
+
+
+def test_oauth_v2_access_exchanges_a_granted_code_once_with_the_app_credentials(standin):
+    """oauth.v2.access checks the client id and secret (HTTP Basic, as slack_sdk sends them), answers a granted code
+    once with a bot token of that workspace, and auth.test with that token names the workspace."""
+    standin.client_credentials = ("1.2", "secret")
+    token = standin.grant_install("c1", team_id="T0ACME", team_name="Acme")
+    anonymous = WebClient(base_url=standin.base_url)
+    with pytest.raises(SlackApiError) as wrong:
+        anonymous.oauth_v2_access(client_id="1.2", client_secret="guess", code="c1")
+    assert wrong.value.response["error"] == "bad_client_secret"
+    answer = anonymous.oauth_v2_access(client_id="1.2", client_secret="secret", code="c1")
+    assert (answer["access_token"], answer["team"]["id"], answer["token_type"]) == (token, "T0ACME", "bot")
+    assert standin.calls("oauth.v2.access")[-1].headers["authorization"].startswith("Basic ")
+    with pytest.raises(SlackApiError) as reused:
+        anonymous.oauth_v2_access(client_id="1.2", client_secret="secret", code="c1")
+    assert reused.value.response["error"] == "invalid_code"
+    assert WebClient(base_url=standin.base_url, token=token).auth_test()["team_id"] == "T0ACME"
+    assert standin.token_team(token) == "T0ACME"

@@ -16,9 +16,11 @@ from bot import jobs
 from bot.app import create_runtime
 from bot.blocks.crisis import RESOLVE_CALLBACK, CrisisActions
 from bot.crisis import Status
+from bot.escalation import Policy, PolicyStep, Target
+from bot.flows.paging import Paging
 from bot.rotation import ScheduleIndex
 from bot.server import BackgroundServer, build_asgi_app
-from storage.crises import Crises
+from storage.crises import STEP_LEASE, Crises
 from storage.rotations import Rotations
 from storage.session import Database, sqlite_url
 from storage.tables import Team
@@ -355,6 +357,46 @@ def test_restart_mid_chain_resumes_each_step_once(fake_slack, signed, tmp_path):
         assert ran[:3] == [(0, T0), (1, T0 + timedelta(minutes=5)), (2, T0 + timedelta(minutes=15))]
     finally:
         second.stop()
+
+
+class RunnerKilled(Exception):
+    """The process running a step dies (kill -9) between two of its pages."""
+
+
+def test_a_step_interrupted_after_paging_one_of_two_people_reruns_and_pages_only_the_other(stopped_runtime, signed, fake_slack,
+                                                                                          clock, monkeypatch):
+    """Step 1 pages primary and backup; its runner dies after Chloe's DM. While the lease holds nobody reruns it; once
+    it ran out the sweep does, once: Priya is paged, Chloe is not paged again, and the step ends "paged"."""
+    policy = Policy(steps=(PolicyStep(Target.GROUP, timedelta(minutes=5)), PolicyStep(Target.PRIMARY_AND_BACKUP, timedelta(minutes=5))),
+                    repeat=1)
+    Crises(stopped_runtime.database).save_policy(team_id=1, policy=policy, user_id=GIULIA, now=T0)
+    slash(stopped_runtime, signed, "declare acme sev1", MARCUS)
+    wait_until(lambda: stopped_runtime.scheduler.get_job("escalate:1:1") is not None)
+    page_by_dm, sent = Paging.page_by_dm, []
+
+    def dies_after_the_first_dm(self, crisis, user_id, *, step, now):
+        if sent:
+            raise RunnerKilled
+        sent.append(user_id)
+        return page_by_dm(self, crisis, user_id, step=step, now=now)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Paging, "page_by_dm", dies_after_the_first_dm)
+        with pytest.raises(RunnerKilled):
+            advance(stopped_runtime, clock, T0 + timedelta(minutes=5))
+    assert sent == [CHLOE] and len(dms(fake_slack, CHLOE)) == 1 and dms(fake_slack, PRIYA) == []
+    clock.now = T0 + timedelta(minutes=5) + STEP_LEASE - timedelta(seconds=1)
+    jobs.sweep_crises()  # the lease still holds: its runner may be alive, waiting out a 429
+    assert dms(fake_slack, PRIYA) == []
+    clock.now = T0 + timedelta(minutes=5) + STEP_LEASE
+    jobs.sweep_crises()
+    jobs.sweep_crises()
+    jobs.run_escalation_step(1, 1)  # the date job of another instance firing late: still once
+    assert len(dms(fake_slack, CHLOE)) == 1 and len(dms(fake_slack, PRIYA)) == 1
+    pages = [(e.target, e.method, e.detail["step"]) for e in Crises(stopped_runtime.database).timeline(1) if e.kind.value == "page"]
+    assert pages == [(f"<!subteam^{GROUP}>", "channel", 0), (CHLOE, "dm", 1), (PRIYA, "dm", 1)]
+    assert Crises(stopped_runtime.database).pending_steps(1, now=clock.now + timedelta(days=1)) == []
+    assert len(channel_posts(fake_slack)) == 1  # the card, posted by step 0 only
 
 
 def test_stepping_away_sends_new_pages_to_the_backup(stopped_runtime, signed, fake_slack, clock):

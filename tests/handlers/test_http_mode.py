@@ -179,3 +179,32 @@ def test_healthz_is_503_while_an_escalation_step_is_more_than_a_minute_late(serv
     response = httpx.get(f"{server.url}/healthz")
     assert response.status_code == 503
     assert response.json()["overdue_escalation_steps"] == 1
+
+
+def test_healthz_counts_a_step_whose_runner_died_mid_step_as_overdue(server, runtime):
+    """A step claimed ten minutes ago and never finished (its runner was killed, no sweep reran it) is overdue; a step
+    claimed just now is running, not late; once finished neither counts."""
+    from datetime import timedelta
+
+    from bot.crisis import NewCrisis
+    from bot.escalation import DEFAULT_POLICY, plan_chain
+    from bot.spikes import Severity
+
+    runtime.scheduler.pause()  # as if no instance ran the scheduler
+    team_id = runtime.deps.rotations.create_team(workspace_id="T1", name="health", tz="Europe/Rome", epoch=runtime.clock(),
+                                                 now=runtime.clock(), roster=["UP", "UB"], crisis_channel="C1")
+    now = runtime.clock()
+    opened = now - timedelta(minutes=10)
+    claims = {}
+    for topic, claimed_at in (("died", opened), ("running", now)):
+        crisis = runtime.deps.crises.create_crisis(NewCrisis(
+            team_id=team_id, workspace_id="T1", topic=topic, severity=Severity.SEV2, summary=topic, origin="declared",
+            declared_by="UX", channel="C1", opened_at=opened, steps=tuple(plan_chain(DEFAULT_POLICY, opened))[:1]))
+        assert runtime.deps.crises.claim_step(crisis_id=crisis.id, step=0, at=claimed_at)
+        claims[topic] = (crisis.id, claimed_at)
+    response = httpx.get(f"{server.url}/healthz")
+    assert response.status_code == 503
+    assert response.json()["overdue_escalation_steps"] == 1
+    for crisis_id, claimed_at in claims.values():
+        assert runtime.deps.crises.finish_step(crisis_id=crisis_id, step=0, claimed_at=claimed_at, outcome="paged")
+    assert httpx.get(f"{server.url}/healthz").json()["overdue_escalation_steps"] == 0

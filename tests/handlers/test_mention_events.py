@@ -91,7 +91,7 @@ def test_admin_configures_topic_channel_and_source_with_crisis_sources(runtime, 
     body = crisis(runtime, signed, "sources add brandwatch-prod brandwatch acme")
     token = next(word.strip("`") for word in body["text"].split() if word.startswith("so_"))
     assert body["response_type"] == "ephemeral"
-    source = runtime.deps.mentions.source_by_name("brandwatch-prod")
+    source = runtime.deps.mentions.source_by_name("brandwatch-prod", workspace_id="T0DEMO")
     assert source is not None and source.token_hash != token and source.vendor == "brandwatch"
     assert runtime.deps.mentions.listening_channel(CHANNEL).topic_id is not None
     entries = runtime.deps.audit.entries()
@@ -114,7 +114,7 @@ def test_non_admin_cannot_see_or_change_sources(runtime, signed):
     """Only admins may use `/crisis sources`; others are told who can."""
     body = crisis(runtime, signed, "sources add sneaky", user="U0DEMO0002")
     assert "Only admins" in body["text"]
-    assert runtime.deps.mentions.source_by_name("sneaky") is None
+    assert runtime.deps.mentions.source_by_name("sneaky", workspace_id="T0DEMO") is None
 
 
 def test_malformed_sources_command_gets_usage(runtime, signed):

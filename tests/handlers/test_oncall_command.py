@@ -60,7 +60,7 @@ def test_override_changes_who_is_on_call(frozen_runtime, signed, rotations):
 def test_time_off_skips_the_person(frozen_runtime, signed, rotations):
     """Ben away this week: the next available person is primary."""
     make_team(rotations)
-    rotations.add_time_off(user_id=BEN, start=NOW - timedelta(days=3), end=NOW + timedelta(days=10), now=NOW, created_by=BEN)
+    rotations.add_time_off(workspace_id="T0DEMO", user_id=BEN, start=NOW - timedelta(days=3), end=NOW + timedelta(days=10), now=NOW, created_by=BEN)
     body = ask(frozen_runtime, signed, "who")
     assert f"primary <@{BEN}>" not in body["text"]
 
@@ -201,7 +201,7 @@ def test_away_cancel_refuses_someone_elses_or_unknown_time_off(frozen_runtime, s
 def test_away_cancel_of_time_off_in_progress_ends_it_now(frozen_runtime, signed, rotations):
     """Cancelling a range that has started ends it at the present instant (what was, stays on record)."""
     make_team(rotations)
-    rotations.add_time_off(user_id=BEN, start=NOW - timedelta(days=1), end=NOW + timedelta(days=3), now=NOW, created_by=BEN)
+    rotations.add_time_off(workspace_id="T0DEMO", user_id=BEN, start=NOW - timedelta(days=1), end=NOW + timedelta(days=3), now=NOW, created_by=BEN)
     assert "ended now" in ask(frozen_runtime, signed, "away cancel 1", user=BEN)["text"]
     (off,) = rotations.load_rotation("T0DEMO", "social").layers.time_off
     assert (off.start, off.end) == (NOW - timedelta(days=1), NOW)

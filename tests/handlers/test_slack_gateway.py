@@ -84,3 +84,30 @@ def test_rate_limited_call_waits_at_least_retry_after(fake_slack):
     first, second = fake_slack.calls("chat.postMessage")
     assert first.failed and not second.failed
     assert second.received_at - first.received_at >= 1.0
+
+
+def test_each_call_uses_the_acting_workspace_token_and_none_without_one(fake_slack):
+    """Many workspaces: posts and uploads carry the token of the workspace the caller acts for; a workspace with no
+    token (never installed, or uninstalled) gets SlackCallFailed(not_installed) and nothing reaches Slack."""
+    from bot.workspace_scope import acting_for
+
+    tokens = {"T0ACME": "xoxb-acme", "T0GLOBEX": "xoxb-globex"}
+
+    class Tokens:
+        def bot_token(self, workspace_id: str) -> str | None:
+            return tokens.get(workspace_id)
+
+    gateway = SlackGateway(build_web_client(token="", base_url=fake_slack.base_url), tokens=Tokens(), sleep=lambda s: None)
+    for workspace in ("T0ACME", "T0GLOBEX"):
+        with acting_for(workspace):
+            gateway.post_message(channel="C0DEMOCRISIS", text=f"hello {workspace}")
+            gateway.upload_file(channel="C0DEMOCRISIS", filename="a.csv", content=b"a,b\n", title=workspace)
+    assert [(c.args["text"], c.token) for c in fake_slack.calls("chat.postMessage")] == [
+        ("hello T0ACME", "xoxb-acme"), ("hello T0GLOBEX", "xoxb-globex")]
+    assert [c.token for c in fake_slack.calls("files.getUploadURLExternal")] == ["xoxb-acme", "xoxb-globex"]
+    before = len(fake_slack.calls())
+    for workspace in ("T0NOBODY", ""):
+        with acting_for(workspace), pytest.raises(SlackCallFailed) as refused:
+            gateway.post_message(channel="C0DEMOCRISIS", text="lost?")
+        assert refused.value.code == "not_installed"
+    assert len(fake_slack.calls()) == before

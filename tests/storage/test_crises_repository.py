@@ -9,7 +9,7 @@ from bot.crisis import CrisisEvent, EventKind, NewCrisis, SpikeStats, Status
 from bot.escalation import DEFAULT_POLICY, PlannedStep, Target, parse_policy, plan_chain
 from bot.spikes import Severity
 from storage import migrate
-from storage.crises import Crises
+from storage.crises import STEP_LEASE, Crises
 from storage.mentions import Mentions
 from storage.rotations import Rotations
 
@@ -62,9 +62,39 @@ def test_concurrent_acks_and_step_claims_have_one_winner(crises, team_id):
     created = crises.create_crisis(new(team_id))
     with ThreadPoolExecutor(8) as pool:
         acks = list(pool.map(lambda i: crises.record_ack(crisis_id=created.id, user_id=f"U{i}", at=T0, via="button"), range(20)))
-        claims = list(pool.map(lambda i: crises.claim_step(crisis_id=created.id, step=1, at=T0, outcome="paged"), range(20)))
+        claims = list(pool.map(lambda i: crises.claim_step(crisis_id=created.id, step=1, at=T0), range(20)))
     assert acks.count(True) == 1 and claims.count(True) == 1
     assert crises.get_crisis(created.id).status is Status.ACKNOWLEDGED
+
+
+def test_a_claimed_step_is_leased_until_finished(crises, team_id):
+    """A claim marks the step running; it is neither pending nor due while the lease holds, and finishing makes it final."""
+    created = crises.create_crisis(new(team_id))
+    assert crises.claim_step(crisis_id=created.id, step=0, at=T0)
+    within = T0 + STEP_LEASE - timedelta(seconds=1)
+    assert not crises.claim_step(crisis_id=created.id, step=0, at=within)
+    assert 0 not in [s.index for s in crises.pending_steps(created.id, now=within)] and (created.id, 0) not in crises.due_steps(within)
+    assert crises.finish_step(crisis_id=created.id, step=0, claimed_at=T0, outcome="paged")
+    later = T0 + timedelta(days=1)
+    assert not crises.claim_step(crisis_id=created.id, step=0, at=later)  # final: never run again
+    assert 0 not in [s.index for s in crises.pending_steps(created.id, now=later)] and (created.id, 0) not in crises.due_steps(later)
+
+
+def test_a_step_whose_runner_died_is_due_again_once_its_lease_ran_out(crises, team_id):
+    """Claimed, never finished (the runner was killed): after the lease it is pending and due, and one re-claim wins;
+    the first runner, should it wake up, can no longer finish it."""
+    created = crises.create_crisis(new(team_id))
+    assert crises.claim_step(crisis_id=created.id, step=0, at=T0)
+    expired = T0 + STEP_LEASE
+    assert crises.pending_steps(created.id)[0].index == 1  # without a clock: only steps never claimed
+    assert crises.pending_steps(created.id, now=expired)[0].index == 0
+    assert crises.due_steps(expired)[0] == (created.id, 0)
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(lambda i: crises.claim_step(crisis_id=created.id, step=0, at=expired), range(20)))
+    assert claims.count(True) == 1
+    assert not crises.finish_step(crisis_id=created.id, step=0, claimed_at=T0, outcome="paged")  # the lease is the rerun's
+    assert crises.finish_step(crisis_id=created.id, step=0, claimed_at=expired, outcome="skipped")
+    assert (created.id, 0) not in crises.due_steps(T0 + timedelta(days=1))
 
 
 def test_due_steps_and_reschedule(crises, team_id):

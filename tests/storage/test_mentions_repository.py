@@ -259,11 +259,11 @@ def test_sources_channels_and_topics_round_trip(repo):
     topic = new_topic(repo)
     source = repo.add_source(name="bw", vendor="brandwatch", workspace_id="T1", token_hash="h" * 64, now=NOW, default_topic_id=topic)
     assert repo.sources() == [source]
-    assert repo.update_source(name="bw", token_hash="g" * 64).token_hash == "g" * 64
+    assert repo.update_source(name="bw", workspace_id="T1", token_hash="g" * 64).token_hash == "g" * 64
     repo.set_listening_channel(channel_id="C1", workspace_id="T1", topic_id=topic, now=NOW)
     assert repo.listening_channel("C1").topic_id == topic
     assert repo.remove_listening_channel("C1") and repo.listening_channel("C1") is None
-    repo.remove_source("bw")
+    repo.remove_source("bw", workspace_id="T1")
     assert repo.sources() == []
 
 

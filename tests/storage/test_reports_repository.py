@@ -38,7 +38,7 @@ def seed(database) -> int:
     rotations.forget_cached()
     rotations.add_override(team_id=team_id, user_id=CAI, start=utc(10, 21, 18), end=utc(10, 22, 6), now=utc(10, 20, 10), created_by=CAI, replaces=BEN)
     for user in (ANA, BEN, CAI):
-        rotations.add_time_off(user_id=user, start=utc(10, 23, 10), end=utc(10, 23, 12), now=EPOCH, created_by=user)
+        rotations.add_time_off(workspace_id="T0", user_id=user, start=utc(10, 23, 10), end=utc(10, 23, 12), now=EPOCH, created_by=user)
     crises = [  # (opened, severity 3=SEV1, topic, ack minutes, resolve minutes, status, acker)
         (utc(10, 20, 13), 2, "acme", 4, 60, "resolved", BEN), (utc(10, 24, 3), 3, "acme", 10, 180, "resolved", BEN),
         (utc(10, 21, 20), 1, "acme-summer", 2, 30, "false_alarm", CAI), (utc(10, 26, 6, 30), 2, "acme", 20, None, "acknowledged", BEN),

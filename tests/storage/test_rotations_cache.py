@@ -77,7 +77,7 @@ def test_a_changed_reload_replaces_the_cached_rotation(database, other_process):
     rotations = Rotations(database, monotonic=clock, refresh_in_background=lambda work: work())
     team_id = make_team(rotations, "social")
     first = rotations.load_rotation("T1", "social")
-    other_process.add_time_off(user_id="U1", start=EPOCH, end=EPOCH.replace(day=5), now=EPOCH, created_by="U1")
+    other_process.add_time_off(workspace_id="T1", user_id="U1", start=EPOCH, end=EPOCH.replace(day=5), now=EPOCH, created_by="U1")
     clock.now += REFRESH_AFTER_SECONDS
     rotations.load_rotation("T1", "social")  # serves `first`, reloads behind it
     reloaded = rotations.load_rotation("T1", "social")

@@ -18,8 +18,8 @@ def test_team_roster_and_layers_round_trip(database):
                                     crisis_channel="C1")
     rotations.add_override(team_id=team_id, user_id="U2", start=EPOCH, end=EPOCH + timedelta(hours=4), now=EPOCH,
                            created_by="U1", role="backup", replaces="U1")
-    rotations.add_time_off(user_id="U1", start=EPOCH + timedelta(days=1), end=EPOCH + timedelta(days=3), now=EPOCH, created_by="U1")
-    rotations.add_time_off(user_id="U7", start=EPOCH, end=EPOCH + timedelta(days=1), now=EPOCH, created_by="U7")
+    rotations.add_time_off(workspace_id="T1", user_id="U1", start=EPOCH + timedelta(days=1), end=EPOCH + timedelta(days=3), now=EPOCH, created_by="U1")
+    rotations.add_time_off(workspace_id="T1", user_id="U7", start=EPOCH, end=EPOCH + timedelta(days=1), now=EPOCH, created_by="U7")
     loaded = rotations.load_rotation("T1", "social")
     assert loaded is not None
     assert loaded.spec.roster == ("U3", "U1", "U2") and loaded.spec.shadows == ("U9",)
@@ -34,20 +34,24 @@ def test_team_roster_and_layers_round_trip(database):
 
 
 def test_time_off_is_listed_and_cancelled_only_by_its_owner(database):
-    """upcoming_time_off lists unfinished ranges soonest first; cancel deletes a future one, ends a running one, refuses others'."""
+    """upcoming_time_off lists unfinished ranges soonest first; cancel deletes a future one, ends a running one, refuses others'
+    (another person's, or the same person's range in another workspace)."""
     migrate.upgrade(database.engine)
     rotations = Rotations(database)
     now = EPOCH + timedelta(days=2)
-    running = rotations.add_time_off(user_id="U1", start=EPOCH + timedelta(days=1), end=EPOCH + timedelta(days=3), now=EPOCH, created_by="U1")
-    future = rotations.add_time_off(user_id="U1", start=EPOCH + timedelta(days=9), end=EPOCH + timedelta(days=10), now=EPOCH, created_by="U1")
-    rotations.add_time_off(user_id="U1", start=EPOCH - timedelta(days=3), end=EPOCH - timedelta(days=2), now=EPOCH, created_by="U1")
-    assert [t.id for t in rotations.upcoming_time_off(user_id="U1", now=now)] == [running, future]
-    assert rotations.cancel_time_off(time_off_id=future, user_id="U2", now=now) is None
-    cancelled = rotations.cancel_time_off(time_off_id=future, user_id="U1", now=now)
+    running = rotations.add_time_off(workspace_id="T1", user_id="U1", start=EPOCH + timedelta(days=1), end=EPOCH + timedelta(days=3), now=EPOCH, created_by="U1")
+    future = rotations.add_time_off(workspace_id="T1", user_id="U1", start=EPOCH + timedelta(days=9), end=EPOCH + timedelta(days=10), now=EPOCH, created_by="U1")
+    rotations.add_time_off(workspace_id="T1", user_id="U1", start=EPOCH - timedelta(days=3), end=EPOCH - timedelta(days=2), now=EPOCH, created_by="U1")
+    elsewhere = rotations.add_time_off(workspace_id="T2", user_id="U1", start=EPOCH + timedelta(days=5), end=EPOCH + timedelta(days=6), now=EPOCH, created_by="U1")
+    assert [t.id for t in rotations.upcoming_time_off(workspace_id="T1", user_id="U1", now=now)] == [running, future]
+    assert rotations.cancel_time_off(workspace_id="T1", time_off_id=future, user_id="U2", now=now) is None
+    assert rotations.cancel_time_off(workspace_id="T1", time_off_id=elsewhere, user_id="U1", now=now) is None
+    cancelled = rotations.cancel_time_off(workspace_id="T1", time_off_id=future, user_id="U1", now=now)
     assert cancelled is not None and cancelled.start == EPOCH + timedelta(days=9)
-    assert rotations.cancel_time_off(time_off_id=running, user_id="U1", now=now).end == EPOCH + timedelta(days=3)
-    assert rotations.upcoming_time_off(user_id="U1", now=now) == []
-    assert rotations.cancel_time_off(time_off_id=running, user_id="U1", now=now) is None  # already over
+    assert rotations.cancel_time_off(workspace_id="T1", time_off_id=running, user_id="U1", now=now).end == EPOCH + timedelta(days=3)
+    assert rotations.upcoming_time_off(workspace_id="T1", user_id="U1", now=now) == []
+    assert rotations.cancel_time_off(workspace_id="T1", time_off_id=running, user_id="U1", now=now) is None  # already over
+    assert [t.id for t in rotations.upcoming_time_off(workspace_id="T2", user_id="U1", now=now)] == [elsewhere]
 
 
 def test_holiday_calendar_is_the_members_own_then_the_teams_default(database):

@@ -1,8 +1,10 @@
 """The detection use case (bot/flows/detection.py): decide, new_minutes, topic_tuning and SpikeResponder, on in-memory ports."""
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from bot.campaigns import Campaign
 from bot.crisis import Crisis, SpikeStats, Status
@@ -233,3 +235,28 @@ def test_opening_needs_the_team_rotation():
     assert actions.open_spike_crisis(topic_id=9, team_id=1, topic="acme", severity=Severity.SEV2, expected_per_minute=1.0,
                                      buckets=minutes(T0, [50])) is None
     assert follow_ups.started == []
+
+
+class OneRotation:
+    def __init__(self, workspace_id: str) -> None:
+        self.rotation = SimpleNamespace(team=SimpleNamespace(workspace_id=workspace_id))
+
+    def load_rotation_by_id(self, team_id: int):
+        return self.rotation
+
+
+class Stopped:
+    def __init__(self, *workspaces: str) -> None:
+        self.workspaces = set(workspaces)
+
+    def is_sending(self, workspace_id: str) -> bool:
+        return workspace_id not in self.workspaces
+
+
+def test_an_uninstalled_workspace_gets_no_detected_crisis():
+    """The team's workspace uninstalled the app: nobody there could be paged, so no crisis opens and no chain starts."""
+    actions, follow_ups = responder()
+    actions = dataclasses.replace(actions, rotations=OneRotation("T2"), workspaces=Stopped("T2"))
+    assert actions.open_spike_crisis(topic_id=9, team_id=1, topic="acme", severity=Severity.SEV2, expected_per_minute=1.0,
+                                     buckets=minutes(T0, [50])) is None
+    assert follow_ups.started == [] and actions.crises.events == []

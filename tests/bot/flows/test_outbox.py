@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import DeliveryFailed
-from bot.flows.outbox import GiveUp, OutboxFlow, RetryAt, plan_after_failure
+from bot.flows.outbox import GiveUp, Hold, OutboxFlow, RetryAt, plan_after_failure
 from bot.outbox import MAX_ATTEMPTS, OutboxItem
+from bot.workspace_scope import acting_for, current_workspace
 from tests.fakes.memory import MemoryAudit
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -180,3 +181,82 @@ def test_a_claimed_item_is_not_sent_twice():
     outbox.deliver(item_id)
     outbox.deliver(item_id)
     assert len(outbox.slack.posted) == 1
+
+
+# --- workspaces (issue 18 item 6: uninstall stops sending) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["not_installed", "token_revoked", "account_inactive"])
+def test_a_workspace_without_a_usable_token_holds_the_call(code):
+    """Waiting will not fix it and neither will giving up: the call is kept for a reinstall."""
+    assert plan_after_failure(DeliveryFailed("chat.postMessage", code), attempts=1, now=T0) == Hold()
+
+
+class WorkspaceQueue(MemoryQueue):
+    """The queue with the workspace column: an item belongs to the workspace acting when it was queued."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: dict[int, str] = {}
+
+    def enqueue(self, **fields):
+        item_id = super().enqueue(**fields)
+        self.items[item_id] = replace(self.items[item_id], workspace_id=current_workspace())
+        return item_id
+
+    def hold(self, item_id, *, error):
+        self.items[item_id] = replace(self.items[item_id], status="held")
+        self.held[item_id] = error
+
+
+class ScopeNotingSlack(Slack):
+    def __init__(self, fail=None) -> None:
+        super().__init__(fail)
+        self.acting_for: list[str] = []
+
+    def post_message(self, **args):
+        self.acting_for.append(current_workspace())
+        return super().post_message(**args)
+
+
+class Stopped:
+    def __init__(self, *workspaces: str) -> None:
+        self.workspaces = set(workspaces)
+
+    def is_sending(self, workspace_id):
+        return workspace_id not in self.workspaces
+
+
+def workspace_flow(slack, *stopped):
+    return OutboxFlow(clock=lambda: T0, queue=WorkspaceQueue(), slack=slack, audit=MemoryAudit(), later=Later(), workspaces=Stopped(*stopped))
+
+
+def test_each_item_is_sent_acting_for_the_workspace_that_queued_it():
+    """Queued in T1, delivered from a job acting for nobody: sent with T1's scope (the gateway picks T1's token)."""
+    slack = ScopeNotingSlack()
+    outbox = workspace_flow(slack)
+    with acting_for("T1"):
+        item_id = outbox.send(dedupe_key="k", method="dm", payload={"user": "U1", "text": "hi"})
+    outbox.deliver(item_id)
+    assert slack.acting_for == ["T1"] and outbox.queue.items[item_id].status == "sent"
+
+
+def test_an_uninstalled_workspaces_item_is_held_unsent_and_not_retried():
+    """Stopped workspace: held at claim time, nothing reaches Slack, no retry job, no delivery_failed audit."""
+    slack = ScopeNotingSlack()
+    outbox = workspace_flow(slack, "T2")
+    with acting_for("T2"):
+        item_id = outbox.send(dedupe_key="k", method="dm", payload={"user": "U1", "text": "hi"})
+    outbox.deliver(item_id)
+    assert slack.acting_for == [] and outbox.queue.held == {item_id: "app_uninstalled"}
+    outbox.sweep()  # held items are not due
+    assert slack.acting_for == [] and outbox.audit.records == []
+
+
+def test_a_revoked_token_holds_the_item_instead_of_failing_it():
+    """Slack says token_revoked before the event arrives: the item waits for a reinstall rather than being given up."""
+    outbox = workspace_flow(ScopeNotingSlack(fail=DeliveryFailed("chat.postMessage", "token_revoked")))
+    with acting_for("T1"):
+        item_id = outbox.send(dedupe_key="k", method="dm", payload={"user": "U1", "text": "hi"})
+    outbox.deliver(item_id)
+    assert outbox.queue.held == {item_id: "token_revoked"} and outbox.queue.failed == {} and outbox.audit.records == []

@@ -1,6 +1,7 @@
 """The paging policy (bot/flows/paging.py), decided on plain facts: DM or channel, quiet-hour holds, the card, the
 channel post, a failed DM's fallback, "still on it?", and the page kinds the executor sends through."""
 
+import dataclasses
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
@@ -28,6 +29,7 @@ from bot.flows.paging import (
 from bot.home import MemberSettings, PageVia
 from bot.people import ZoneFacts
 from bot.spikes import Severity
+from bot.workspace_scope import UNSCOPED, current_workspace
 
 CHLOE, PRIYA, OLIVER, GIULIA = "U0CHLOE", "U0PRIYA", "U0OLIVER", "U0GIULIA"
 NIGHT = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 03:00 in Rome
@@ -38,11 +40,12 @@ BY_CHANNEL = MemberSettings(page_via=PageVia.channel)
 GROUP = "<!subteam^S0GROUP>"
 
 
-def facts(reach, people=None, *, severity=Severity.SEV2, quiet_hours=QuietHours.page, has_channel=True, card_posted=False, at=NOON):
+def facts(reach, people=None, *, severity=Severity.SEV2, quiet_hours=QuietHours.page, has_channel=True, card_posted=False, at=NOON,
+          already_paged=frozenset()):
     everyone = {u: PersonFacts(settings=None, zone="Europe/Rome") for u in (*reach.dm, *reach.cc)}
     everyone.update(people or {})
     return StepFacts(reach=reach, people=everyone, severity=severity, quiet_hours=quiet_hours, has_channel=has_channel,
-                     card_posted=card_posted, at=at)
+                     card_posted=card_posted, at=at, already_paged=already_paged)
 
 
 def person(settings):
@@ -140,6 +143,19 @@ def test_a_shadow_who_chose_channel_pages_is_mentioned():
     plan = plan_step(facts(Recipients(dm=(CHLOE,), cc=(OLIVER,)), {OLIVER: person(BY_CHANNEL)}))
     assert plan.actions == (SendPage(CHLOE, "dm"),)
     assert plan.channel_page == ChannelPage(people=(CHLOE, OLIVER), mention=None, paged=(OLIVER,), guarded=(OLIVER,))
+
+
+def test_a_rerun_step_skips_the_pages_on_record_and_still_names_everyone_in_the_channel():
+    """The runner died after DMing Chloe: the rerun DMs only Priya; the thread post, which records no page, goes out again."""
+    plan = plan_step(facts(Recipients(dm=(CHLOE, PRIYA)), card_posted=True, already_paged=frozenset({CHLOE})))
+    assert plan.actions == (SendPage(PRIYA, "dm"),)
+    assert plan.channel_page == ChannelPage(people=(CHLOE, PRIYA), mention=None, paged=(), guarded=())
+
+
+def test_a_rerun_step_whose_channel_page_is_on_record_does_not_post_it_again():
+    """The group mention was recorded before the runner died: the rerun has nothing left to send."""
+    plan = plan_step(facts(Recipients(dm=(), channel_mention=GROUP), card_posted=True, already_paged=frozenset({GROUP})))
+    assert plan.actions == () and plan.channel_page is None
 
 
 def test_the_managers_step_dms_each_admin():
@@ -247,3 +263,47 @@ def test_a_sender_beyond_slack_reads_each_persons_quiet_hours_in_their_zone_thro
     assert not paging.in_quiet_hours(crisis, GIULIA, NOON)
     assert not paging.in_quiet_hours(crisis, CHLOE, NIGHT)  # no quiet hours set
     assert paging.primary_on_call(crisis, NIGHT) is None  # no rotation: nobody to hand a group step to
+
+
+# --- workspaces (issue 18 item 6: uninstall stops sending) ---------------------------------------------------------
+
+
+class StoppedWorkspaces:
+    def __init__(self, *stopped: str) -> None:
+        self.stopped = set(stopped)
+
+    def is_sending(self, workspace_id: str) -> bool:
+        return workspace_id not in self.stopped
+
+
+class StepsSeen:
+    """A crisis store that notes the workspace each step lookup acted for, and plans no step."""
+
+    def __init__(self, workspace_id: str) -> None:
+        self.workspace_id = workspace_id
+        self.acting_for: list[str] = []
+
+    def get_crisis(self, crisis_id):
+        return SimpleNamespace(id=crisis_id, workspace_id=self.workspace_id, team_id=7)
+
+    def pending_steps(self, crisis_id):
+        self.acting_for.append(current_workspace())
+        return []
+
+
+def test_each_entry_point_acts_for_its_crisis_workspace():
+    """A step of a crisis in T1 runs with T1 as the acting workspace (its token, its admins), then the scope ends."""
+    store = StepsSeen("T1")
+    paging = dataclasses.replace(bare_paging(), clock=lambda: NOON, store=store, workspaces=StoppedWorkspaces("T2"))
+    paging.run_step(5, 0)
+    assert store.acting_for == ["T1"] and current_workspace() == UNSCOPED
+
+
+def test_an_uninstalled_workspaces_crisis_pages_nobody_and_its_steps_wait():
+    """Uninstalled: the step is not even looked up (so never claimed as run), and a page by hand reports no delivery."""
+    store = StepsSeen("T2")
+    paging = dataclasses.replace(bare_paging(), clock=lambda: NOON, store=store, workspaces=StoppedWorkspaces("T2"))
+    paging.run_step(5, 0)
+    paging.start_chain(5)
+    assert store.acting_for == []
+    assert paging.page_person(5, "U1") is False
