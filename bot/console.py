@@ -50,6 +50,8 @@ from storage.session import Database, sqlite_url
 CONSOLE_HELP = """Type what you would type in Slack:
   /oncall help          any slash command (/oncall …, /crisis …)
   press N               press button N of the messages shown
+  pick N <option>       choose an option of menu N (the Home's time zone, holiday calendar, quiet hours…);
+                        `pick N` alone lists its options
   submit [block=value; …]
                         submit the last form shown, as prefilled or with these fields changed (\\n starts a new line;
                         people as @giulia,@marcus, channels as #social-crisis, checkboxes as yes/no or option names)
@@ -408,6 +410,8 @@ class Console:
             self.move_clock(line[5:].strip())
         elif lowered.startswith("press"):
             self.press(line[5:].strip())
+        elif lowered.startswith("pick"):
+            self.pick(line[4:].strip())
         elif lowered == "submit" or lowered.startswith("submit "):
             self.submit(line[6:].strip())
         elif lowered.startswith("/simulate"):
@@ -613,6 +617,9 @@ class Console:
             self.say(f"Press what? Give a button number between 1 and {numbers.last}." if numbers.last else "There is no button to press yet.")
             return
         shown = numbers.shown[int(argument)]
+        if shown.button.is_menu:
+            self.say(f"{argument} is a menu: `pick {argument} <option>` chooses one ({self._option_list(shown.button)}).")
+            return
         if shown.button.url:
             self.say(f"That button opens {shown.button.url}")
             return
@@ -624,6 +631,40 @@ class Console:
             channel_id=shown.channel, message_ts=message.get("ts"), message=message or None, view=shown.view,
         )
         self.dispatch(request)
+
+    def pick(self, argument: str) -> None:
+        """Choose an option of a menu (a select in a message or the Home): `pick N <option label or value>`."""
+        number, _, wanted = argument.partition(" ")
+        shown = self.buttons.shown.get(int(number)) if number.isdigit() else None
+        if shown is None or not shown.button.is_menu:
+            self.say("Pick what? `pick N <option>`, N being the number a menu shows as (pick N …).")
+            return
+        menu, wanted = shown.button, wanted.strip()
+        if not wanted:
+            self.say(f"Options of menu {number}: {self._option_list(menu, limit=None)}.")
+            return
+        folded = wanted.casefold()
+        exact = [o for o in menu.options if folded in (o[0].casefold(), o[1].casefold())]
+        matches = exact or [o for o in menu.options if o[0].casefold().startswith(folded)]
+        if len(matches) != 1:
+            self.say(f"{'No' if not matches else 'More than one'} option of menu {number} matches {wanted!r}; "
+                     f"its options: {self._option_list(menu)}.")
+            return
+        label, value = matches[0]
+        message = shown.message or {}
+        if shown.view is not None and shown.view.get("type") == "home":
+            self._home_wanted = self.user.id  # a choice in the Home re-renders it: show the result
+        self.dispatch(self.requests.block_action(
+            user_id=self.user.id, action_id=menu.action_id, block_id=menu.block_id, action_type=menu.kind,
+            selected_option={"text": {"type": "plain_text", "text": label}, "value": value},
+            channel_id=shown.channel, message_ts=message.get("ts"), message=message or None, view=shown.view,
+        ))
+
+    @staticmethod
+    def _option_list(menu: Button, limit: int | None = 12) -> str:
+        labels = [label for label, _ in menu.options]
+        shown = labels if limit is None else labels[:limit]
+        return ", ".join(shown) + (f", … ({len(labels)} in all; `pick N` alone lists them)" if len(labels) > len(shown) else "")
 
     def submit(self, argument: str) -> None:
         """Submit the last modal: each input keeps its prefilled value unless `block=value` changes it."""

@@ -13,6 +13,7 @@ _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _SPECIAL = re.compile(r"<!(here|channel|everyone)>")
 _SUBTEAM = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|([^>]*))?>")
+_MENUS = {"static_select", "radio_buttons", "overflow"}  # action elements a console user picks an option of
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,12 @@ class Button:
     value: str | None
     block_id: str | None
     url: str | None = None
+    kind: str = "button"  # or a menu: static_select, radio_buttons, overflow (chosen with `pick N <option>`)
+    options: tuple[tuple[str, str], ...] = ()  # a menu's (label, value) pairs, groups flattened
+
+    @property
+    def is_menu(self) -> bool:
+        return self.kind != "button"
 
 
 @dataclass
@@ -75,6 +82,16 @@ def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str] | None = N
         number = numbering(button) if numbering else first_button + len(out.buttons) - 1
         return f"[{button.label}] (press {number})" if not button.url else f"[{button.label}] → {button.url}"
 
+    def add_menu(element: dict[str, Any], block_id: str | None) -> str:
+        groups = element.get("option_groups") or [{"options": element.get("options", [])}]
+        options = tuple((_text_of(o.get("text"), names), str(o.get("value", ""))) for g in groups for o in g.get("options", []))
+        current = _text_of((element.get("initial_option") or {}).get("text"), names) or _text_of(element.get("placeholder"), names)
+        menu = Button(label=current or "choose", action_id=element.get("action_id", ""), value=None, block_id=block_id,
+                      kind=element.get("type", "static_select"), options=options)
+        out.buttons.append(menu)
+        number = numbering(menu) if numbering else first_button + len(out.buttons) - 1
+        return f"<{menu.label} ▾> (pick {number} <option>, {len(options)} options)"
+
     for block in blocks:
         kind = block.get("type")
         block_id = block.get("block_id")
@@ -89,6 +106,8 @@ def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str] | None = N
             accessory = block.get("accessory")
             if isinstance(accessory, dict) and accessory.get("type") == "button":
                 out.lines.append("  " + add_button(accessory, block_id))
+            elif isinstance(accessory, dict) and accessory.get("type") in _MENUS:
+                out.lines.append("  " + add_menu(accessory, block_id))
         elif kind == "context":
             out.lines.append("  " + _elements_text(block.get("elements", []), names))
         elif kind == "divider":
@@ -98,6 +117,8 @@ def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str] | None = N
             for element in block.get("elements", []):
                 if element.get("type") == "button":
                     labels.append(add_button(element, block_id))
+                elif element.get("type") in _MENUS:
+                    labels.append(add_menu(element, block_id))
                 else:
                     labels.append(f"<{element.get('type')}>")
             out.lines.append("  " + "   ".join(labels))

@@ -199,6 +199,7 @@ class SignedRequests:
         response_url: str | None = None,
         timestamp: int | None = None,
         signature: str | None = None,
+        selected_option: dict[str, Any] | None = None,
     ) -> SignedRequest:
         """Return a signed block_actions payload from a message (channel_id) or a view container."""
         action: dict[str, Any] = {
@@ -211,6 +212,8 @@ class SignedRequests:
             action["text"] = {"type": "plain_text", "text": action_text or action_id, "emoji": True}
         if value is not None:
             action["value"] = value
+        if selected_option is not None:  # a menu (static_select, radio_buttons, overflow) sends the option picked
+            action["selected_option"] = selected_option
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user_object(user_id),

@@ -37,3 +37,22 @@ def test_views_show_title_and_submit():
     rendered = render_view({"type": "modal", "title": {"type": "plain_text", "text": "Setup"},
                             "submit": {"type": "plain_text", "text": "Save"}, "blocks": []})
     assert "Setup" in rendered.lines[0] and "[Save]" in rendered.lines[-1]
+
+
+def test_menus_show_their_choice_and_option_count_and_number_like_buttons():
+    """A select (grouped options flattened) or an accessory menu is numbered with the buttons, for `pick N`."""
+    rendered = render_blocks([
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Calendar*"},
+         "accessory": {"type": "static_select", "action_id": "cal", "initial_option": {"text": {"type": "plain_text", "text": "IT"}, "value": "IT"},
+                       "option_groups": [{"label": {"type": "plain_text", "text": "I"}, "options": [
+                           {"text": {"type": "plain_text", "text": "IE"}, "value": "IE"}, {"text": {"type": "plain_text", "text": "IT"}, "value": "IT"}]},
+                           {"label": {"type": "plain_text", "text": "N"}, "options": [{"text": {"type": "plain_text", "text": "NZ"}, "value": "NZ"}]}]}},
+        {"type": "actions", "elements": [
+            {"type": "static_select", "action_id": "from", "placeholder": {"type": "plain_text", "text": "Quiet from"},
+             "options": [{"text": {"type": "plain_text", "text": "22:00"}, "value": "22:00"}]},
+            {"type": "button", "action_id": "off", "text": {"type": "plain_text", "text": "Off"}}]},
+    ], first_button=4)
+    assert "  <IT ▾> (pick 4 <option>, 3 options)" in rendered.lines
+    assert "  <Quiet from ▾> (pick 5 <option>, 1 options)   [Off] (press 6)" in rendered.lines
+    calendar, quiet, off = rendered.buttons
+    assert calendar.is_menu and calendar.options == (("IE", "IE"), ("IT", "IT"), ("NZ", "NZ")) and not off.is_menu

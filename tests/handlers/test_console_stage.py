@@ -224,3 +224,16 @@ def test_the_calendar_link_points_at_the_consoles_own_server(tmp_path):
     port = re.search(r"Mentions webhook: POST http://127\.0\.0\.1:(\d+)/api/mentions", text).group(1)
     assert f"http://127.0.0.1:{port}/calendar/social.ics?token=" in text
     assert fetched and fetched[0].startswith(b"BEGIN:VCALENDAR")
+
+
+def test_home_menus_are_picked_by_number_and_the_choice_is_stored_and_shown(tmp_path):
+    """The App Home's selects (holiday calendar, quiet hours) are chosen with `pick N <option>`; bad picks explain."""
+    text = _typed(tmp_path, "/home", "press 2", "pick 2 zz", "pick 2", "pick 2 NZ", "pick 3 22:00")
+    assert "<My team's default ▾> (pick 2 <option>," in text
+    assert "2 is a menu: `pick 2 <option>` chooses one" in text
+    assert "No option of menu 2 matches 'zz'" in text
+    assert re.search(r"Options of menu 2: My team's default, AD, AE, .*\bNZ\b", text)
+    assert "*Public holidays*: the NZ calendar" in text and "<NZ ▾> (pick 2 <option>," in text
+    assert "*Quiet hours*: 22:00–08:00 (Europe/Rome)" in text
+    # Stored, not only shown: a new session on the same database shows the choices.
+    assert "*Public holidays*: the NZ calendar" in _typed(tmp_path, "/home")

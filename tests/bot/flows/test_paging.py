@@ -286,7 +286,7 @@ class StepsSeen:
     def get_crisis(self, crisis_id):
         return SimpleNamespace(id=crisis_id, workspace_id=self.workspace_id, team_id=7)
 
-    def pending_steps(self, crisis_id):
+    def pending_steps(self, crisis_id, *, now=None):
         self.acting_for.append(current_workspace())
         return []
 
